@@ -1,0 +1,1 @@
+//! gluepipe-etl library.

@@ -1,0 +1,15 @@
+//! The contract shared by the gluepipe provider and ETL, with light dependencies so the provider
+//! can validate at plan time exactly what the ETL will run:
+//! - [`pipeline`]: `PipelineSpec`, the JSON file the provider uploads and `gluepipe-etl run` executes;
+//! - [`glue_type`]: Glue (Hive) type strings;
+//! - [`location`]: `s3://` URIs and local paths.
+//!
+//! No I/O, no AWS, no CLI here.
+
+pub mod glue_type;
+pub mod location;
+pub mod pipeline;
+
+pub use glue_type::{GlueType, parse_glue_type};
+pub use location::{Location, S3Uri};
+pub use pipeline::PipelineSpec;

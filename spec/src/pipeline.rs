@@ -1,0 +1,421 @@
+//! `PipelineSpec`: the one description of a pipeline that both sides share.
+//!
+//! The provider builds it from the `gluepipe_pipeline` resource, validates it at plan time and
+//! uploads it to S3 as JSON; `gluepipe-etl run pipeline.json` executes the very same file, in a
+//! Glue job or on a laptop. Validation lives here so both sides reject the same things with the
+//! same words; each problem carries the path of the offending field.
+
+use serde::{Deserialize, Serialize};
+
+use crate::glue_type::parse_glue_type;
+use crate::location::Location;
+
+/// The spec format version this crate reads and writes.
+pub const SPEC_VERSION: u32 = 1;
+
+/// The ruleset used when `data_quality` is present but gives none (as Glue's default).
+pub const DEFAULT_RULESET: &str = "Rules = [ ColumnCount > 0 ]";
+
+/// A whole pipeline: read `source`, apply `mapping`, check `data_quality`, write `target`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    #[serde(default = "spec_version")]
+    pub version: u32,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub source: Source,
+    /// Applied in order; empty means every source column unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mapping: Vec<Mapping>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_quality: Option<DataQuality>,
+    pub target: Target,
+    /// How many rejected records (malformed JSON, failed casts) a run may set aside before it
+    /// fails. 0 fails on the first one, before anything is published.
+    #[serde(default)]
+    pub max_bad_records: u64,
+}
+
+/// Where the input comes from: a Glue catalog table, or explicit paths.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_table: Option<String>,
+    /// Files, folders, globs or `s3://` prefixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub format: SourceFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    /// Newline-delimited JSON or a top-level JSON array, plain, `.gz` or `.zst`.
+    #[default]
+    Json,
+}
+
+/// One ApplyMapping entry: `from` (dotted path into nested fields) becomes column `to` of `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub from: String,
+    pub to: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataQuality {
+    #[serde(default = "default_ruleset")]
+    pub ruleset: String,
+    #[serde(default)]
+    pub on_failure: OnFailure,
+    /// Where results and metric history go; default `<target>/_gluepipe/dq/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_path: Option<String>,
+    /// Where quarantined rows go; default `<target>/_gluepipe/quarantine/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_path: Option<String>,
+}
+
+/// What a failed data-quality check does to the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    /// Publish nothing and fail the run (exit 3).
+    #[default]
+    Fail,
+    /// Publish and report.
+    Warn,
+    /// Rows failing row-level rules go to the quarantine location; the rest is published.
+    Quarantine,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub path: String,
+    #[serde(default)]
+    pub compression: Compression,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_by: Vec<String>,
+    /// Register or update the output as this catalog table (both or neither).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_database: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_table: Option<String>,
+    #[serde(default)]
+    pub write_mode: WriteMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    Snappy,
+    Zstd,
+    Gzip,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// Add this run's files next to earlier ones (Glue's sink behaviour).
+    #[default]
+    Append,
+    /// Replace earlier files, removed only once the new ones are complete.
+    Overwrite,
+}
+
+/// One step of the path to a field in the spec: a field name or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Field(&'static str),
+    Index(usize),
+}
+
+/// A problem found by [`PipelineSpec::validate`], located by its field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecIssue {
+    pub path: Vec<PathStep>,
+    pub summary: String,
+    pub detail: String,
+}
+
+impl SpecIssue {
+    /// The path in dotted form, e.g. `mapping[2].type`.
+    pub fn path_string(&self) -> String {
+        let mut out = String::new();
+        for step in &self.path {
+            match step {
+                PathStep::Field(name) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(name);
+                }
+                PathStep::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for SpecIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.path_string(), self.summary, self.detail)
+    }
+}
+
+fn spec_version() -> u32 {
+    SPEC_VERSION
+}
+
+fn default_ruleset() -> String {
+    DEFAULT_RULESET.to_string()
+}
+
+impl PipelineSpec {
+    /// Parses a spec from JSON; unknown fields are rejected so typos do not pass silently.
+    pub fn from_json(text: &str) -> Result<PipelineSpec, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        // Serialising plain structs of strings, numbers and enums cannot fail.
+        serde_json::to_string_pretty(self).expect("PipelineSpec serialises")
+    }
+
+    /// Every problem in the spec, not just the first, each with its field path.
+    pub fn validate(&self) -> Vec<SpecIssue> {
+        let mut issues = Vec::new();
+        let mut push = |path: Vec<PathStep>, summary: &str, detail: String| {
+            issues.push(SpecIssue { path, summary: summary.to_string(), detail });
+        };
+        use PathStep::{Field, Index};
+
+        if self.version != SPEC_VERSION {
+            push(
+                vec![Field("version")],
+                "Unsupported spec version",
+                format!("this build reads version {SPEC_VERSION}, the file says {}", self.version),
+            );
+        }
+        if self.name.trim().is_empty() {
+            push(vec![Field("name")], "Empty name", "a pipeline needs a name".into());
+        }
+
+        // Source: a catalog table, or paths, never both.
+        let s = &self.source;
+        let catalog = (s.catalog_database.as_deref(), s.catalog_table.as_deref());
+        match catalog {
+            (Some(_), None) | (None, Some(_)) => push(
+                vec![Field("source")],
+                "Incomplete catalog source",
+                "set both catalog_database and catalog_table".into(),
+            ),
+            (Some(_), Some(_)) if !s.paths.is_empty() => push(
+                vec![Field("source")],
+                "Conflicting source",
+                "give either a catalog table or paths, not both".into(),
+            ),
+            (None, None) if s.paths.is_empty() => push(
+                vec![Field("source")],
+                "Missing source",
+                "give a catalog table (catalog_database + catalog_table) or at least one path".into(),
+            ),
+            _ => {}
+        }
+        for (field, value) in [("catalog_database", &s.catalog_database), ("catalog_table", &s.catalog_table)] {
+            if let Some(v) = value {
+                if let Err(detail) = check_catalog_name(v) {
+                    push(vec![Field("source"), Field(field)], "Invalid catalog name", detail);
+                }
+            }
+        }
+        for (i, path) in s.paths.iter().enumerate() {
+            if let Err(e) = Location::parse(path) {
+                push(vec![Field("source"), Field("paths"), Index(i)], "Invalid source path", e.reason);
+            }
+        }
+
+        // Mapping: valid types, no two entries writing the same column.
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        for (i, m) in self.mapping.iter().enumerate() {
+            if m.from.trim().is_empty() || m.from.split('.').any(str::is_empty) {
+                push(
+                    vec![Field("mapping"), Index(i), Field("from")],
+                    "Invalid source column",
+                    format!("'{}' is not a column name or dotted path", m.from),
+                );
+            }
+            if m.to.trim().is_empty() {
+                push(vec![Field("mapping"), Index(i), Field("to")], "Empty column name", "name the output column".into());
+            }
+            if let Err(e) = parse_glue_type(&m.data_type) {
+                push(vec![Field("mapping"), Index(i), Field("type")], "Invalid Glue type", e.to_string());
+            }
+            let key = m.to.to_ascii_lowercase();
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
+                push(
+                    vec![Field("mapping"), Index(i), Field("to")],
+                    "Mapping collision",
+                    format!("mapping[{first}] already writes column '{}' (column names are case-insensitive in Glue)", m.to),
+                );
+            } else {
+                seen.push((key, i));
+            }
+        }
+
+        if let Some(dq) = &self.data_quality {
+            // DQDL syntax is checked here once the parser lands (issue 5); until then only emptiness.
+            if dq.ruleset.trim().is_empty() {
+                push(vec![Field("data_quality"), Field("ruleset")], "Empty DQDL ruleset", "give at least one rule".into());
+            }
+            for (field, value) in [("results_path", &dq.results_path), ("quarantine_path", &dq.quarantine_path)] {
+                if let Some(p) = value {
+                    if let Err(e) = Location::parse(p) {
+                        push(vec![Field("data_quality"), Field(field)], "Invalid location", e.reason);
+                    }
+                }
+            }
+        }
+
+        let t = &self.target;
+        if let Err(e) = Location::parse(&t.path) {
+            push(vec![Field("target"), Field("path")], "Invalid target path", e.reason);
+        }
+        match (&t.catalog_database, &t.catalog_table) {
+            (Some(_), None) | (None, Some(_)) => push(
+                vec![Field("target")],
+                "Incomplete catalog target",
+                "set both catalog_database and catalog_table, or neither".into(),
+            ),
+            _ => {}
+        }
+        for (i, col) in t.partition_by.iter().enumerate() {
+            let path = vec![Field("target"), Field("partition_by"), Index(i)];
+            if t.partition_by[..i].iter().any(|c| c.eq_ignore_ascii_case(col)) {
+                push(path, "Duplicate partition column", format!("'{col}' is listed twice"));
+            } else if !self.mapping.is_empty() && !self.mapping.iter().any(|m| m.to.eq_ignore_ascii_case(col)) {
+                push(
+                    path,
+                    "Unknown partition column",
+                    format!("'{col}' is not an output column of the mapping"),
+                );
+            }
+        }
+        issues
+    }
+}
+
+/// Glue catalog names: 1–255 characters, no control characters (Glue lower-cases them itself).
+fn check_catalog_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(format!("'{name}' must be 1 to 255 characters long"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("'{name}' contains a control character"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn minimal() -> PipelineSpec {
+        PipelineSpec::from_json(
+            r#"{"name": "orders", "source": {"paths": ["s3://raw-bucket/orders/"]},
+                "target": {"path": "s3://curated-bucket/orders/"}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn defaults_fill_in() {
+        let spec = minimal();
+        assert_eq!(spec.version, SPEC_VERSION);
+        assert_eq!(spec.target.compression, Compression::Snappy);
+        assert_eq!(spec.target.write_mode, WriteMode::Append);
+        assert_eq!(spec.source.format, SourceFormat::Json);
+        assert_eq!(spec.max_bad_records, 0);
+        assert!(spec.validate().is_empty(), "{:?}", spec.validate());
+        let dq: DataQuality = serde_json::from_str("{}").unwrap();
+        assert_eq!(dq.ruleset, DEFAULT_RULESET);
+        assert_eq!(dq.on_failure, OnFailure::Fail);
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let mut spec = minimal();
+        spec.mapping.push(Mapping { from: "a.b".into(), to: "ab".into(), data_type: "bigint".into() });
+        spec.data_quality = Some(DataQuality {
+            ruleset: DEFAULT_RULESET.into(),
+            on_failure: OnFailure::Quarantine,
+            results_path: None,
+            quarantine_path: Some("s3://q-bucket/q/".into()),
+        });
+        let back = PipelineSpec::from_json(&spec.to_json_pretty()).unwrap();
+        assert_eq!(back, spec);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = PipelineSpec::from_json(
+            r#"{"name": "x", "source": {"paths": ["a"]}, "target": {"path": "b", "compresion": "zstd"}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("compresion"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_each_problem_by_path() {
+        let mut spec = minimal();
+        spec.source.catalog_database = Some("raw".into());
+        spec.mapping = vec![
+            Mapping { from: "id".into(), to: "order_id".into(), data_type: "bigint".into() },
+            Mapping { from: "".into(), to: "ORDER_ID".into(), data_type: "bigitn".into() },
+        ];
+        spec.target.path = "gs://x/y".into();
+        spec.target.partition_by = vec!["day".into()];
+        let issues = spec.validate();
+        let paths: Vec<String> = issues.iter().map(SpecIssue::path_string).collect();
+        assert_eq!(
+            paths,
+            [
+                "source",
+                "mapping[1].from",
+                "mapping[1].type",
+                "mapping[1].to",
+                "target.path",
+                "target.partition_by[0]",
+            ],
+            "{issues:#?}"
+        );
+        assert!(issues[3].detail.contains("mapping[0] already writes column"));
+        assert!(issues[2].detail.contains("unknown type 'bigitn'"));
+    }
+
+    #[test]
+    fn source_needs_exactly_one_kind() {
+        let mut spec = minimal();
+        spec.source.paths.clear();
+        assert_eq!(spec.validate()[0].summary, "Missing source");
+        spec.source.catalog_database = Some("raw".into());
+        spec.source.catalog_table = Some("orders".into());
+        assert!(spec.validate().is_empty());
+        spec.source.paths.push("s3://raw-bucket/x/".into());
+        assert_eq!(spec.validate()[0].summary, "Conflicting source");
+    }
+}
