@@ -6,6 +6,7 @@
 //!
 //! No I/O, no AWS, no CLI here.
 
+pub mod dqdl;
 pub mod glue_type;
 pub mod location;
 pub mod pipeline;
