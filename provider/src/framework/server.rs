@@ -1,0 +1,439 @@
+//! [`Framework`]: the registry of resources and data sources, and the
+//! implementation of the protocol's [`ProviderServer`] in their terms —
+//! decoding values with the right schema, the configure step, planning
+//! rules, state upgrades, and checks on what resources return.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
+use async_trait::async_trait;
+
+use super::data_source::DataSource;
+use super::plan;
+use super::provider::{ConfigureRequest, Provider, ProviderData};
+use super::resource::{ApplyRequest, PlanRequest, ReadRequest, Resource};
+use crate::protocol::provider_server::*;
+use crate::protocol::value::json;
+use crate::protocol::{Diagnostic, Diagnostics, DynamicValue, Schema, Type, Value};
+
+struct Registered<T: ?Sized> {
+    schema: Schema,
+    ty: Type,
+    inner: Box<T>,
+}
+
+impl<T: ?Sized> Registered<T> {
+    fn new(schema: Schema, inner: Box<T>) -> Self {
+        Self {
+            ty: schema.value_type(),
+            schema,
+            inner,
+        }
+    }
+
+    fn decode(&self, value: &DynamicValue, what: &str) -> Result<Value, Diagnostic> {
+        decode(value, &self.ty, what)
+    }
+}
+
+/// A provider with its resources and data sources, ready to serve.
+///
+/// ```ignore
+/// Framework::new(GluepipeProvider)
+///     .resource(PipelineResource)
+///     .data_source(CatalogTable)
+/// ```
+pub struct Framework<P: Provider> {
+    provider: P,
+    provider_schema: Schema,
+    resources: BTreeMap<&'static str, Registered<dyn Resource<P::Data>>>,
+    data_sources: BTreeMap<&'static str, Registered<dyn DataSource<P::Data>>>,
+    data: RwLock<ProviderData<P::Data>>,
+}
+
+impl<P: Provider> Framework<P> {
+    pub fn new(provider: P) -> Self {
+        Self {
+            provider_schema: provider.schema(),
+            provider,
+            resources: BTreeMap::new(),
+            data_sources: BTreeMap::new(),
+            data: RwLock::new(ProviderData::NotConfigured),
+        }
+    }
+
+    /// Registers a managed resource type.
+    pub fn resource(mut self, resource: impl Resource<P::Data>) -> Self {
+        let name = resource.type_name();
+        let entry = Registered::new(
+            resource.schema(),
+            Box::new(resource) as Box<dyn Resource<P::Data>>,
+        );
+        self.resources.insert(name, entry);
+        self
+    }
+
+    /// Registers a data source type.
+    pub fn data_source(mut self, data_source: impl DataSource<P::Data>) -> Self {
+        let name = data_source.type_name();
+        let entry = Registered::new(
+            data_source.schema(),
+            Box::new(data_source) as Box<dyn DataSource<P::Data>>,
+        );
+        self.data_sources.insert(name, entry);
+        self
+    }
+
+    fn provider_data(&self) -> ProviderData<P::Data> {
+        match self.data.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_provider_data(&self, data: ProviderData<P::Data>) {
+        match self.data.write() {
+            Ok(mut guard) => *guard = data,
+            Err(poisoned) => *poisoned.into_inner() = data,
+        }
+    }
+
+    fn resource_entry(
+        &self,
+        type_name: &str,
+    ) -> Result<&Registered<dyn Resource<P::Data>>, Diagnostic> {
+        self.resources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("resource", type_name))
+    }
+
+    fn data_source_entry(
+        &self,
+        type_name: &str,
+    ) -> Result<&Registered<dyn DataSource<P::Data>>, Diagnostic> {
+        self.data_sources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("data source", type_name))
+    }
+}
+
+fn unknown_type(kind: &str, type_name: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Unknown {kind} type"),
+        format!("This provider has no {kind} type named {type_name:?}."),
+    )
+}
+
+fn decode(value: &DynamicValue, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
+    value.decode(ty).map_err(|e| {
+        Diagnostic::error(
+            "Invalid value from Terraform",
+            format!(
+                "Could not decode the {what}: {e}. This is a bug in Terraform or in the provider."
+            ),
+        )
+    })
+}
+
+/// Encodes a value the resource produced; `fully_known` where the protocol
+/// forbids unknowns (state after apply, read, upgrade).
+fn encode(
+    value: &Value,
+    ty: &Type,
+    what: &str,
+    fully_known: bool,
+) -> Result<DynamicValue, Diagnostic> {
+    let bug = |detail: String| {
+        Diagnostic::error(
+            "Provider produced an invalid value",
+            format!("The {what} is invalid: {detail}. This is a bug in the provider."),
+        )
+    };
+    if fully_known {
+        if let Some(path) = value.first_unknown() {
+            return Err(bug(format!("`{path}` is unknown")));
+        }
+    }
+    DynamicValue::encode(value, ty).map_err(|e| bug(e.to_string()))
+}
+
+/// Collects the outcome of a step that may fail before producing a value.
+macro_rules! try_diag {
+    ($expr:expr, $resp:expr) => {
+        match $expr {
+            Ok(v) => v,
+            Err(d) => {
+                $resp.diagnostics.push(d);
+                return $resp;
+            }
+        }
+    };
+}
+
+#[async_trait]
+impl<P: Provider> ProviderServer for Framework<P> {
+    async fn get_provider_schema(&self) -> GetProviderSchemaResponse {
+        GetProviderSchemaResponse {
+            provider: self.provider_schema.clone(),
+            provider_meta: Schema::new(),
+            resources: self
+                .resources
+                .iter()
+                .map(|(k, r)| ((*k).to_owned(), r.schema.clone()))
+                .collect(),
+            data_sources: self
+                .data_sources
+                .iter()
+                .map(|(k, d)| ((*k).to_owned(), d.schema.clone()))
+                .collect(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    async fn validate_provider_config(&self, config: DynamicValue) -> Diagnostics {
+        match decode(
+            &config,
+            &self.provider_schema.value_type(),
+            "provider configuration",
+        ) {
+            Ok(config) => self.provider.validate(&config).await,
+            Err(d) => d.into(),
+        }
+    }
+
+    async fn validate_resource_config(&self, type_name: &str, config: DynamicValue) -> Diagnostics {
+        let entry = match self.resource_entry(type_name) {
+            Ok(e) => e,
+            Err(d) => return d.into(),
+        };
+        match entry.decode(&config, "resource configuration") {
+            Ok(config) => entry.inner.validate(&config).await,
+            Err(d) => d.into(),
+        }
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        type_name: &str,
+        config: DynamicValue,
+    ) -> Diagnostics {
+        let entry = match self.data_source_entry(type_name) {
+            Ok(e) => e,
+            Err(d) => return d.into(),
+        };
+        match entry.decode(&config, "data source configuration") {
+            Ok(config) => entry.inner.validate(&config).await,
+            Err(d) => d.into(),
+        }
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: UpgradeResourceStateRequest,
+    ) -> UpgradeResourceStateResponse {
+        let mut resp = UpgradeResourceStateResponse::default();
+        let entry = try_diag!(self.resource_entry(&req.type_name), resp);
+        let current = entry.schema.version;
+        if req.raw_json.is_empty() {
+            let detail = if req.raw_flatmap.is_empty() {
+                "The stored state is empty."
+            } else {
+                "The stored state is in the legacy flatmap format, which this provider never wrote."
+            };
+            resp.diagnostics.error("Unsupported stored state", detail);
+            return resp;
+        }
+        if req.version > current {
+            resp.diagnostics.error(
+                "State written by a newer provider",
+                format!(
+                    "The state of this {} has schema version {}, newer than this provider's {current}. \
+                     Upgrade the provider.",
+                    req.type_name, req.version
+                ),
+            );
+            return resp;
+        }
+        let mut stored: serde_json::Value = try_diag!(
+            serde_json::from_slice(&req.raw_json).map_err(|e| {
+                Diagnostic::error(
+                    "Invalid stored state",
+                    format!("The stored state is not JSON: {e}."),
+                )
+            }),
+            resp
+        );
+        for version in req.version..current {
+            stored = try_diag!(entry.inner.upgrade_state(version, stored), resp);
+        }
+        let value = try_diag!(
+            json::decode_state(&stored, &entry.ty).map_err(|e| {
+                Diagnostic::error(
+                    "Invalid stored state",
+                    format!(
+                        "The stored state of this {} does not fit its schema: {e}.",
+                        req.type_name
+                    ),
+                )
+            }),
+            resp
+        );
+        resp.upgraded_state = Some(try_diag!(
+            encode(&value, &entry.ty, "upgraded state", true),
+            resp
+        ));
+        resp
+    }
+
+    async fn configure_provider(&self, req: ConfigureProviderRequest) -> Diagnostics {
+        let config = match decode(
+            &req.config,
+            &self.provider_schema.value_type(),
+            "provider configuration",
+        ) {
+            Ok(c) => c,
+            Err(d) => return d.into(),
+        };
+        if let Some(path) = config.first_unknown() {
+            self.set_provider_data(ProviderData::Unknown(path));
+            return Diagnostics::new();
+        }
+        let request = ConfigureRequest {
+            terraform_version: req.terraform_version,
+            config,
+        };
+        match self.provider.configure(request).await {
+            Ok(data) => {
+                self.set_provider_data(ProviderData::Ready(data.into()));
+                Diagnostics::new()
+            }
+            Err(diags) => diags,
+        }
+    }
+
+    async fn read_resource(&self, req: ReadResourceRequest) -> ReadResourceResponse {
+        let mut resp = ReadResourceResponse::default();
+        let entry = try_diag!(self.resource_entry(&req.type_name), resp);
+        let state = try_diag!(entry.decode(&req.current_state, "current state"), resp);
+        let read = entry
+            .inner
+            .read(
+                &self.provider_data(),
+                ReadRequest {
+                    state,
+                    private: req.private,
+                },
+            )
+            .await;
+        resp.diagnostics = read.diagnostics;
+        resp.private = read.private;
+        resp.new_state = Some(try_diag!(
+            encode(&read.new_state, &entry.ty, "refreshed state", true),
+            resp
+        ));
+        resp
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: PlanResourceChangeRequest,
+    ) -> PlanResourceChangeResponse {
+        let mut resp = PlanResourceChangeResponse::default();
+        let entry = try_diag!(self.resource_entry(&req.type_name), resp);
+        let request = PlanRequest {
+            prior_state: try_diag!(entry.decode(&req.prior_state, "prior state"), resp),
+            proposed_new_state: try_diag!(
+                entry.decode(&req.proposed_new_state, "proposed new state"),
+                resp
+            ),
+            config: try_diag!(entry.decode(&req.config, "configuration"), resp),
+            prior_private: req.prior_private,
+        };
+        let mut planned = plan::prefill(&entry.schema.block, &request);
+        entry
+            .inner
+            .plan(&self.provider_data(), &request, &mut planned)
+            .await;
+        resp.diagnostics = planned.diagnostics;
+        resp.requires_replace = planned.requires_replace;
+        resp.planned_private = planned.planned_private;
+        resp.planned_state = Some(try_diag!(
+            encode(&planned.planned_state, &entry.ty, "planned state", false),
+            resp
+        ));
+        resp
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: ApplyResourceChangeRequest,
+    ) -> ApplyResourceChangeResponse {
+        let mut resp = ApplyResourceChangeResponse::default();
+        let entry = try_diag!(self.resource_entry(&req.type_name), resp);
+        let request = ApplyRequest {
+            prior_state: try_diag!(entry.decode(&req.prior_state, "prior state"), resp),
+            planned_state: try_diag!(entry.decode(&req.planned_state, "planned state"), resp),
+            config: try_diag!(entry.decode(&req.config, "configuration"), resp),
+            planned_private: req.planned_private,
+        };
+        let ctx = self.provider_data();
+        let applied = if request.planned_state.is_null() {
+            entry.inner.delete(&ctx, request).await
+        } else if request.prior_state.is_null() {
+            entry.inner.create(&ctx, request).await
+        } else {
+            entry.inner.update(&ctx, request).await
+        };
+        resp.diagnostics = applied.diagnostics;
+        resp.private = applied.private;
+        resp.new_state = Some(try_diag!(
+            encode(&applied.new_state, &entry.ty, "new state", true),
+            resp
+        ));
+        resp
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: ImportResourceStateRequest,
+    ) -> ImportResourceStateResponse {
+        let mut resp = ImportResourceStateResponse::default();
+        let entry = try_diag!(self.resource_entry(&req.type_name), resp);
+        let imported = entry.inner.import(&self.provider_data(), &req.id).await;
+        resp.diagnostics = imported.diagnostics;
+        if resp.diagnostics.has_error() {
+            return resp;
+        }
+        let state = try_diag!(
+            encode(&imported.state, &entry.ty, "imported state", true),
+            resp
+        );
+        resp.imported.push(ImportedResource {
+            type_name: req.type_name,
+            state,
+            private: imported.private,
+        });
+        resp
+    }
+
+    async fn read_data_source(&self, req: ReadDataSourceRequest) -> ReadDataSourceResponse {
+        let mut resp = ReadDataSourceResponse::default();
+        let entry = try_diag!(self.data_source_entry(&req.type_name), resp);
+        let config = try_diag!(entry.decode(&req.config, "configuration"), resp);
+        let read = entry.inner.read(&self.provider_data(), &config).await;
+        resp.diagnostics = read.diagnostics;
+        if resp.diagnostics.has_error() {
+            return resp;
+        }
+        resp.state = Some(try_diag!(
+            encode(&read.state, &entry.ty, "data source state", true),
+            resp
+        ));
+        resp
+    }
+
+    async fn stop_provider(&self) -> Result<(), String> {
+        // Calls in flight run to completion; Terraform stops issuing new ones.
+        Ok(())
+    }
+}

@@ -1,0 +1,25 @@
+//! terraform-provider-gluepipe: a Terraform/OpenTofu provider (plugin
+//! protocol 6) for gluepipe pipelines.
+//!
+//! - [`protocol`]: the wire layer (handshake, mTLS, tfplugin6 gRPC, values);
+//! - [`framework`]: the typed resource/data-source API on top of it;
+//! - [`provider`]: gluepipe's provider block and AWS context;
+//! - [`data_sources`]: `gluepipe_catalog_table`;
+//! - `registry()`: the one list of everything this provider serves.
+
+pub mod aws;
+pub mod framework;
+pub mod pipeline;
+pub mod protocol;
+pub mod provider;
+
+/// Everything this provider serves. Add a resource or data source here.
+pub fn registry() -> framework::Framework<provider::GluepipeProvider> {
+    framework::Framework::new(provider::GluepipeProvider)
+}
+
+/// The binary's entry point: serve the provider to Terraform.
+pub fn main() -> std::process::ExitCode {
+    // The serving layer (handshake, mTLS, gRPC) lands next.
+    std::process::ExitCode::FAILURE
+}
