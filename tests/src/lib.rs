@@ -1,1 +1,19 @@
-//! Test bench.
+//! gluepipe's local AWS test bench: everything an end-to-end test needs to run the real pieces
+//! offline on 127.0.0.1.
+//!
+//! - [`Emulator`]: moto, mended and extended by `tests/bench/emulator.py` (Step Functions
+//!   executions on, Glue job runs that execute a local command, fault injection).
+//! - [`Terraform`]: the real Terraform CLI v1.0.3 driving the freshly built provider through
+//!   `dev_overrides`, in a temporary directory, offline.
+//! - [`bins`]: where the built binaries and the project's Python tools are.
+//!
+//! The Python tools come from `scripts/bootstrap.sh`; the binaries from `cargo build --bins`.
+//! `scripts/test.sh` does both before `cargo test`.
+
+pub mod bins;
+mod control;
+pub mod emulator;
+pub mod terraform;
+
+pub use emulator::Emulator;
+pub use terraform::{Terraform, TfOutput};

@@ -1,0 +1,545 @@
+"""gluepipe's local AWS emulator: moto 5.2.5 on 127.0.0.1, mended where it falls short.
+
+Run as `python emulator.py [--port N]`. It prints exactly one line `READY http://127.0.0.1:PORT`
+on stdout once every service answers, then serves until SIGTERM/SIGINT. Everything else goes to
+stderr (the caller keeps it as the emulator log).
+
+What this adds to plain moto (each mend checks that the moto code it replaces is still the code
+it was written against, and refuses to start otherwise):
+- Step Functions executions are switched on before anything can be created.
+- `arn:aws:states:::glue:startJobRun.sync` works (moto calls `interrupt_all` on a missing
+  callback endpoint), `DescribeExecution` serialises datetimes in outputs, and an unnamed
+  `StartExecution` gets a unique name instead of "None".
+- Glue `UpdateJob` and `BatchStopJobRun` exist; `CreateJob` on an existing name fails as on AWS.
+- A job runner: each Glue `StartJobRun` executes a local command (see `JobRunner`), so a run
+  really runs our launcher and ETL binary, ending SUCCEEDED on exit 0 and FAILED with the last
+  stderr line otherwise.
+- Fault injection for tests: `POST /_gluepipe/faults` makes the next N calls of one API action fail.
+
+Control endpoints (JSON bodies), served beside the AWS APIs on the same port:
+- `POST /_gluepipe/job-runner` `{"command": [...], "env": {...}}` — run this command for every
+  job run, with `--JOB_NAME`, `--JOB_RUN_ID` and the run's arguments appended as `--key value`;
+  `{"mode": "script", "python": "...", "env": {...}}` — download the job's ScriptLocation from
+  S3 and run it with that Python, as Glue Python shell does; `{}` — back to moto's instant success.
+- `POST /_gluepipe/faults` `{"action": "CreateStateMachine", "count": 1, "status": 400,
+  "code": "ServiceUnavailable", "message": "..."}` — fail the next `count` calls of `action`.
+- `GET /_gluepipe/job-runs` — every run the runner started, with its command, exit code and logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import inspect
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import urllib.request
+import uuid
+from typing import Any, Callable
+
+MOTO_VERSION = "5.2.5"
+
+
+def log(msg: str) -> None:
+    print(f"[emulator] {msg}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Mending moto: every change is checked against the code it was written for.
+# --------------------------------------------------------------------------------------------
+
+
+class MendError(RuntimeError):
+    pass
+
+
+def rewrite_method(owner: Any, name: str, old: str, new: str) -> None:
+    """Replace the text `old` (which must occur exactly once) in `owner.name`'s source."""
+    func = getattr(owner, name)
+    source = textwrap.dedent(inspect.getsource(func))
+    if source.count(old) != 1:
+        raise MendError(
+            f"moto changed: {owner.__qualname__}.{name} no longer contains {old!r} exactly once; "
+            "review tests/bench/emulator.py against the installed moto"
+        )
+    # Continuation lines of `new` are indented relative to the line where `old` stands.
+    line_start = source.rfind("\n", 0, source.index(old)) + 1
+    indent = source[line_start:len(source) - len(source[line_start:].lstrip())]
+    new = new.replace("\n", "\n" + indent)
+    module = sys.modules[func.__module__]
+    namespace: dict[str, Any] = {}
+    exec(compile(source.replace(old, new), inspect.getsourcefile(func) or "<mend>", "exec"),
+         module.__dict__, namespace)
+    setattr(owner, name, namespace[name])
+
+
+def add_method(owner: Any, name: str, func: Callable[..., Any]) -> None:
+    """Add a method moto lacks; if moto has grown one, our copy must go."""
+    if name in owner.__dict__:
+        raise MendError(
+            f"moto changed: {owner.__qualname__}.{name} exists now; remove gluepipe's stand-in"
+        )
+    setattr(owner, name, func)
+
+
+def iso_default(value: Any) -> Any:
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def mend_moto(runner: "JobRunner") -> None:
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise MendError(f"this emulator mends moto {MOTO_VERSION}, found {moto.__version__}")
+
+    from moto.glue import exceptions as glue_exceptions
+    from moto.glue import models as glue_models
+    from moto.glue import responses as glue_responses
+    from moto.stepfunctions import responses as sfn_responses
+    from moto.stepfunctions.parser import models as sfn_models
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback_mod,
+    )
+    from moto.core.responses import ActionResult
+
+    # 1. `.sync` tasks have no callback endpoint; moto interrupts it unconditionally.
+    rewrite_method(
+        callback_mod.StateTaskServiceCallback,
+        "_eval_integration_pattern",
+        "callback_endpoint.interrupt_all()",
+        "if callback_endpoint is not None:\n    callback_endpoint.interrupt_all()",
+    )
+
+    # 2. A GetJobRun result (datetimes) in an execution's output broke DescribeExecution.
+    rewrite_method(
+        sfn_responses.StepFunctionResponse,
+        "describe_execution",
+        'response["output"] = json.dumps(execution.output)',
+        'response["output"] = json.dumps(execution.output, default=_gluepipe_iso)',
+    )
+    sfn_responses._gluepipe_iso = iso_default  # type: ignore[attr-defined]
+
+    # 3. An unnamed execution is named "None" (and so collides with the next one).
+    original_start = sfn_models.StepFunctionsParserBackend.start_execution
+    if "exec_name = name  # TODO: validate name format" not in inspect.getsource(original_start):
+        raise MendError("moto changed: StepFunctionsParserBackend.start_execution naming")
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return original_start(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    sfn_models.StepFunctionsParserBackend.start_execution = start_execution
+
+    # 4. CreateJob silently replaced an existing job; AWS refuses.
+    rewrite_method(
+        glue_models.GlueBackend,
+        "create_job",
+        "self.jobs[name] = FakeJob(",
+        "if name in self.jobs:\n    raise _GluepipeJobExists()\nself.jobs[name] = FakeJob(",
+    )
+
+    class JobExists(glue_exceptions.AlreadyExistsException):
+        def __init__(self) -> None:
+            super().__init__("Job")
+
+    glue_models._GluepipeJobExists = JobExists  # type: ignore[attr-defined]
+
+    # 5. UpdateJob: AWS overwrites the whole definition with JobUpdate (absent fields reset).
+    def update_job(self: Any) -> Any:
+        name = self._get_param("JobName")
+        update = self._get_param("JobUpdate") or {}
+        job = self.glue_backend.get_job(name)
+        job.description = update.get("Description")
+        job.log_uri = update.get("LogUri")
+        job.role = update.get("Role")
+        job.execution_property = update.get("ExecutionProperty") or {}
+        job.command = update.get("Command")
+        job.default_arguments = update.get("DefaultArguments") or {}
+        job.non_overridable_arguments = update.get("NonOverridableArguments")
+        job.connections = update.get("Connections")
+        job.max_retries = update.get("MaxRetries")
+        job.allocated_capacity = update.get("AllocatedCapacity")
+        job.timeout = update.get("Timeout")
+        job.max_capacity = update.get("MaxCapacity")
+        job.security_configuration = update.get("SecurityConfiguration")
+        job.notification_property = update.get("NotificationProperty")
+        job.glue_version = update.get("GlueVersion")
+        job.number_of_workers = update.get("NumberOfWorkers")
+        job.worker_type = update.get("WorkerType")
+        job.code_gen_configuration_nodes = update.get("CodeGenConfigurationNodes")
+        job.execution_class = update.get("ExecutionClass") or "STANDARD"
+        job.source_control_details = update.get("SourceControlDetails")
+        job.last_modified_on = glue_models.utcnow()
+        return ActionResult({"JobName": name})
+
+    add_method(glue_responses.GlueResponse, "update_job", update_job)
+
+    # 6. BatchStopJobRun: stop the runs (and their processes).
+    def batch_stop_job_run(self: Any) -> Any:
+        name = self._get_param("JobName")
+        run_ids = self._get_param("JobRunIds") or []
+        job = self.glue_backend.get_job(name)
+        ok, errors = [], []
+        for run_id in run_ids:
+            run = next((r for r in job.job_runs if r.job_run_id == run_id), None)
+            if run is None:
+                errors.append({"JobName": name, "JobRunId": run_id,
+                               "ErrorDetail": {"ErrorCode": "EntityNotFoundException",
+                                               "ErrorMessage": f"Job run {run_id} not found"}})
+                continue
+            runner.stop(run)
+            ok.append({"JobName": name, "JobRunId": run_id})
+        return ActionResult({"SuccessfulSubmissions": ok, "Errors": errors})
+
+    add_method(glue_responses.GlueResponse, "batch_stop_job_run", batch_stop_job_run)
+
+    # 7. The job runner: job runs execute a local command.
+    runner.install(glue_models)
+
+
+# --------------------------------------------------------------------------------------------
+# Job runner
+# --------------------------------------------------------------------------------------------
+
+
+class JobRunner:
+    """Executes a local command for every Glue job run; reports its state through GetJobRun."""
+
+    def __init__(self, endpoint: str, workdir: str) -> None:
+        self.endpoint = endpoint
+        self.workdir = workdir
+        self.config: dict[str, Any] = {}
+        self.lock = threading.Lock()
+        self.runs: list[dict[str, Any]] = []
+
+    def configure(self, config: dict[str, Any]) -> None:
+        with self.lock:
+            self.config = dict(config)
+        log(f"job runner configured: {config}")
+
+    def aws_env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def install(self, glue_models: Any) -> None:
+        runner = self
+        fake_run = glue_models.FakeJobRun
+        original_init = fake_run.__init__
+        original_as_dict = fake_run.as_dict
+        status_property = fake_run.__dict__.get("status") or glue_models.ManagedState.__dict__["status"]
+        if not isinstance(status_property, property):
+            raise MendError("moto changed: ManagedState.status is no longer a property")
+
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
+            self._gluepipe = runner.start(self)
+
+        def status_get(self: Any) -> Any:
+            state = getattr(self, "_gluepipe", None)
+            if state is None:
+                return status_property.fget(self)
+            return runner.poll(self, state)
+
+        def as_dict(self: Any) -> dict[str, Any]:
+            out = original_as_dict(self)
+            state = getattr(self, "_gluepipe", None)
+            if state is not None:
+                out["JobRunState"] = runner.poll(self, state)
+                if state.get("error"):
+                    out["ErrorMessage"] = state["error"]
+                if state.get("ended"):
+                    out["CompletedOn"] = state["ended"]
+                    out["ExecutionTime"] = int((state["ended"] - state["started"]).total_seconds())
+            return out
+
+        fake_run.__init__ = init
+        fake_run.status = property(status_get, status_property.fset)
+        fake_run.as_dict = as_dict
+
+    def start(self, run: Any) -> dict[str, Any] | None:
+        with self.lock:
+            config = dict(self.config)
+        if not config:
+            return None  # moto's own behaviour: the run succeeds at once
+        run_dir = tempfile.mkdtemp(prefix=f"{run.job_run_id[:16]}-", dir=self.workdir)
+        args = ["--JOB_NAME", run.job_name, "--JOB_RUN_ID", run.job_run_id]
+        for key, value in (run.arguments or {}).items():
+            args += [key, str(value)]
+        env = {**os.environ, **self.aws_env(), **config.get("env", {})}
+        state: dict[str, Any] = {"started": datetime.datetime.now(datetime.timezone.utc),
+                                 "dir": run_dir, "error": None, "ended": None, "stopped": False}
+        try:
+            if config.get("mode") == "script":
+                command = [config.get("python", sys.executable), self.fetch_script(run.job_name, run_dir)]
+            else:
+                command = list(config["command"])
+            command += args
+            state["stdout"] = open(os.path.join(run_dir, "stdout.log"), "wb")
+            state["stderr"] = open(os.path.join(run_dir, "stderr.log"), "wb")
+            state["process"] = subprocess.Popen(command, cwd=run_dir, env=env, stdin=subprocess.DEVNULL,
+                                                stdout=state["stdout"], stderr=state["stderr"])
+            state["command"] = command
+            log(f"job run {run.job_run_id[:12]} of {run.job_name}: started {command}")
+        except Exception as exc:  # the run fails like a Glue run whose script cannot start
+            state["process"] = None
+            state["error"] = f"job runner could not start the run: {exc}"
+            state["ended"] = datetime.datetime.now(datetime.timezone.utc)
+            state["command"] = config.get("command")
+            log(state["error"])
+        with self.lock:
+            self.runs.append({"run": run, "state": state})
+        return state
+
+    def fetch_script(self, job_name: str, run_dir: str) -> str:
+        import boto3
+
+        glue = boto3.client("glue", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        location = glue.get_job(JobName=job_name)["Job"]["Command"]["ScriptLocation"]
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        path = os.path.join(run_dir, os.path.basename(key) or "script.py")
+        s3.download_file(bucket, key, path)
+        return path
+
+    def poll(self, run: Any, state: dict[str, Any]) -> str:
+        process = state.get("process")
+        if state["stopped"]:
+            return "STOPPED"
+        if process is None:
+            return "FAILED"
+        code = process.poll()
+        if code is None:
+            return "RUNNING"
+        if state["ended"] is None:
+            state["ended"] = datetime.datetime.now(datetime.timezone.utc)
+            state["exit_code"] = code
+            for stream in ("stdout", "stderr"):
+                state[stream].close()
+            if code != 0:
+                state["error"] = self.last_stderr_line(state) or f"command exited with code {code}"
+            log(f"job run {run.job_run_id[:12]} ended with exit code {code}")
+        return "SUCCEEDED" if state["exit_code"] == 0 else "FAILED"
+
+    @staticmethod
+    def last_stderr_line(state: dict[str, Any]) -> str | None:
+        with open(os.path.join(state["dir"], "stderr.log"), "rb") as f:
+            lines = [line.strip() for line in f.read().decode("utf-8", "replace").splitlines()]
+        lines = [line for line in lines if line]
+        return lines[-1] if lines else None
+
+    def stop(self, run: Any) -> None:
+        state = getattr(run, "_gluepipe", None)
+        if state is None:
+            run.status = "STOPPED"
+            return
+        process = state.get("process")
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        state["stopped"] = True
+        state["ended"] = state["ended"] or datetime.datetime.now(datetime.timezone.utc)
+
+    def report(self) -> list[dict[str, Any]]:
+        with self.lock:
+            entries = list(self.runs)
+        out = []
+        for entry in entries:
+            run, state = entry["run"], entry["state"]
+            status = self.poll(run, state)
+            item = {"job_name": run.job_name, "job_run_id": run.job_run_id, "state": status,
+                    "command": state.get("command"), "exit_code": state.get("exit_code"),
+                    "error": state.get("error"), "dir": state["dir"]}
+            for stream in ("stdout", "stderr"):
+                try:
+                    with open(os.path.join(state["dir"], f"{stream}.log"), "rb") as f:
+                        item[stream] = f.read().decode("utf-8", "replace")[-20000:]
+                except OSError:
+                    item[stream] = ""
+            out.append(item)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Fault injection and the control endpoints, as WSGI middleware in front of moto.
+# --------------------------------------------------------------------------------------------
+
+
+class Faults:
+    """Makes the next N calls of an API action fail, for tests of partial failure."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, fault: dict[str, Any]) -> None:
+        if "action" not in fault:
+            raise ValueError("a fault needs an 'action'")
+        with self.lock:
+            self.pending.append({"count": 1, "status": 400, "code": "InjectedFault",
+                                 "message": "fault injected by the gluepipe test bench", **fault})
+
+    def take(self, action: str | None) -> dict[str, Any] | None:
+        if action is None:
+            return None
+        with self.lock:
+            for fault in self.pending:
+                if fault["action"] == action and fault["count"] > 0:
+                    fault["count"] -= 1
+                    return dict(fault)
+        return None
+
+
+def request_action(environ: dict[str, Any], body: bytes) -> tuple[str | None, bool]:
+    """The API action of a request, and whether it uses a JSON protocol."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1], True
+    if environ.get("REQUEST_METHOD") == "POST" and b"Action=" in body:
+        from urllib.parse import parse_qs
+
+        values = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        return (values[0] if values else None), False
+    return None, False
+
+
+class ControlApp:
+    def __init__(self, moto_app: Any, runner: JobRunner, faults: Faults) -> None:
+        self.moto_app = moto_app
+        self.runner = runner
+        self.faults = faults
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_gluepipe/"):
+            return self.control(path, environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        import io
+
+        environ["wsgi.input"] = io.BytesIO(body)
+        action, is_json = request_action(environ, body)
+        fault = self.faults.take(action)
+        if fault is not None:
+            log(f"injecting fault into {action}: {fault['code']}")
+            return self.fault_response(fault, is_json, start_response)
+        return self.moto_app(environ, start_response)
+
+    @staticmethod
+    def fault_response(fault: dict[str, Any], is_json: bool, start_response: Any) -> list[bytes]:
+        status = f"{fault['status']} Injected"
+        if is_json:
+            payload = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
+            start_response(status, [("Content-Type", "application/x-amz-json-1.1"),
+                                    ("x-amzn-ErrorType", fault["code"])])
+        else:
+            payload = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault['code']}</Code>"
+                       f"<Message>{fault['message']}</Message></Error>"
+                       f"<RequestId>gluepipe-fault</RequestId></ErrorResponse>").encode()
+            start_response(status, [("Content-Type", "text/xml")])
+        return [payload]
+
+    def control(self, path: str, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+            if path == "/_gluepipe/health":
+                result: Any = {"ok": True}
+            elif path == "/_gluepipe/job-runner" and environ["REQUEST_METHOD"] == "POST":
+                self.runner.configure(body)
+                result = {"ok": True}
+            elif path == "/_gluepipe/job-runs":
+                result = self.runner.report()
+            elif path == "/_gluepipe/faults" and environ["REQUEST_METHOD"] == "POST":
+                self.faults.add(body)
+                result = {"ok": True}
+            else:
+                start_response("404 Not Found", [("Content-Type", "application/json")])
+                return [json.dumps({"error": f"no control endpoint {path}"}).encode()]
+        except Exception as exc:
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [json.dumps({"error": str(exc)}).encode()]
+        payload = json.dumps(result, default=iso_default).encode()
+        start_response("200 OK", [("Content-Type", "application/json"),
+                                  ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
+    parser.add_argument("--workdir", default=None, help="where job runs keep their files")
+    args = parser.parse_args()
+
+    port = args.port or free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    # Both are read by moto at import or first use: the Step Functions interpreter calls the
+    # other services back on MOTO_PORT, and AWS managed policies only exist if loaded at start.
+    os.environ["MOTO_PORT"] = str(port)
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+    for key, value in JobRunner(endpoint, "").aws_env().items():
+        os.environ.setdefault(key, value)
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="gluepipe-emulator-")
+    runner = JobRunner(endpoint, workdir)
+    try:
+        mend_moto(runner)
+    except MendError as exc:
+        log(f"cannot start: {exc}")
+        return 2
+
+    app = ControlApp(DomainDispatcherApplication(create_backend_app), runner, Faults())
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    # Step Functions executions must be on before any state machine exists.
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(request, timeout=10).read()
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"READY {endpoint}", flush=True)
+    log(f"serving on {endpoint}, job runs under {workdir}")
+    stop.wait()
+    log("stopping")
+    for entry in runner.runs:
+        runner.stop(entry["run"])
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

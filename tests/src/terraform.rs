@@ -1,0 +1,110 @@
+//! [`Terraform`]: the real Terraform CLI (v1.0.3) in a temporary working directory, using the
+//! provider we just built through `dev_overrides`, offline.
+//!
+//! Offline rules (see shared/reference/aws-emulator.md): `CHECKPOINT_DISABLE=1` always; never
+//! `terraform init` with dev overrides (it would ask the registry); local modules are installed
+//! with `terraform get`, which is offline.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{Emulator, bins};
+
+/// The provider's source address, as configurations name it: `source = "gluepipe/gluepipe"`.
+pub const PROVIDER_SOURCE: &str = "registry.terraform.io/gluepipe/gluepipe";
+
+pub struct Terraform {
+    dir: tempfile::TempDir,
+    cli_config: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+/// The result of one CLI run.
+#[derive(Debug, Clone)]
+pub struct TfOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TfOutput {
+    /// Fails with both streams when the command did not exit 0.
+    pub fn ok(&self) -> Result<&Self> {
+        if self.code != 0 {
+            bail!(
+                "terraform exited {}\n--- stdout\n{}\n--- stderr\n{}",
+                self.code,
+                self.stdout,
+                self.stderr
+            );
+        }
+        Ok(self)
+    }
+}
+
+impl Terraform {
+    /// A working directory whose provider talks to `emulator`.
+    pub fn new(emulator: &Emulator) -> Result<Terraform> {
+        Terraform::with_env(emulator.env())
+    }
+
+    /// A working directory with the given extra environment (no emulator needed).
+    pub fn with_env(env: Vec<(String, String)>) -> Result<Terraform> {
+        let dir = tempfile::Builder::new().prefix("gluepipe-tf-").tempdir()?;
+        let provider_dir = bins::provider()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| dir.path().join("no-provider-built"));
+        let cli_config = dir.path().join(".terraformrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir.display()
+            ),
+        )?;
+        std::fs::create_dir_all(dir.path().join("work"))?;
+        Ok(Terraform {
+            dir,
+            cli_config,
+            env,
+        })
+    }
+
+    /// The configuration directory (`terraform` runs here).
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// Writes a file (e.g. `main.tf`) into the configuration directory.
+    pub fn write(&self, name: &str, contents: &str) -> Result<()> {
+        let path = self.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Runs `terraform ARGS…` in the configuration directory.
+    pub fn run(&self, args: &[&str]) -> Result<TfOutput> {
+        let terraform = bins::terraform()?;
+        let output = Command::new(&terraform)
+            .args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env_remove("TF_LOG")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .with_context(|| format!("running {} {}", terraform.display(), args.join(" ")))?;
+        Ok(TfOutput {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
