@@ -113,6 +113,8 @@ pub struct Label {
 }
 
 /// One entry of the `Rules` section, or a member of a composite.
+// A ruleset holds a handful of rules: unboxed variants keep matching and building simple.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Rule {
     /// A rule of one catalogue type.

@@ -1,0 +1,98 @@
+//! `DqdlError`: what went wrong and where (line, column, byte span), printed with the source line
+//! and a caret underline.
+
+use std::fmt::{self, Display, Formatter};
+use std::ops::Range;
+
+/// A DQDL syntax or validation error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DqdlError {
+    /// 1-based line of the span's start.
+    pub line: usize,
+    /// 1-based column (in characters) of the span's start.
+    pub column: usize,
+    /// Byte range in the input.
+    pub span: Range<usize>,
+    /// Human message, without position.
+    pub message: String,
+    /// The source line holding the span's start, without its line break.
+    pub source_line: String,
+}
+
+impl DqdlError {
+    /// An error at `span` of `src` (a span past the end is clamped to it).
+    pub fn new(src: &str, span: Range<usize>, message: impl Into<String>) -> DqdlError {
+        let start = clamp_to_char(src, span.start);
+        let end = clamp_to_char(src, span.end.max(start));
+        let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
+        let source_line = src[line_start..line_end]
+            .strip_suffix('\r')
+            .unwrap_or(&src[line_start..line_end])
+            .to_string();
+        DqdlError {
+            line: src[..start].matches('\n').count() + 1,
+            column: src[line_start..start].chars().count() + 1,
+            span: start..end,
+            message: message.into(),
+            source_line,
+        }
+    }
+
+    /// The caret line under [`DqdlError::source_line`]: tabs kept so it lines up, at least one `^`.
+    pub fn underline(&self) -> String {
+        let prefix: String = self
+            .source_line
+            .chars()
+            .take(self.column - 1)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        let available = self
+            .source_line
+            .chars()
+            .count()
+            .saturating_sub(self.column - 1);
+        let span_chars = self.span_chars();
+        let width = span_chars.min(available).max(1);
+        format!("{prefix}{}", "^".repeat(width))
+    }
+
+    fn span_chars(&self) -> usize {
+        // The span's length in characters, measured on the source line where possible.
+        let line_bytes_from_col: usize = self
+            .source_line
+            .chars()
+            .skip(self.column - 1)
+            .scan(0usize, |acc, c| {
+                *acc += c.len_utf8();
+                Some((*acc, c))
+            })
+            .take_while(|(bytes, _)| *bytes <= self.span.len())
+            .count();
+        line_bytes_from_col
+    }
+}
+
+fn clamp_to_char(src: &str, mut at: usize) -> usize {
+    at = at.min(src.len());
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+impl Display for DqdlError {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}\n{}\n{}",
+            self.line,
+            self.column,
+            self.message,
+            self.source_line,
+            self.underline()
+        )
+    }
+}
+
+impl std::error::Error for DqdlError {}
