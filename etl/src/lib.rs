@@ -1,1 +1,3 @@
 //! gluepipe-etl library.
+
+pub mod dq;
