@@ -1,3 +1,4 @@
 //! gluepipe-etl library.
 
-pub mod dq;
+pub mod catalog;
+pub mod storage;

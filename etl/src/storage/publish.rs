@@ -1,0 +1,389 @@
+//! Atomic publish of a run's output: a failed or killed run leaves nothing visible at the
+//! target, a successful one makes all its files visible, then (for `overwrite`) removes the
+//! earlier files, and writes its manifest last.
+//!
+//! How each file is held back until the run commits:
+//! - **Local**: written under `<target>/_gluepipe/staging/<run_id>/<key>`, renamed into place
+//!   on commit (a rename is atomic within one file system, and the staging folder is inside the
+//!   target, so it is the same one).
+//! - **S3**: each file is a multipart upload to its final key whose every part is uploaded
+//!   during the run, but whose CompleteMultipartUpload is sent only on commit. Until then S3
+//!   shows no object at all. We chose this over "stage under a prefix, then copy" because commit
+//!   is then one small request per file instead of a server-side copy of every byte (which costs
+//!   time and requests, and needs UploadPartCopy beyond 5 GiB), so the window in which a killed
+//!   commit could leave part of a run visible is as short as it can be. What a killed run leaves
+//!   behind is invisible: incomplete uploads, aborted by [`Publisher::sweep_abandoned`] or a
+//!   bucket lifecycle rule (`AbortIncompleteMultipartUpload`).
+//!
+//! Everything gluepipe keeps beside the data lives under `_gluepipe/`: engines that read the
+//! table (Athena, Spark, Hive) skip names starting with `_`, and `overwrite` never removes it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+use futures::{StreamExt, TryStreamExt, stream};
+use gluepipe_spec::pipeline::WriteMode;
+use serde_json::json;
+
+use super::blocking::block_on;
+use super::store::{Backend, Store};
+use super::writer::{ObjectWriter, Pending, Staging, WrittenObject, complete_upload};
+use super::{Result, StorageError, check_key};
+
+/// The folder under a target that holds gluepipe's own files.
+pub const CONTROL_DIR: &str = "_gluepipe";
+/// Local staging: `<target>/_gluepipe/staging/<run_id>/`.
+pub const STAGING_DIR: &str = "_gluepipe/staging";
+/// Manifests: `<target>/_gluepipe/manifests/<run_id>.json`.
+pub const MANIFEST_DIR: &str = "_gluepipe/manifests";
+
+/// CompleteMultipartUpload requests sent at once on commit.
+const COMMIT_CONCURRENCY: usize = 16;
+
+/// What a successful commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The run's files, now visible, sorted by key.
+    pub files: Vec<WrittenObject>,
+    /// Earlier files removed by `overwrite`, as full locations.
+    pub removed: Vec<String>,
+    /// The manifest's full location.
+    pub manifest: String,
+}
+
+/// Collects a run's output files and publishes them together (see the module notes).
+#[derive(Debug)]
+pub struct Publisher {
+    store: Store,
+    run_id: String,
+    mode: WriteMode,
+    ledger: Arc<Ledger>,
+    done: bool,
+}
+
+impl Publisher {
+    /// A publisher for `run_id` (letters, digits, `.`, `_`, `-`) writing below `store`'s root.
+    pub fn new(store: Store, run_id: &str, mode: WriteMode) -> Result<Publisher> {
+        let valid = !run_id.is_empty()
+            && run_id.len() <= 128
+            && run_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && !run_id.starts_with('.');
+        if !valid {
+            return Err(StorageError::Invalid(format!(
+                "invalid run id {run_id:?}: use 1 to 128 letters, digits, '.', '_' or '-'"
+            )));
+        }
+        let ledger = Arc::new(Ledger::new(store.clone()));
+        Ok(Publisher { store, run_id: run_id.to_string(), mode, ledger, done: false })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Starts the output file `key` (relative to the target). It stays invisible until
+    /// [`Publisher::commit`]; each key can be written once per run.
+    pub fn create(&self, key: &str) -> Result<ObjectWriter> {
+        check_key(key)?;
+        if key.starts_with(&format!("{STAGING_DIR}/")) || key.starts_with(&format!("{MANIFEST_DIR}/")) {
+            return Err(StorageError::Invalid(format!("{key}: this folder is reserved for gluepipe")));
+        }
+        self.ledger.claim(key, &self.store)?;
+        let local_path = self.store.local_root().map(|root| root.join(self.staging_key(key)));
+        let staging = Staging { ledger: self.ledger.clone(), local_path };
+        ObjectWriter::create(self.store.backend(), key, self.store.write_options(), Some(staging))
+    }
+
+    /// The files finished so far (not yet visible).
+    pub fn staged(&self) -> Vec<WrittenObject> {
+        self.ledger.lock().staged.iter().map(|(w, _)| w.clone()).collect()
+    }
+
+    fn staging_key(&self, key: &str) -> String {
+        format!("{STAGING_DIR}/{}/{key}", self.run_id)
+    }
+
+    fn manifest_key(&self) -> String {
+        format!("{MANIFEST_DIR}/{}.json", self.run_id)
+    }
+
+    /// Makes every finished file visible, removes earlier files if overwriting, then writes
+    /// the manifest (`extra` is stored in it under `"run"`). Fails, leaving nothing of this run
+    /// visible, if a writer is still open or a file cannot be published.
+    pub async fn commit(mut self, extra: serde_json::Value) -> Result<Published> {
+        self.done = true;
+        let (open, staged) = self.ledger.close();
+        if open > 0 {
+            discard_all(&self.store, staged).await;
+            self.remove_local_staging();
+            return Err(StorageError::Invalid(format!(
+                "cannot publish run {} to {}: {open} output file(s) were not finished",
+                self.run_id,
+                self.store.uri("")
+            )));
+        }
+        let new_keys: HashSet<&str> = staged.iter().map(|(w, _)| w.key.as_str()).collect();
+        let earlier = match self.mode {
+            WriteMode::Append => Vec::new(),
+            WriteMode::Overwrite => {
+                let listed = match self.store.list("").await {
+                    Ok(listed) => listed,
+                    Err(e) => {
+                        discard_all(&self.store, staged).await;
+                        self.remove_local_staging();
+                        return Err(e);
+                    }
+                };
+                let control = format!("{CONTROL_DIR}/");
+                listed
+                    .into_iter()
+                    .map(|o| o.key)
+                    .filter(|k| !k.starts_with(&control) && !new_keys.contains(k.as_str()))
+                    .collect()
+            }
+        };
+        let mut files: Vec<WrittenObject> = staged.iter().map(|(w, _)| w.clone()).collect();
+        files.sort_by(|a, b| a.key.cmp(&b.key));
+
+        self.make_visible(staged).await?;
+        self.remove_local_staging();
+
+        if !earlier.is_empty() {
+            self.store.delete_many(&earlier).await.map_err(|e| {
+                StorageError::Invalid(format!(
+                    "run {} published its files to {}, but removing the earlier files failed: {e}",
+                    self.run_id,
+                    self.store.uri("")
+                ))
+            })?;
+        }
+        let removed: Vec<String> = earlier.iter().map(|k| self.store.uri(k)).collect();
+        let manifest = json!({
+            "gluepipe_manifest": 1,
+            "run_id": self.run_id,
+            "write_mode": match self.mode { WriteMode::Append => "append", WriteMode::Overwrite => "overwrite" },
+            "committed_at": now_rfc3339(),
+            "files": files.iter().map(|f| json!({"path": f.uri, "key": f.key, "bytes": f.bytes})).collect::<Vec<_>>(),
+            "removed": removed,
+            "run": extra,
+        });
+        let manifest_key = self.manifest_key();
+        let body = serde_json::to_vec_pretty(&manifest).map_err(|e| StorageError::Invalid(e.to_string()))?;
+        self.store.put_bytes(&manifest_key, body).await?;
+        Ok(Published { files, removed, manifest: self.store.uri(&manifest_key) })
+    }
+
+    /// Publishes every staged file; if one fails, takes back those already published and
+    /// discards the rest, so the run leaves nothing visible.
+    async fn make_visible(&self, staged: Vec<(WrittenObject, Pending)>) -> Result<()> {
+        let store = &self.store;
+        let mut published: Vec<String> = Vec::new();
+        let mut failure = None;
+        let mut remaining = Vec::new();
+        let results: Vec<(WrittenObject, Pending, Result<()>)> = stream::iter(staged)
+            .map(|(written, pending)| async move {
+                let result = publish_one(store, &written.key, &pending).await;
+                (written, pending, result)
+            })
+            .buffer_unordered(COMMIT_CONCURRENCY)
+            .collect()
+            .await;
+        for (written, pending, result) in results {
+            match result {
+                Ok(()) => published.push(written.key),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    remaining.push((written, pending));
+                }
+            }
+        }
+        let Some(err) = failure else { return Ok(()) };
+        let _ = store.delete_many(&published).await;
+        discard_all(store, remaining).await;
+        self.remove_local_staging();
+        Err(err)
+    }
+
+    /// Discards everything this run staged.
+    pub async fn abort(mut self) -> Result<()> {
+        self.done = true;
+        let (_, staged) = self.ledger.close();
+        discard_all(&self.store, staged).await;
+        self.remove_local_staging();
+        Ok(())
+    }
+
+    fn remove_local_staging(&self) {
+        if let Some(root) = self.store.local_root() {
+            let dir = root.join(STAGING_DIR).join(&self.run_id);
+            let _ = std::fs::remove_dir_all(&dir);
+            // Tidy `_gluepipe/staging` and `_gluepipe` when this was the only run in them.
+            let _ = std::fs::remove_dir(root.join(STAGING_DIR));
+            let _ = std::fs::remove_dir(root.join(CONTROL_DIR));
+        }
+    }
+
+    /// Removes what killed runs left behind under `store`: local staging folders, and S3
+    /// multipart uploads, started more than `older_than` ago. Returns how many it removed.
+    /// Pick an age well above the longest run, so a run in progress is never touched.
+    pub async fn sweep_abandoned(store: &Store, older_than: Duration) -> Result<usize> {
+        let cutoff = SystemTime::now().checked_sub(older_than).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut removed = 0;
+        match store.backend() {
+            Backend::Local(root) => {
+                let staging = root.join(STAGING_DIR);
+                let Ok(entries) = std::fs::read_dir(&staging) else { return Ok(0) };
+                for entry in entries.flatten() {
+                    let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < cutoff);
+                    if old && std::fs::remove_dir_all(entry.path()).is_ok() {
+                        removed += 1;
+                    }
+                }
+            }
+            Backend::S3(s3) => {
+                for upload in s3.pending_uploads("").await? {
+                    if upload.initiated.is_some_and(|t| t < cutoff) {
+                        s3.abort_upload(&upload.key, &upload.upload_id).await?;
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl Drop for Publisher {
+    /// A publisher dropped without commit or abort (an error path, a panic) cleans up.
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let (_, staged) = self.ledger.close();
+        match self.store.backend() {
+            Backend::Local(_) => {}
+            Backend::S3(s3) => block_on(&s3.handle, discard_all(&self.store, staged)),
+        }
+        self.remove_local_staging();
+    }
+}
+
+async fn publish_one(store: &Store, key: &str, pending: &Pending) -> Result<()> {
+    match (store.backend(), pending) {
+        (Backend::Local(root), Pending::Local { staged }) => {
+            let dest = root.join(key);
+            super::local::create_parent(&dest)?;
+            std::fs::rename(staged, &dest).map_err(|e| StorageError::io("publish", dest.display().to_string(), e))
+        }
+        (Backend::S3(s3), Pending::S3 { upload_id, parts }) => complete_upload(s3, key, upload_id, parts.clone()).await,
+        _ => Err(StorageError::Invalid(format!("{key}: staged on a different kind of store"))),
+    }
+}
+
+/// Best effort: what cannot be removed now is invisible and left to the sweep.
+async fn discard_all(store: &Store, staged: Vec<(WrittenObject, Pending)>) {
+    let _ = stream::iter(staged)
+        .map(|(written, pending)| async move { discard_one(store, &written.key, pending).await })
+        .buffer_unordered(COMMIT_CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await;
+}
+
+async fn discard_one(store: &Store, key: &str, pending: Pending) -> Result<()> {
+    match (store.backend(), pending) {
+        (Backend::S3(s3), Pending::S3 { upload_id, .. }) => s3.abort_upload(key, &upload_id).await,
+        (_, pending) => {
+            discard_local(pending);
+            Ok(())
+        }
+    }
+}
+
+fn discard_local(pending: Pending) {
+    if let Pending::Local { staged } = pending {
+        let _ = std::fs::remove_file(staged);
+    }
+}
+
+fn now_rfc3339() -> String {
+    DateTime::from(SystemTime::now()).fmt(DateTimeFormat::DateTime).unwrap_or_default()
+}
+
+/// The publisher's record of its writers: how many are open, which keys are taken, and the
+/// finished files waiting for commit. Shared with the writers, which report on `finish`.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    store: Store,
+    state: Mutex<LedgerState>,
+}
+
+#[derive(Debug, Default)]
+struct LedgerState {
+    open: usize,
+    closed: bool,
+    keys: HashSet<String>,
+    staged: Vec<(WrittenObject, Pending)>,
+}
+
+impl Ledger {
+    fn new(store: Store) -> Self {
+        Ledger { store, state: Mutex::new(LedgerState::default()) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LedgerState> {
+        // A writer that panicked mid-update leaves nothing half-done here worth refusing.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn claim(&self, key: &str, store: &Store) -> Result<()> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(StorageError::Invalid(format!("{}: the run was already published or aborted", store.uri(key))));
+        }
+        if !state.keys.insert(key.to_string()) {
+            return Err(StorageError::Invalid(format!("{}: written twice in one run", store.uri(key))));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn writer_opened(&self) {
+        self.lock().open += 1;
+    }
+
+    pub(crate) fn writer_closed(&self) {
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+    }
+
+    /// A writer finished. If the run is already over, its file is discarded.
+    pub(crate) fn record(&self, written: WrittenObject, pending: Pending) -> Result<()> {
+        let mut state = self.lock();
+        state.open = state.open.saturating_sub(1);
+        if !state.closed {
+            state.staged.push((written, pending));
+            return Ok(());
+        }
+        drop(state);
+        match self.store.backend() {
+            Backend::S3(s3) => {
+                let _ = block_on(&s3.handle, discard_one(&self.store, &written.key, pending));
+            }
+            Backend::Local(_) => discard_local(pending),
+        }
+        Err(StorageError::Invalid(format!("{}: finished after the run was published or aborted", written.uri)))
+    }
+
+    /// Ends the run: no more files are accepted. Returns the open count and the staged files.
+    fn close(&self) -> (usize, Vec<(WrittenObject, Pending)>) {
+        let mut state = self.lock();
+        state.closed = true;
+        (state.open, std::mem::take(&mut state.staged))
+    }
+}
+
