@@ -23,7 +23,10 @@ pub enum GlueType {
     Float,
     Double,
     /// `decimal(p,s)`; a bare `decimal` is `decimal(10,0)` as in Hive.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
     Date,
     Timestamp,
     Binary,
@@ -68,7 +71,10 @@ impl GlueType {
 
     /// True for `array`, `map` and `struct`.
     pub fn is_complex(&self) -> bool {
-        matches!(self, GlueType::Array(_) | GlueType::Map(..) | GlueType::Struct(_))
+        matches!(
+            self,
+            GlueType::Array(_) | GlueType::Map(..) | GlueType::Struct(_)
+        )
     }
 }
 
@@ -176,7 +182,11 @@ impl Parser<'_> {
                 if n == 0 {
                     return Err(self.error("length must be at least 1"));
                 }
-                if name == "char" { GlueType::Char(n) } else { GlueType::Varchar(n) }
+                if name == "char" {
+                    GlueType::Char(n)
+                } else {
+                    GlueType::Varchar(n)
+                }
             }
             "decimal" => self.parse_decimal()?,
             "array" => {
@@ -213,7 +223,10 @@ impl Parser<'_> {
 
     fn parse_decimal(&mut self) -> Result<GlueType, GlueTypeError> {
         if !self.eat('(') {
-            return Ok(GlueType::Decimal { precision: 10, scale: 0 });
+            return Ok(GlueType::Decimal {
+                precision: 10,
+                scale: 0,
+            });
         }
         let precision = self.number()?;
         let scale = if self.eat(',') { self.number()? } else { 0 };
@@ -229,7 +242,10 @@ impl Parser<'_> {
             )));
         }
         // Both fit in u8: precision <= 38 and scale <= precision.
-        Ok(GlueType::Decimal { precision: precision as u8, scale: scale as u8 })
+        Ok(GlueType::Decimal {
+            precision: precision as u8,
+            scale: scale as u8,
+        })
     }
 
     fn parse_struct(&mut self) -> Result<GlueType, GlueTypeError> {
@@ -301,7 +317,10 @@ impl fmt::Display for GlueType {
                     if i > 0 {
                         f.write_str(",")?;
                     }
-                    let plain = field.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                    let plain = field
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_');
                     if plain {
                         write!(f, "{}:{}", field.name, field.data_type)?;
                     } else {
@@ -333,9 +352,15 @@ mod tests {
             ("decimal(38)", "decimal(38,0)"),
             ("varchar(20)", "varchar(20)"),
             ("array<string>", "array<string>"),
-            (" array < struct < a : int , b:string > > ", "array<struct<a:int,b:string>>"),
+            (
+                " array < struct < a : int , b:string > > ",
+                "array<struct<a:int,b:string>>",
+            ),
             ("map<string,array<double>>", "map<string,array<double>>"),
-            ("struct<`first name`:string,zip:int>", "struct<`first name`:string,zip:int>"),
+            (
+                "struct<`first name`:string,zip:int>",
+                "struct<`first name`:string,zip:int>",
+            ),
             ("timestamp", "timestamp"),
             ("date", "date"),
             ("binary", "binary"),
@@ -343,7 +368,11 @@ mod tests {
         for (input, canonical) in cases {
             let ty = parse_glue_type(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(ty.to_string(), canonical, "{input}");
-            assert_eq!(parse_glue_type(canonical).unwrap(), ty, "round trip of {input}");
+            assert_eq!(
+                parse_glue_type(canonical).unwrap(),
+                ty,
+                "round trip of {input}"
+            );
         }
     }
 
@@ -354,7 +383,11 @@ mod tests {
             ("bigitn", 0, "unknown type 'bigitn'"),
             ("array<>", 6, "expected a type name"),
             ("array<int", 9, "expected '>'"),
-            ("map<array<int>,int>", 14, "map keys must be a primitive type"),
+            (
+                "map<array<int>,int>",
+                14,
+                "map keys must be a primitive type",
+            ),
             ("decimal(39,2)", 13, "precision must be 1..=38"),
             ("decimal(5,6)", 12, "scale 6 exceeds precision 5"),
             ("struct<>", 8, "at least one field"),

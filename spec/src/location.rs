@@ -31,7 +31,10 @@ pub struct LocationError {
 impl S3Uri {
     /// Parses `s3://bucket[/key]`, checking the bucket against S3's naming rules.
     pub fn parse(input: &str) -> Result<S3Uri, LocationError> {
-        let err = |reason: &str| LocationError { input: input.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| LocationError {
+            input: input.to_string(),
+            reason: reason.to_string(),
+        };
         let rest = input
             .strip_prefix("s3://")
             .ok_or_else(|| err("an S3 URI starts with s3://"))?;
@@ -40,7 +43,10 @@ impl S3Uri {
         if key.contains("//") {
             return Err(err("the key has an empty path segment ('//')"));
         }
-        Ok(S3Uri { bucket: bucket.to_string(), key: key.to_string() })
+        Ok(S3Uri {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
     }
 
     /// The key as a prefix ending in `/` (or empty for the bucket root): the form used for
@@ -55,7 +61,10 @@ impl S3Uri {
 
     /// A location below this one; `child` is appended after a `/`.
     pub fn join(&self, child: &str) -> S3Uri {
-        S3Uri { bucket: self.bucket.clone(), key: format!("{}{}", self.prefix(), child) }
+        S3Uri {
+            bucket: self.bucket.clone(),
+            key: format!("{}{}", self.prefix(), child),
+        }
     }
 }
 
@@ -70,7 +79,10 @@ impl Location {
     /// local path.
     pub fn parse(input: &str) -> Result<Location, LocationError> {
         if input.trim().is_empty() {
-            return Err(LocationError { input: input.to_string(), reason: "empty location".into() });
+            return Err(LocationError {
+                input: input.to_string(),
+                reason: "empty location".into(),
+            });
         }
         if input.starts_with("s3://") {
             return S3Uri::parse(input).map(Location::S3);
@@ -107,22 +119,31 @@ fn validate_bucket(bucket: &str) -> Result<(), String> {
         return Err("missing bucket name".into());
     }
     if !(3..=63).contains(&bucket.len()) {
-        return Err(format!("bucket name '{bucket}' must be 3 to 63 characters long"));
+        return Err(format!(
+            "bucket name '{bucket}' must be 3 to 63 characters long"
+        ));
     }
-    if !bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-') {
+    if !bucket
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+    {
         return Err(format!(
             "bucket name '{bucket}' may only contain lower-case letters, digits, '.' and '-'"
         ));
     }
     let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !edge_ok(bucket.chars().next()) || !edge_ok(bucket.chars().last()) {
-        return Err(format!("bucket name '{bucket}' must begin and end with a letter or digit"));
+        return Err(format!(
+            "bucket name '{bucket}' must begin and end with a letter or digit"
+        ));
     }
     if bucket.contains("..") {
         return Err(format!("bucket name '{bucket}' must not contain '..'"));
     }
     if bucket.split('.').count() == 4 && bucket.split('.').all(|p| p.parse::<u8>().is_ok()) {
-        return Err(format!("bucket name '{bucket}' must not look like an IP address"));
+        return Err(format!(
+            "bucket name '{bucket}' must not look like an IP address"
+        ));
     }
     Ok(())
 }
@@ -140,7 +161,13 @@ mod tests {
         assert_eq!(uri.prefix(), "curated/orders/");
         assert_eq!(S3Uri::parse("s3://my-bucket").unwrap().prefix(), "");
         assert_eq!(S3Uri::parse("s3://my-bucket/a").unwrap().prefix(), "a/");
-        assert_eq!(S3Uri::parse("s3://b.c-d/x").unwrap().join("y.json").to_string(), "s3://b.c-d/x/y.json");
+        assert_eq!(
+            S3Uri::parse("s3://b.c-d/x")
+                .unwrap()
+                .join("y.json")
+                .to_string(),
+            "s3://b.c-d/x/y.json"
+        );
     }
 
     #[test]
@@ -163,9 +190,20 @@ mod tests {
 
     #[test]
     fn classifies_locations() {
-        assert!(matches!(Location::parse("s3://bucket/x").unwrap(), Location::S3(_)));
-        assert!(matches!(Location::parse("data/in.json").unwrap(), Location::Local(_)));
-        assert!(Location::parse("gs://bucket/x").unwrap_err().reason.contains("unsupported scheme"));
+        assert!(matches!(
+            Location::parse("s3://bucket/x").unwrap(),
+            Location::S3(_)
+        ));
+        assert!(matches!(
+            Location::parse("data/in.json").unwrap(),
+            Location::Local(_)
+        ));
+        assert!(
+            Location::parse("gs://bucket/x")
+                .unwrap_err()
+                .reason
+                .contains("unsupported scheme")
+        );
         assert!(Location::parse(" ").is_err());
     }
 }

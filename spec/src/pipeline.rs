@@ -172,7 +172,13 @@ impl SpecIssue {
 
 impl std::fmt::Display for SpecIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.path_string(), self.summary, self.detail)
+        write!(
+            f,
+            "{}: {}: {}",
+            self.path_string(),
+            self.summary,
+            self.detail
+        )
     }
 }
 
@@ -199,7 +205,11 @@ impl PipelineSpec {
     pub fn validate(&self) -> Vec<SpecIssue> {
         let mut issues = Vec::new();
         let mut push = |path: Vec<PathStep>, summary: &str, detail: String| {
-            issues.push(SpecIssue { path, summary: summary.to_string(), detail });
+            issues.push(SpecIssue {
+                path,
+                summary: summary.to_string(),
+                detail,
+            });
         };
         use PathStep::{Field, Index};
 
@@ -207,11 +217,18 @@ impl PipelineSpec {
             push(
                 vec![Field("version")],
                 "Unsupported spec version",
-                format!("this build reads version {SPEC_VERSION}, the file says {}", self.version),
+                format!(
+                    "this build reads version {SPEC_VERSION}, the file says {}",
+                    self.version
+                ),
             );
         }
         if self.name.trim().is_empty() {
-            push(vec![Field("name")], "Empty name", "a pipeline needs a name".into());
+            push(
+                vec![Field("name")],
+                "Empty name",
+                "a pipeline needs a name".into(),
+            );
         }
 
         // Source: a catalog table, or paths, never both.
@@ -231,20 +248,32 @@ impl PipelineSpec {
             (None, None) if s.paths.is_empty() => push(
                 vec![Field("source")],
                 "Missing source",
-                "give a catalog table (catalog_database + catalog_table) or at least one path".into(),
+                "give a catalog table (catalog_database + catalog_table) or at least one path"
+                    .into(),
             ),
             _ => {}
         }
-        for (field, value) in [("catalog_database", &s.catalog_database), ("catalog_table", &s.catalog_table)] {
+        for (field, value) in [
+            ("catalog_database", &s.catalog_database),
+            ("catalog_table", &s.catalog_table),
+        ] {
             if let Some(v) = value {
                 if let Err(detail) = check_catalog_name(v) {
-                    push(vec![Field("source"), Field(field)], "Invalid catalog name", detail);
+                    push(
+                        vec![Field("source"), Field(field)],
+                        "Invalid catalog name",
+                        detail,
+                    );
                 }
             }
         }
         for (i, path) in s.paths.iter().enumerate() {
             if let Err(e) = Location::parse(path) {
-                push(vec![Field("source"), Field("paths"), Index(i)], "Invalid source path", e.reason);
+                push(
+                    vec![Field("source"), Field("paths"), Index(i)],
+                    "Invalid source path",
+                    e.reason,
+                );
             }
         }
 
@@ -259,17 +288,28 @@ impl PipelineSpec {
                 );
             }
             if m.to.trim().is_empty() {
-                push(vec![Field("mapping"), Index(i), Field("to")], "Empty column name", "name the output column".into());
+                push(
+                    vec![Field("mapping"), Index(i), Field("to")],
+                    "Empty column name",
+                    "name the output column".into(),
+                );
             }
             if let Err(e) = parse_glue_type(&m.data_type) {
-                push(vec![Field("mapping"), Index(i), Field("type")], "Invalid Glue type", e.to_string());
+                push(
+                    vec![Field("mapping"), Index(i), Field("type")],
+                    "Invalid Glue type",
+                    e.to_string(),
+                );
             }
             let key = m.to.to_ascii_lowercase();
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
                 push(
                     vec![Field("mapping"), Index(i), Field("to")],
                     "Mapping collision",
-                    format!("mapping[{first}] already writes column '{}' (column names are case-insensitive in Glue)", m.to),
+                    format!(
+                        "mapping[{first}] already writes column '{}' (column names are case-insensitive in Glue)",
+                        m.to
+                    ),
                 );
             } else {
                 seen.push((key, i));
@@ -277,14 +317,27 @@ impl PipelineSpec {
         }
 
         if let Some(dq) = &self.data_quality {
-            // DQDL syntax is checked here once the parser lands (issue 5); until then only emptiness.
-            if dq.ruleset.trim().is_empty() {
-                push(vec![Field("data_quality"), Field("ruleset")], "Empty DQDL ruleset", "give at least one rule".into());
+            if let Err(e) = crate::dqdl::parse(&dq.ruleset) {
+                push(
+                    vec![Field("data_quality"), Field("ruleset")],
+                    "Invalid DQDL ruleset",
+                    format!(
+                        "line {}, column {}: {}\n{}",
+                        e.line, e.column, e.message, e.source_line
+                    ),
+                );
             }
-            for (field, value) in [("results_path", &dq.results_path), ("quarantine_path", &dq.quarantine_path)] {
+            for (field, value) in [
+                ("results_path", &dq.results_path),
+                ("quarantine_path", &dq.quarantine_path),
+            ] {
                 if let Some(p) = value {
                     if let Err(e) = Location::parse(p) {
-                        push(vec![Field("data_quality"), Field(field)], "Invalid location", e.reason);
+                        push(
+                            vec![Field("data_quality"), Field(field)],
+                            "Invalid location",
+                            e.reason,
+                        );
                     }
                 }
             }
@@ -292,7 +345,11 @@ impl PipelineSpec {
 
         let t = &self.target;
         if let Err(e) = Location::parse(&t.path) {
-            push(vec![Field("target"), Field("path")], "Invalid target path", e.reason);
+            push(
+                vec![Field("target"), Field("path")],
+                "Invalid target path",
+                e.reason,
+            );
         }
         match (&t.catalog_database, &t.catalog_table) {
             (Some(_), None) | (None, Some(_)) => push(
@@ -304,9 +361,18 @@ impl PipelineSpec {
         }
         for (i, col) in t.partition_by.iter().enumerate() {
             let path = vec![Field("target"), Field("partition_by"), Index(i)];
-            if t.partition_by[..i].iter().any(|c| c.eq_ignore_ascii_case(col)) {
-                push(path, "Duplicate partition column", format!("'{col}' is listed twice"));
-            } else if !self.mapping.is_empty() && !self.mapping.iter().any(|m| m.to.eq_ignore_ascii_case(col)) {
+            if t.partition_by[..i]
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(col))
+            {
+                push(
+                    path,
+                    "Duplicate partition column",
+                    format!("'{col}' is listed twice"),
+                );
+            } else if !self.mapping.is_empty()
+                && !self.mapping.iter().any(|m| m.to.eq_ignore_ascii_case(col))
+            {
                 push(
                     path,
                     "Unknown partition column",
@@ -359,7 +425,11 @@ mod tests {
     #[test]
     fn json_round_trips() {
         let mut spec = minimal();
-        spec.mapping.push(Mapping { from: "a.b".into(), to: "ab".into(), data_type: "bigint".into() });
+        spec.mapping.push(Mapping {
+            from: "a.b".into(),
+            to: "ab".into(),
+            data_type: "bigint".into(),
+        });
         spec.data_quality = Some(DataQuality {
             ruleset: DEFAULT_RULESET.into(),
             on_failure: OnFailure::Quarantine,
@@ -384,8 +454,16 @@ mod tests {
         let mut spec = minimal();
         spec.source.catalog_database = Some("raw".into());
         spec.mapping = vec![
-            Mapping { from: "id".into(), to: "order_id".into(), data_type: "bigint".into() },
-            Mapping { from: "".into(), to: "ORDER_ID".into(), data_type: "bigitn".into() },
+            Mapping {
+                from: "id".into(),
+                to: "order_id".into(),
+                data_type: "bigint".into(),
+            },
+            Mapping {
+                from: "".into(),
+                to: "ORDER_ID".into(),
+                data_type: "bigitn".into(),
+            },
         ];
         spec.target.path = "gs://x/y".into();
         spec.target.partition_by = vec!["day".into()];
@@ -403,8 +481,36 @@ mod tests {
             ],
             "{issues:#?}"
         );
-        assert!(issues[3].detail.contains("mapping[0] already writes column"));
+        assert!(
+            issues[3]
+                .detail
+                .contains("mapping[0] already writes column")
+        );
         assert!(issues[2].detail.contains("unknown type 'bigitn'"));
+    }
+
+    #[test]
+    fn dqdl_errors_point_at_line_and_column() {
+        let mut spec = minimal();
+        spec.data_quality = Some(DataQuality {
+            ruleset: "Rules = [\n  IsComplete \"id\",\n  IsCompleet \"x\"\n]".into(),
+            on_failure: OnFailure::Fail,
+            results_path: None,
+            quarantine_path: None,
+        });
+        let issues = spec.validate();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].path_string(), "data_quality.ruleset");
+        assert!(
+            issues[0].detail.starts_with("line 3, column 3:"),
+            "{}",
+            issues[0].detail
+        );
+        assert!(
+            issues[0].detail.contains("IsComplete"),
+            "suggests the nearest rule: {}",
+            issues[0].detail
+        );
     }
 
     #[test]
