@@ -1,0 +1,157 @@
+//! The command line as clap types, and nothing else: [`crate::settings`] resolves these (with the
+//! pipeline spec file) into the settings a run uses.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Streaming JSON to Parquet with Glue-style mapping and DQDL data-quality checks.
+#[derive(Debug, Parser)]
+#[command(name = "gluepipe-etl", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// `text` for people, `json` (one object per line on stderr) for cloud logs.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// No progress bar even on a terminal.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a pipeline: from a spec file, from flags, or a spec file with flags overriding it.
+    Run(RunArgs),
+    /// Print the schema inferred from the input as Glue type strings.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline spec (JSON) that the provider uploads; flags below override its values.
+    #[arg(value_name = "PIPELINE.json")]
+    pub pipeline: Option<PathBuf>,
+
+    /// Input files, folders, globs or s3:// prefixes (replaces the spec's source).
+    #[arg(long, value_name = "URI", num_args = 1..)]
+    pub input: Vec<String>,
+
+    /// Where the Parquet output goes (replaces the spec's target path).
+    #[arg(long, value_name = "URI")]
+    pub output: Option<String>,
+
+    /// Read the source from this Glue catalog database (with --catalog-table).
+    #[arg(long, value_name = "DB", requires = "catalog_table")]
+    pub catalog_database: Option<String>,
+
+    /// Read the source from this Glue catalog table (with --catalog-database).
+    #[arg(long, value_name = "TABLE", requires = "catalog_database")]
+    pub catalog_table: Option<String>,
+
+    /// Register the output as a table in this Glue catalog database.
+    #[arg(long, value_name = "DB", requires = "target_catalog_table")]
+    pub target_catalog_database: Option<String>,
+
+    /// Register the output as this Glue catalog table.
+    #[arg(long, value_name = "TABLE", requires = "target_catalog_database")]
+    pub target_catalog_table: Option<String>,
+
+    /// A JSON file with the ApplyMapping list: `[{"from": "a.b", "to": "ab", "type": "bigint"}, …]`.
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
+    /// A DQDL ruleset file (`Rules = [ … ]`).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// What a failed data-quality check does.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub on_dq_failure: Option<OnDqFailure>,
+
+    /// Parquet compression codec.
+    #[arg(long, value_enum)]
+    pub compression: Option<CompressionArg>,
+
+    /// Hive-partition the output by these columns (`col=value/` folders).
+    #[arg(long, value_name = "COL,...", value_delimiter = ',')]
+    pub partition_by: Vec<String>,
+
+    /// `append` adds files next to earlier ones; `overwrite` replaces them once the new ones are complete.
+    #[arg(long, value_enum)]
+    pub write_mode: Option<WriteModeArg>,
+
+    /// How many bad records may be set aside in the rejects file before the run fails.
+    #[arg(long, value_name = "N")]
+    pub max_bad_records: Option<u64>,
+
+    /// Write the run record (JSON) here, local path or s3:// URI.
+    #[arg(long, value_name = "PATH")]
+    pub results: Option<String>,
+
+    /// S3/Glue endpoint (e.g. a local emulator); `AWS_ENDPOINT_URL` is honoured too.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Decode/encode worker threads (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// How many records schema inference samples when there is no catalog schema or mapping.
+    #[arg(long, value_name = "N")]
+    pub sample_rows: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Input files, folders, globs or s3:// prefixes.
+    #[arg(long, value_name = "URI", num_args = 1.., required = true)]
+    pub input: Vec<String>,
+
+    /// How many records to sample.
+    #[arg(long, value_name = "N")]
+    pub sample_rows: Option<usize>,
+
+    /// `text`: one `name<TAB>type` line per column; `json`: Glue `Columns` (`[{"Name","Type"}]`).
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]
+    pub format: SchemaFormat,
+
+    /// S3 endpoint (e.g. a local emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDqFailure {
+    Fail,
+    Warn,
+    Quarantine,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    Snappy,
+    Zstd,
+    Gzip,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WriteModeArg {
+    Append,
+    Overwrite,
+}

@@ -1,0 +1,571 @@
+//! Cuts a decompressed byte stream into [`Chunk`]s of whole records.
+//!
+//! The format is detected from the first non-blank byte: `[` is a top-level JSON array (each
+//! element a record, wherever its line breaks are), anything else is NDJSON (one record per
+//! line; blank lines are not records). A UTF-8 byte-order mark is skipped, CRLF line ends are
+//! fine. A damaged compressed stream (truncated gzip, corrupt zstd) becomes one rejected record
+//! holding the partial last line, after every complete record before it; an unreadable file
+//! (storage failure) is an error of the run.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use crate::rejects::Reject;
+use crate::source::{ReadFailure, is_storage_error};
+
+/// A record's bytes within [`Chunk::data`] (`\r\n` excluded) and its 1-based starting line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+    pub line: u64,
+}
+
+/// Whole records of one input file, ready to decode.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub file: Arc<str>,
+    pub file_index: usize,
+    pub data: Vec<u8>,
+    pub records: Vec<Span>,
+    /// Records that failed before decoding (damaged stream, unsupported encoding).
+    pub rejects: Vec<Reject>,
+    /// Bytes of decompressed input this chunk covers.
+    pub input_bytes: u64,
+}
+
+impl Chunk {
+    /// The raw bytes of record `i`.
+    pub fn raw(&self, i: usize) -> &[u8] {
+        let s = self.records[i];
+        &self.data[s.start as usize..s.end as usize]
+    }
+
+    /// Records in this chunk, rejected-before-decoding ones included.
+    pub fn rows_in(&self) -> u64 {
+        (self.records.len() + self.rejects.len()) as u64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Unknown,
+    Lines,
+    Array,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayState {
+    BeforeOpen,
+    Between,
+    Inside,
+    After,
+}
+
+/// Scanner state for a top-level array, kept across reads.
+struct ArrayScan {
+    state: ArrayState,
+    depth: u32,
+    in_string: bool,
+    escape: bool,
+    elem: Vec<u8>,
+    elem_line: u64,
+}
+
+/// Iterator of chunks over one input stream.
+pub struct Splitter<R> {
+    reader: R,
+    file: Arc<str>,
+    file_index: usize,
+    chunk_bytes: usize,
+    buf: Vec<u8>,
+    /// Line number of `buf[0]`.
+    line: u64,
+    format: Format,
+    array: ArrayScan,
+    eof: bool,
+    /// A damaged-stream error seen while reading, reported after the data before it.
+    stream_error: Option<String>,
+    done: bool,
+    started: bool,
+}
+
+impl<R: Read> Splitter<R> {
+    pub fn new(reader: R, file: Arc<str>, file_index: usize, chunk_bytes: usize) -> Self {
+        Splitter {
+            reader,
+            file,
+            file_index,
+            chunk_bytes: chunk_bytes.max(1024),
+            buf: Vec::new(),
+            line: 1,
+            format: Format::Unknown,
+            array: ArrayScan {
+                state: ArrayState::BeforeOpen,
+                depth: 0,
+                in_string: false,
+                escape: false,
+                elem: Vec::new(),
+                elem_line: 0,
+            },
+            eof: false,
+            stream_error: None,
+            done: false,
+            started: false,
+        }
+    }
+
+    /// Reads up to `want` more bytes into `buf` (less at the end of the stream).
+    fn fill(&mut self, want: usize) -> Result<()> {
+        let target = self.buf.len() + want;
+        while !self.eof && self.buf.len() < target {
+            let len = self.buf.len();
+            self.buf.resize(target, 0);
+            match self.reader.read(&mut self.buf[len..]) {
+                Ok(0) => {
+                    self.buf.truncate(len);
+                    self.eof = true;
+                }
+                Ok(n) => self.buf.truncate(len + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(len),
+                Err(e) if is_storage_error(&e) => {
+                    self.buf.truncate(len);
+                    let inner = e.into_inner().and_then(|i| i.downcast::<ReadFailure>().ok());
+                    match inner {
+                        Some(storage) => bail!("reading {}: {}", self.file, storage.0),
+                        None => bail!("reading {}", self.file),
+                    }
+                }
+                Err(e) => {
+                    self.buf.truncate(len);
+                    self.eof = true;
+                    self.stream_error = Some(format!("the compressed stream is damaged or cut short ({e})"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn reject(&self, line: u64, reason: String, raw: Vec<u8>) -> Reject {
+        Reject { file: self.file.clone(), line, reason, raw }
+    }
+
+    fn new_chunk(&self) -> Chunk {
+        Chunk { file: self.file.clone(), file_index: self.file_index, ..Chunk::default() }
+    }
+
+    /// First read: skip a BOM, refuse UTF-16, detect the format.
+    fn start(&mut self) -> Result<Option<Chunk>> {
+        self.started = true;
+        self.fill(self.chunk_bytes)?;
+        if self.buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.buf.drain(..3);
+        } else if self.buf.starts_with(&[0xFF, 0xFE]) || self.buf.starts_with(&[0xFE, 0xFF]) {
+            self.done = true;
+            let mut chunk = self.new_chunk();
+            chunk.rejects.push(self.reject(1, "the file is UTF-16 text; convert it to UTF-8".into(), Vec::new()));
+            return Ok(Some(chunk));
+        }
+        loop {
+            match self.buf.iter().find(|b| !b.is_ascii_whitespace()) {
+                Some(b'[') => self.format = Format::Array,
+                Some(_) => self.format = Format::Lines,
+                None if self.eof => self.format = Format::Lines,
+                None => {
+                    self.fill(self.chunk_bytes)?;
+                    continue;
+                }
+            }
+            return Ok(None);
+        }
+    }
+
+    fn next_lines(&mut self) -> Result<Option<Chunk>> {
+        if !self.eof && self.buf.len() < self.chunk_bytes {
+            self.fill(self.chunk_bytes - self.buf.len())?;
+        }
+        // Cut after the last newline; read on while a single line is longer than a chunk.
+        let mut searched = 0;
+        let cut = loop {
+            if let Some(pos) = memchr::memrchr(b'\n', &self.buf[searched..]) {
+                break searched + pos + 1;
+            }
+            if self.eof {
+                break if self.stream_error.is_some() { 0 } else { self.buf.len() };
+            }
+            searched = self.buf.len();
+            self.fill(self.chunk_bytes)?;
+        };
+        if cut > u32::MAX as usize {
+            bail!("{}: a record longer than 4 GiB is not supported", self.file);
+        }
+        let tail = self.buf.split_off(cut);
+        let data = std::mem::replace(&mut self.buf, tail);
+        let mut chunk = self.new_chunk();
+        chunk.input_bytes = data.len() as u64;
+        let mut start = 0usize;
+        let mut line = self.line;
+        for end in memchr::memchr_iter(b'\n', &data).chain(std::iter::once(data.len())) {
+            if start > data.len() {
+                break;
+            }
+            let mut stop = end;
+            if stop > start && data[stop - 1] == b'\r' {
+                stop -= 1;
+            }
+            if data[start..stop].iter().any(|b| !b.is_ascii_whitespace()) {
+                chunk.records.push(Span { start: start as u32, end: stop as u32, line });
+            }
+            if end < data.len() {
+                line += 1;
+            }
+            start = end + 1;
+        }
+        self.line = line;
+        chunk.data = data;
+        if self.eof && (self.buf.is_empty() || self.stream_error.is_some()) {
+            self.finish_stream(&mut chunk);
+        }
+        Ok(Some(chunk))
+    }
+
+    /// At the end of the stream: report a damaged stream with the partial last record.
+    fn finish_stream(&mut self, chunk: &mut Chunk) {
+        self.done = true;
+        if let Some(reason) = self.stream_error.take() {
+            let raw = std::mem::take(&mut self.buf);
+            chunk.input_bytes += raw.len() as u64;
+            chunk.rejects.push(self.reject(self.line, reason, raw));
+        }
+    }
+
+    fn next_array(&mut self) -> Result<Option<Chunk>> {
+        let mut chunk = self.new_chunk();
+        let mut out = Vec::with_capacity(self.chunk_bytes + (self.chunk_bytes >> 4));
+        while out.len() < self.chunk_bytes {
+            if self.buf.is_empty() {
+                if self.eof {
+                    break;
+                }
+                self.fill(self.chunk_bytes)?;
+                continue;
+            }
+            let buf = std::mem::take(&mut self.buf);
+            chunk.input_bytes += buf.len() as u64;
+            let mut i = 0;
+            while i < buf.len() {
+                i = self.scan_array_byte(&buf, i, &mut out, &mut chunk)?;
+            }
+            self.buf = buf;
+            self.buf.clear();
+        }
+        if self.eof && self.buf.is_empty() {
+            let a = &mut self.array;
+            if a.state == ArrayState::Inside {
+                // An element cut short: the decoder rejects it in its own words.
+                let line = a.elem_line;
+                let elem = std::mem::take(&mut a.elem);
+                push_record(&mut out, &mut chunk, &elem, line);
+                a.state = ArrayState::After;
+            }
+            if self.array.state == ArrayState::Between && self.stream_error.is_none() {
+                let line = self.line;
+                chunk.rejects.push(self.reject(
+                    line,
+                    "the top-level JSON array is not closed with ']' (file cut short?)".into(),
+                    Vec::new(),
+                ));
+            }
+            self.finish_stream(&mut chunk);
+        }
+        chunk.data = out;
+        Ok(Some(chunk))
+    }
+
+    /// Scans one byte of a top-level array at `buf[i]`; returns the next index.
+    fn scan_array_byte(&mut self, buf: &[u8], i: usize, out: &mut Vec<u8>, chunk: &mut Chunk) -> Result<usize> {
+        let b = buf[i];
+        let a = &mut self.array;
+        match a.state {
+            ArrayState::BeforeOpen => {
+                if b == b'[' {
+                    a.state = ArrayState::Between;
+                }
+            }
+            ArrayState::Between => match b {
+                b',' => {}
+                b']' => a.state = ArrayState::After,
+                b if b.is_ascii_whitespace() => {}
+                _ => {
+                    a.state = ArrayState::Inside;
+                    a.elem_line = self.line;
+                    a.depth = 0;
+                    a.in_string = false;
+                    a.escape = false;
+                    return Ok(i); // scan this byte again as part of the element
+                }
+            },
+            ArrayState::Inside => {
+                let mut complete = false;
+                let mut rescan = false;
+                if a.in_string {
+                    if a.escape {
+                        a.escape = false;
+                    } else if b == b'\\' {
+                        a.escape = true;
+                    } else if b == b'"' {
+                        a.in_string = false;
+                    }
+                } else {
+                    match b {
+                        b'"' => a.in_string = true,
+                        b'{' | b'[' => a.depth += 1,
+                        b'}' | b']' if a.depth > 0 => {
+                            a.depth -= 1;
+                            complete = a.depth == 0;
+                        }
+                        b',' | b']' | b'}' if a.depth == 0 => {
+                            complete = true;
+                            rescan = true;
+                        }
+                        b if b.is_ascii_whitespace() && a.depth == 0 => {
+                            complete = true;
+                            rescan = true;
+                        }
+                        _ => {}
+                    }
+                }
+                if !rescan {
+                    a.elem.push(b);
+                }
+                if complete {
+                    let line = a.elem_line;
+                    let elem = std::mem::take(&mut a.elem);
+                    a.state = ArrayState::Between;
+                    push_record(out, chunk, &elem, line);
+                    if rescan {
+                        return Ok(i);
+                    }
+                }
+            }
+            ArrayState::After => {
+                if !b.is_ascii_whitespace() {
+                    let line = self.line;
+                    let mut raw = buf[i..].to_vec();
+                    let mut rest = Vec::new();
+                    self.reader.read_to_end(&mut rest).ok();
+                    raw.extend(rest);
+                    chunk.rejects.push(self.reject(line, "unexpected text after the top-level JSON array".into(), raw));
+                    self.eof = true;
+                    self.buf.clear();
+                    return Ok(buf.len());
+                }
+            }
+        }
+        if b == b'\n' {
+            self.line += 1;
+        }
+        if out.len() > u32::MAX as usize - (1 << 20) {
+            bail!("{}: a record longer than 4 GiB is not supported", self.file);
+        }
+        Ok(i + 1)
+    }
+}
+
+fn push_record(out: &mut Vec<u8>, chunk: &mut Chunk, elem: &[u8], line: u64) {
+    let start = out.len() as u32;
+    out.extend_from_slice(elem);
+    chunk.records.push(Span { start, end: out.len() as u32, line });
+    out.push(b'\n');
+}
+
+impl<R: Read> Iterator for Splitter<R> {
+    type Item = Result<Chunk>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if !self.started {
+            match self.start() {
+                Ok(Some(chunk)) => return Some(Ok(chunk)),
+                Ok(None) => {}
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let result = match self.format {
+            Format::Array => self.next_array(),
+            _ => self.next_lines(),
+        };
+        match result {
+            Ok(Some(chunk)) if chunk.records.is_empty() && chunk.rejects.is_empty() => {
+                if self.done || (self.eof && self.buf.is_empty()) {
+                    self.done = true;
+                    None
+                } else {
+                    self.next()
+                }
+            }
+            Ok(Some(chunk)) => Some(Ok(chunk)),
+            Ok(None) => None,
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// (line, text) of every record and (line, reason) of every reject.
+    fn split(input: &[u8], chunk_bytes: usize) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+        split_reader(input, chunk_bytes)
+    }
+
+    fn split_reader(reader: impl Read, chunk_bytes: usize) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+        let mut records = Vec::new();
+        let mut rejects = Vec::new();
+        for chunk in Splitter::new(reader, "f.json".into(), 0, chunk_bytes) {
+            let chunk = chunk.unwrap();
+            for (i, span) in chunk.records.iter().enumerate() {
+                records.push((span.line, String::from_utf8_lossy(chunk.raw(i)).into_owned()));
+            }
+            for r in chunk.rejects {
+                rejects.push((r.line, r.reason));
+            }
+        }
+        (records, rejects)
+    }
+
+    fn lines(v: &[(u64, &str)]) -> Vec<(u64, String)> {
+        v.iter().map(|(l, s)| (*l, s.to_string())).collect()
+    }
+
+    #[test]
+    fn ndjson_cases() {
+        let cases: &[(&str, &[u8], &[(u64, &str)])] = &[
+            ("empty file", b"", &[]),
+            ("only blanks", b"\n \r\n\n", &[]),
+            ("two lines", b"{\"a\":1}\n{\"a\":2}\n", &[(1, "{\"a\":1}"), (2, "{\"a\":2}")]),
+            ("no final newline", b"{\"a\":1}\n{\"a\":2}", &[(1, "{\"a\":1}"), (2, "{\"a\":2}")]),
+            ("crlf", b"{\"a\":1}\r\n{\"a\":2}\r\n", &[(1, "{\"a\":1}"), (2, "{\"a\":2}")]),
+            ("bom", b"\xEF\xBB\xBF{\"a\":1}\n", &[(1, "{\"a\":1}")]),
+            ("blank lines keep numbering", b"\n{\"a\":1}\n\n\n{\"a\":2}\n", &[(2, "{\"a\":1}"), (5, "{\"a\":2}")]),
+            ("garbage is a record", b"{\"a\":1}\nnot json\n", &[(1, "{\"a\":1}"), (2, "not json")]),
+        ];
+        for chunk_bytes in [1024, 1 << 20] {
+            for (name, input, want) in cases {
+                let (records, rejects) = split(input, chunk_bytes);
+                assert_eq!(records, lines(want), "{name}");
+                assert!(rejects.is_empty(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn lines_longer_than_a_chunk_and_many_chunks() {
+        let long = format!("{{\"s\":\"{}\"}}", "x".repeat(5000));
+        let mut input = String::new();
+        for i in 0..500 {
+            input.push_str(&format!("{{\"i\":{i}}}\n"));
+            if i == 250 {
+                input.push_str(&long);
+                input.push('\n');
+            }
+        }
+        let (records, _) = split(input.as_bytes(), 1024);
+        assert_eq!(records.len(), 501);
+        assert_eq!(records[251], (252, long));
+        assert_eq!(records[500], (501, "{\"i\":499}".to_string()));
+    }
+
+    #[test]
+    fn array_cases() {
+        let cases: &[(&str, &[u8], &[(u64, &str)], &[(u64, &str)])] = &[
+            ("empty array", b"[]", &[], &[]),
+            ("objects", b"[{\"a\":1},{\"a\":2}]", &[(1, "{\"a\":1}"), (1, "{\"a\":2}")], &[]),
+            (
+                "pretty printed",
+                b"[\n  {\n    \"a\": \"x]\\\"}\"\n  },\n  {\"b\": [1, {\"c\": 2}]}\n]\n",
+                &[(2, "{\n    \"a\": \"x]\\\"}\"\n  }"), (5, "{\"b\": [1, {\"c\": 2}]}")],
+                &[],
+            ),
+            ("scalars are records", b"[1, \"x\"]", &[(1, "1"), (1, "\"x\"")], &[]),
+            ("bom and crlf", b"\xEF\xBB\xBF[\r\n{\"a\":1}\r\n]\r\n", &[(2, "{\"a\":1}")], &[]),
+            ("not closed", b"[{\"a\":1},", &[(1, "{\"a\":1}")], &[(1, "not closed")]),
+            ("cut inside an element", b"[{\"a\":1},{\"a\":", &[(1, "{\"a\":1}"), (1, "{\"a\":")], &[]),
+            ("text after", b"[{\"a\":1}] x", &[(1, "{\"a\":1}")], &[(1, "unexpected text after")]),
+        ];
+        for chunk_bytes in [1024, 1 << 20] {
+            for (name, input, want, want_rejects) in cases {
+                let (records, rejects) = split(input, chunk_bytes);
+                assert_eq!(records, lines(want), "{name}");
+                assert_eq!(rejects.len(), want_rejects.len(), "{name}: {rejects:?}");
+                for ((line, reason), (want_line, want_reason)) in rejects.iter().zip(want_rejects.iter()) {
+                    assert_eq!(line, want_line, "{name}");
+                    assert!(reason.contains(want_reason), "{name}: {reason}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn large_arrays_span_chunks() {
+        let mut input = String::from("[\n");
+        for i in 0..2000 {
+            input.push_str(&format!("{{\"i\":{i},\"s\":\"{}\"}},\n", "y".repeat(i % 50)));
+        }
+        input.push_str("{\"i\":2000}]");
+        let (records, rejects) = split(input.as_bytes(), 1024);
+        assert!(rejects.is_empty());
+        assert_eq!(records.len(), 2001);
+        assert_eq!(records[2000], (2002, "{\"i\":2000}".to_string()));
+    }
+
+    #[test]
+    fn utf16_is_rejected() {
+        let (records, rejects) = split(b"\xFF\xFE{\0}\0", 1024);
+        assert!(records.is_empty());
+        assert!(rejects[0].1.contains("UTF-16"));
+    }
+
+    #[test]
+    fn truncated_gzip_keeps_complete_lines_and_rejects_the_rest() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for i in 0..20_000 {
+            writeln!(enc, "{{\"i\":{i},\"pad\":\"{}\"}}", i * 7919 % 100_003).unwrap();
+        }
+        let full = enc.finish().unwrap();
+        let cut = &full[..full.len() * 2 / 3];
+        let (records, rejects) = split_reader(flate2::read::MultiGzDecoder::new(cut), 4096);
+        assert!(records.len() > 1000 && records.len() < 20_000, "{}", records.len());
+        assert_eq!(rejects.len(), 1);
+        assert_eq!(rejects[0].0, records.len() as u64 + 1);
+        assert!(rejects[0].1.contains("damaged or cut short"), "{}", rejects[0].1);
+        for (i, (line, _)) in records.iter().enumerate() {
+            assert_eq!(*line, i as u64 + 1);
+        }
+    }
+
+    #[test]
+    fn storage_errors_fail_the_run() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other(ReadFailure(std::io::Error::other("connection reset"))))
+            }
+        }
+        let err = Splitter::new(Failing, "s3://b/k.json".into(), 0, 1024).next().unwrap().unwrap_err();
+        assert!(err.to_string().contains("s3://b/k.json: connection reset"), "{err}");
+    }
+}

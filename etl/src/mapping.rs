@@ -1,0 +1,391 @@
+//! ApplyMapping, as Glue's: each entry reads a source column or a dotted path into nested
+//! fields (`address.city`; quote names holding dots in backticks: `` `a.b`.c ``), names it, and
+//! casts it to a Glue type. Columns not mapped are dropped; no mapping keeps every column.
+//!
+//! Without a catalog schema the decoder reads each mapped path straight into its target type
+//! (a JSON string into a `timestamp`, a number into a `decimal`), so a value that does not fit is
+//! rejected by the decoder with the record's file and line. With a catalog schema, or when two
+//! entries read the same path as different types, the value is read as the source type and cast
+//! here; a value the cast cannot carry becomes a rejected row too, never a silent null.
+
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array};
+use arrow::buffer::NullBuffer;
+use arrow::compute::{CastOptions, can_cast_types, cast_with_options, filter_record_batch};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use gluepipe_spec::parse_glue_type;
+use gluepipe_spec::pipeline::Mapping;
+
+use crate::error::usage;
+use crate::schema::glue_to_arrow;
+
+/// Splits a dotted path; backticks quote a name that contains dots.
+pub fn parse_path(path: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    loop {
+        let (segment, after) = if let Some(quoted) = rest.strip_prefix('`') {
+            let end = quoted.find('`').ok_or_else(|| usage(format!("unclosed ` in path {path:?}")))?;
+            (&quoted[..end], &quoted[end + 1..])
+        } else {
+            match rest.find('.') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, ""),
+            }
+        };
+        if segment.is_empty() {
+            return Err(usage(format!("empty name in path {path:?}")));
+        }
+        out.push(segment.to_string());
+        if after.is_empty() {
+            return Ok(out);
+        }
+        rest = after
+            .strip_prefix('.')
+            .ok_or_else(|| usage(format!("expected '.' after a quoted name in path {path:?}")))?;
+    }
+}
+
+/// One output column.
+#[derive(Debug, Clone)]
+struct Step {
+    index: usize,
+    from: String,
+    path: Vec<String>,
+    to: String,
+    glue: String,
+    target: DataType,
+}
+
+/// A row the mapping could not carry, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRejection {
+    pub row: usize,
+    pub reason: String,
+}
+
+/// The mapped batch and the rows that were set aside (not in `batch`).
+#[derive(Debug)]
+pub struct Mapped {
+    pub batch: RecordBatch,
+    pub rejected: Vec<RowRejection>,
+}
+
+/// A validated mapping, ready to apply to decoded batches.
+#[derive(Debug, Clone)]
+pub struct MappingPlan {
+    /// What the mapping reads: the columns the decoder must produce.
+    source: SchemaRef,
+    output: SchemaRef,
+    /// `None`: identity.
+    steps: Option<Vec<Step>>,
+}
+
+/// Decode-type tree built from mapping paths when there is no source schema.
+enum Node {
+    Leaf(DataType),
+    Struct(Vec<(String, Node)>),
+}
+
+impl Node {
+    fn insert(&mut self, path: &[String], ty: &DataType) {
+        let Node::Struct(children) = self else {
+            return; // inside an explicitly typed column: read from that type
+        };
+        let (head, rest) = (&path[0], &path[1..]);
+        let pos = match children.iter().position(|(n, _)| n == head) {
+            Some(pos) => pos,
+            None => {
+                let node = if rest.is_empty() { Node::Leaf(ty.clone()) } else { Node::Struct(Vec::new()) };
+                children.push((head.clone(), node));
+                children.len() - 1
+            }
+        };
+        let child = &mut children[pos].1;
+        match (rest.is_empty(), &*child) {
+            (true, Node::Struct(_)) => *child = Node::Leaf(ty.clone()),
+            (true, Node::Leaf(_)) => {}
+            (false, _) => child.insert(rest, ty),
+        }
+    }
+
+    fn data_type(&self) -> DataType {
+        match self {
+            Node::Leaf(ty) => ty.clone(),
+            Node::Struct(children) => DataType::Struct(
+                children.iter().map(|(name, node)| Field::new(name, node.data_type(), true)).collect::<Fields>(),
+            ),
+        }
+    }
+}
+
+/// The type at `path` inside `schema`, if every step exists.
+fn type_at(schema: &Schema, path: &[String]) -> Option<DataType> {
+    let mut ty = schema.field_with_name(&path[0]).ok()?.data_type().clone();
+    for name in &path[1..] {
+        let DataType::Struct(fields) = &ty else { return None };
+        ty = fields.iter().find(|f| f.name() == name)?.data_type().clone();
+    }
+    Some(ty)
+}
+
+impl MappingPlan {
+    /// Every column of `schema`, unchanged.
+    pub fn identity(schema: SchemaRef) -> MappingPlan {
+        MappingPlan { source: schema.clone(), output: schema, steps: None }
+    }
+
+    /// Validates `mappings` against `source` (the catalog's columns) or, without one, derives
+    /// the columns to decode from the mapping itself. Problems are usage errors naming the entry.
+    pub fn new(mappings: &[Mapping], source: Option<&Schema>) -> Result<MappingPlan> {
+        if mappings.is_empty() {
+            bail!("an empty mapping has no plan: use MappingPlan::identity");
+        }
+        let mut steps = Vec::with_capacity(mappings.len());
+        for (index, m) in mappings.iter().enumerate() {
+            let glue = parse_glue_type(&m.data_type).map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
+            let path = parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
+            if steps.iter().any(|s: &Step| s.to.eq_ignore_ascii_case(&m.to)) {
+                return Err(usage(format!("mapping[{index}].to: column '{}' is written twice", m.to)));
+            }
+            steps.push(Step {
+                index,
+                from: m.from.clone(),
+                path,
+                to: m.to.clone(),
+                glue: glue.to_string(),
+                target: glue_to_arrow(&glue),
+            });
+        }
+        let source: Schema = match source {
+            Some(schema) => {
+                let mut fields: Vec<Field> = Vec::new();
+                for step in &steps {
+                    let field = schema.field_with_name(&step.path[0]).map_err(|_| {
+                        usage(format!("mapping[{}].from: the source has no column '{}'", step.index, step.path[0]))
+                    })?;
+                    if !fields.iter().any(|f| f.name() == field.name()) {
+                        fields.push(field.clone());
+                    }
+                }
+                Schema::new(fields)
+            }
+            None => {
+                let mut root = Node::Struct(Vec::new());
+                for step in &steps {
+                    root.insert(&step.path, &step.target);
+                }
+                match root.data_type() {
+                    DataType::Struct(fields) => Schema::new(fields),
+                    _ => unreachable!("the root is a struct"),
+                }
+            }
+        };
+        for step in &steps {
+            let from = type_at(&source, &step.path).ok_or_else(|| {
+                usage(format!("mapping[{}].from: '{}' is not a field of the source", step.index, step.from))
+            })?;
+            if from != step.target && !can_cast_types(&from, &step.target) {
+                return Err(usage(format!(
+                    "mapping[{}]: cannot cast '{}' from {from} to {}",
+                    step.index, step.from, step.glue
+                )));
+            }
+        }
+        let output = Schema::new(steps.iter().map(|s| Field::new(&s.to, s.target.clone(), true)).collect::<Vec<_>>());
+        Ok(MappingPlan { source: Arc::new(source), output: Arc::new(output), steps: Some(steps) })
+    }
+
+    /// The columns the mapping reads (what to decode).
+    pub fn source_schema(&self) -> &SchemaRef {
+        &self.source
+    }
+
+    pub fn output_schema(&self) -> &SchemaRef {
+        &self.output
+    }
+
+    /// Maps one decoded batch; rows whose values cannot be cast are left out and listed.
+    pub fn apply(&self, batch: &RecordBatch) -> Result<Mapped> {
+        let Some(steps) = &self.steps else {
+            return Ok(Mapped { batch: batch.clone(), rejected: Vec::new() });
+        };
+        let mut columns = Vec::with_capacity(steps.len());
+        let mut bad: Vec<Option<String>> = Vec::new();
+        for step in steps {
+            let column = extract(batch, &step.path)?;
+            let column = if column.data_type() == &step.target {
+                column
+            } else {
+                let cast = cast_with_options(&column, &step.target, &CastOptions { safe: true, ..Default::default() })?;
+                if cast.null_count() > column.null_count() {
+                    let formatter = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
+                    for row in 0..column.len() {
+                        if column.is_valid(row) && cast.is_null(row) {
+                            if bad.is_empty() {
+                                bad.resize(batch.num_rows(), None);
+                            }
+                            bad[row].get_or_insert_with(|| {
+                                format!(
+                                    "mapping[{}]: cannot cast '{}' value {} to {}",
+                                    step.index,
+                                    step.from,
+                                    formatter.value(row),
+                                    step.glue
+                                )
+                            });
+                        }
+                    }
+                }
+                cast
+            };
+            columns.push(column);
+        }
+        let mapped = RecordBatch::try_new(self.output.clone(), columns)?;
+        if bad.is_empty() {
+            return Ok(Mapped { batch: mapped, rejected: Vec::new() });
+        }
+        let keep = BooleanArray::from(bad.iter().map(|b| b.is_none()).collect::<Vec<_>>());
+        let rejected = bad
+            .into_iter()
+            .enumerate()
+            .filter_map(|(row, reason)| reason.map(|reason| RowRejection { row, reason }))
+            .collect();
+        Ok(Mapped { batch: filter_record_batch(&mapped, &keep)?, rejected })
+    }
+}
+
+/// The column at `path`, with the nulls of every enclosing struct applied.
+fn extract(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
+    let mut array = batch
+        .column_by_name(&path[0])
+        .ok_or_else(|| anyhow::anyhow!("decoded batch has no column '{}'", path[0]))?
+        .clone();
+    for name in &path[1..] {
+        let parent = array.as_struct_opt().ok_or_else(|| anyhow::anyhow!("'{name}' is inside a non-struct"))?;
+        let child = parent
+            .column_by_name(name)
+            .ok_or_else(|| anyhow::anyhow!("struct has no field '{name}'"))?
+            .clone();
+        array = match NullBuffer::union(parent.nulls(), child.nulls()) {
+            Some(nulls) if Some(&nulls) != child.nulls() => {
+                make_array(child.to_data().into_builder().nulls(Some(nulls)).build()?)
+            }
+            _ => child,
+        };
+    }
+    Ok(array)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::json::ReaderBuilder;
+
+    use super::*;
+
+    fn m(from: &str, to: &str, ty: &str) -> Mapping {
+        Mapping { from: from.into(), to: to.into(), data_type: ty.into() }
+    }
+
+    fn decode(schema: &SchemaRef, lines: &str) -> RecordBatch {
+        let mut d = ReaderBuilder::new(schema.clone()).build_decoder().unwrap();
+        d.decode(lines.as_bytes()).unwrap();
+        d.flush().unwrap().unwrap()
+    }
+
+    #[test]
+    fn parses_paths() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a", &["a"]),
+            ("a.b.c", &["a", "b", "c"]),
+            ("`a.b`.c", &["a.b", "c"]),
+            ("x.`y.z`", &["x", "y.z"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_path(input).unwrap(), *want, "{input}");
+        }
+        for bad in ["", "a..b", "a.", "`a", "`a`b"] {
+            assert!(parse_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn derives_decode_schema_from_paths() {
+        let plan = MappingPlan::new(
+            &[
+                m("id", "order_id", "bigint"),
+                m("address.city", "city", "string"),
+                m("address.geo.lat", "lat", "double"),
+                m("ts", "ts", "timestamp"),
+            ],
+            None,
+        )
+        .unwrap();
+        let src = plan.source_schema();
+        assert_eq!(src.fields().len(), 3);
+        assert_eq!(src.field(0).data_type(), &DataType::Int64);
+        let DataType::Struct(addr) = src.field(1).data_type() else { panic!("struct") };
+        assert_eq!(addr.len(), 2);
+        let names: Vec<&str> = plan.output_schema().fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["order_id", "city", "lat", "ts"]);
+    }
+
+    #[test]
+    fn selects_renames_and_reads_nested_fields_with_parent_nulls() {
+        let plan = MappingPlan::new(&[m("address.city", "city", "string"), m("id", "id", "bigint")], None).unwrap();
+        let batch = decode(
+            plan.source_schema(),
+            r#"{"id": 1, "address": {"city": "Oslo"}, "extra": 1}
+               {"id": 2, "address": null}
+               {"id": 3}
+               {"id": 4, "address": {"city": null}}"#,
+        );
+        let out = plan.apply(&batch).unwrap();
+        assert!(out.rejected.is_empty());
+        let city = out.batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!(city.iter().collect::<Vec<_>>(), [Some("Oslo"), None, None, None]);
+        let id = out.batch.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(id.values(), &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn casts_against_a_source_schema_and_rejects_what_does_not_fit() {
+        let source = Schema::new(vec![Field::new("n", DataType::Utf8, true), Field::new("unused", DataType::Utf8, true)]);
+        let plan = MappingPlan::new(&[m("n", "n", "int"), m("n", "text", "string")], Some(&source)).unwrap();
+        assert_eq!(plan.source_schema().fields().len(), 1, "unused columns are not decoded");
+        let batch = decode(plan.source_schema(), r#"{"n": "1"} {"n": "x"} {"n": null} {"n": "99999999999"}"#);
+        let out = plan.apply(&batch).unwrap();
+        assert_eq!(out.batch.num_rows(), 2);
+        assert_eq!(out.rejected.iter().map(|r| r.row).collect::<Vec<_>>(), [1, 3]);
+        assert!(out.rejected[0].reason.contains("cannot cast 'n' value x to int"), "{}", out.rejected[0].reason);
+    }
+
+    #[test]
+    fn invalid_mappings_are_usage_errors() {
+        let source = Schema::new(vec![Field::new("a", DataType::Int64, true)]);
+        let cases: &[(&[Mapping], Option<&Schema>, &str)] = &[
+            (&[m("b", "b", "int")], Some(&source), "no column 'b'"),
+            (&[m("a.x", "x", "int")], Some(&source), "not a field"),
+            (&[m("a", "x", "int"), m("a", "X", "int")], None, "written twice"),
+            (&[m("a", "x", "integr")], None, "mapping[0].type"),
+            (&[m("a", "x", "map<string,int>")], Some(&source), "cannot cast"),
+        ];
+        for (mappings, schema, want) in cases {
+            let err = MappingPlan::new(mappings, *schema).unwrap_err();
+            assert!(format!("{err:#}").contains(want), "{want}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn identity_keeps_everything() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        let plan = MappingPlan::identity(schema.clone());
+        let batch = decode(&schema, r#"{"a": 1}"#);
+        assert_eq!(plan.apply(&batch).unwrap().batch, batch);
+    }
+}

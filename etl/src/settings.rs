@@ -1,0 +1,281 @@
+//! Resolves the command line and the pipeline spec file into [`RunSettings`], the one value a run
+//! reads. Flags override the spec's values; the merged spec is validated here (with the same
+//! checks the provider runs at plan time), so a run never starts on a bad configuration.
+
+use std::path::Path;
+
+use anyhow::Context;
+use gluepipe_spec::pipeline::{
+    Compression, DataQuality, Mapping, OnFailure, Source, Target, WriteMode, DEFAULT_RULESET,
+};
+use gluepipe_spec::PipelineSpec;
+
+use crate::cli::{CompressionArg, LogFormat, OnDqFailure, RunArgs, WriteModeArg};
+use crate::error::usage;
+
+/// Everything a run needs, resolved and validated.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The merged, validated pipeline.
+    pub spec: PipelineSpec,
+    /// Where the run record goes, if anywhere.
+    pub results: Option<String>,
+    /// S3/Glue endpoint override.
+    pub endpoint_url: Option<String>,
+    pub tuning: Tuning,
+    pub log_format: LogFormat,
+    /// Draw a progress bar (only ever on a terminal).
+    pub progress: bool,
+}
+
+/// Knobs with defaults chosen for a 1 GB Glue Python-shell job; see the sink for row groups.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Decode/encode workers.
+    pub threads: usize,
+    /// Records schema inference samples.
+    pub sample_rows: usize,
+    /// Bytes of input per decode chunk (one `RecordBatch` each).
+    pub chunk_bytes: usize,
+    /// Encoded bytes buffered per open Parquet file before a row group is flushed.
+    pub row_group_bytes: usize,
+    /// Upper bound on rows per row group.
+    pub row_group_rows: usize,
+    /// A Parquet file is closed and a new one started past this size.
+    pub file_bytes: u64,
+    /// Open files per worker (partitions) before the oldest is closed.
+    pub max_open_files: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            sample_rows: 10_000,
+            chunk_bytes: 4 << 20,
+            row_group_bytes: 32 << 20,
+            row_group_rows: 1 << 20,
+            file_bytes: 512 << 20,
+            max_open_files: 32,
+        }
+    }
+}
+
+impl RunSettings {
+    /// Merges `args` over the spec file (if any) and validates the result.
+    pub fn resolve(args: &RunArgs, log_format: LogFormat, no_progress: bool) -> anyhow::Result<RunSettings> {
+        let base = match &args.pipeline {
+            Some(path) => Some(read_spec(path)?),
+            None => None,
+        };
+        let spec = merge(base, args)?;
+        let issues = spec.validate();
+        if !issues.is_empty() {
+            let lines: Vec<String> = issues.iter().map(|i| format!("  - {i}")).collect();
+            return Err(usage(format!("invalid pipeline:\n{}", lines.join("\n"))));
+        }
+        let mut tuning = Tuning::default();
+        if let Some(n) = args.threads {
+            if n == 0 {
+                return Err(usage("--threads must be at least 1"));
+            }
+            tuning.threads = n;
+        }
+        if let Some(n) = args.sample_rows {
+            if n == 0 {
+                return Err(usage("--sample-rows must be at least 1"));
+            }
+            tuning.sample_rows = n;
+        }
+        Ok(RunSettings {
+            spec,
+            results: args.results.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+            tuning,
+            log_format,
+            progress: !no_progress && log_format == LogFormat::Text,
+        })
+    }
+}
+
+fn read_spec(path: &Path) -> anyhow::Result<PipelineSpec> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read pipeline spec {}: {e}", path.display())))?;
+    PipelineSpec::from_json(&text)
+        .map_err(|e| usage(format!("invalid pipeline spec {}: {e}", path.display())))
+}
+
+/// Reads an ApplyMapping file: a JSON list of `{from, to, type}`.
+pub fn read_mapping_file(path: &Path) -> anyhow::Result<Vec<Mapping>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read mapping file {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "invalid mapping file {}: {e} (expected a JSON list of {{\"from\", \"to\", \"type\"}})",
+            path.display()
+        ))
+    })
+}
+
+/// The spec file's values with every given flag laid over them.
+fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineSpec> {
+    let mut spec = match base {
+        Some(spec) => spec,
+        None => {
+            let output = args.output.clone().ok_or_else(|| {
+                usage("give a pipeline spec file (gluepipe-etl run PIPELINE.json) or --input and --output")
+            })?;
+            PipelineSpec {
+                version: gluepipe_spec::pipeline::SPEC_VERSION,
+                name: "gluepipe-etl".to_string(),
+                description: None,
+                source: Source::default(),
+                mapping: Vec::new(),
+                data_quality: None,
+                target: Target {
+                    path: output,
+                    compression: Compression::default(),
+                    partition_by: Vec::new(),
+                    catalog_database: None,
+                    catalog_table: None,
+                    write_mode: WriteMode::default(),
+                },
+                max_bad_records: 0,
+            }
+        }
+    };
+    if !args.input.is_empty() {
+        spec.source = Source { paths: args.input.clone(), ..Source::default() };
+    }
+    if let (Some(db), Some(table)) = (&args.catalog_database, &args.catalog_table) {
+        spec.source = Source {
+            catalog_database: Some(db.clone()),
+            catalog_table: Some(table.clone()),
+            paths: args.input.clone(),
+            ..Source::default()
+        };
+    }
+    if let Some(output) = &args.output {
+        spec.target.path = output.clone();
+    }
+    if let (Some(db), Some(table)) = (&args.target_catalog_database, &args.target_catalog_table) {
+        spec.target.catalog_database = Some(db.clone());
+        spec.target.catalog_table = Some(table.clone());
+    }
+    if let Some(path) = &args.mapping {
+        spec.mapping = read_mapping_file(path)?;
+    }
+    if let Some(path) = &args.rules {
+        let ruleset = std::fs::read_to_string(path)
+            .with_context(|| format!("reading DQDL rules {}", path.display()))
+            .map_err(|e| usage(format!("{e:#}")))?;
+        dq_mut(&mut spec).ruleset = ruleset;
+    }
+    if let Some(mode) = args.on_dq_failure {
+        dq_mut(&mut spec).on_failure = match mode {
+            OnDqFailure::Fail => OnFailure::Fail,
+            OnDqFailure::Warn => OnFailure::Warn,
+            OnDqFailure::Quarantine => OnFailure::Quarantine,
+        };
+    }
+    if let Some(c) = args.compression {
+        spec.target.compression = match c {
+            CompressionArg::Snappy => Compression::Snappy,
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::None => Compression::None,
+        };
+    }
+    if !args.partition_by.is_empty() {
+        spec.target.partition_by = args.partition_by.clone();
+    }
+    if let Some(mode) = args.write_mode {
+        spec.target.write_mode = match mode {
+            WriteModeArg::Append => WriteMode::Append,
+            WriteModeArg::Overwrite => WriteMode::Overwrite,
+        };
+    }
+    if let Some(n) = args.max_bad_records {
+        spec.max_bad_records = n;
+    }
+    Ok(spec)
+}
+
+fn dq_mut(spec: &mut PipelineSpec) -> &mut DataQuality {
+    spec.data_quality.get_or_insert_with(|| DataQuality {
+        ruleset: DEFAULT_RULESET.to_string(),
+        on_failure: OnFailure::default(),
+        results_path: None,
+        quarantine_path: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn resolve(argv: &[&str]) -> anyhow::Result<RunSettings> {
+        let cli = Cli::try_parse_from(argv)?;
+        match cli.command {
+            Command::Run(args) => RunSettings::resolve(&args, cli.log_format, true),
+            Command::Schema(_) => unreachable!("run only"),
+        }
+    }
+
+    #[test]
+    fn flags_alone_make_a_pipeline() {
+        let s = resolve(&[
+            "gluepipe-etl", "run", "--input", "a.json", "b/", "--output", "out/", "--compression", "zstd",
+            "--partition-by", "day,country", "--write-mode", "overwrite", "--max-bad-records", "5",
+        ])
+        .unwrap();
+        assert_eq!(s.spec.source.paths, ["a.json", "b/"]);
+        assert_eq!(s.spec.target.path, "out/");
+        assert_eq!(s.spec.target.compression, Compression::Zstd);
+        assert_eq!(s.spec.target.partition_by, ["day", "country"]);
+        assert_eq!(s.spec.target.write_mode, WriteMode::Overwrite);
+        assert_eq!(s.spec.max_bad_records, 5);
+        assert!(s.spec.data_quality.is_none());
+    }
+
+    #[test]
+    fn flags_override_the_spec_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("p.json");
+        std::fs::write(
+            &spec,
+            r#"{"name": "orders", "source": {"paths": ["in/"]}, "target": {"path": "out/", "compression": "gzip"},
+                "data_quality": {"ruleset": "Rules = [ RowCount > 0 ]"}}"#,
+        )
+        .unwrap();
+        let spec = spec.to_str().unwrap();
+        let s = resolve(&["gluepipe-etl", "run", spec, "--output", "other/", "--on-dq-failure", "warn"]).unwrap();
+        assert_eq!(s.spec.name, "orders");
+        assert_eq!(s.spec.source.paths, ["in/"]);
+        assert_eq!(s.spec.target.path, "other/");
+        assert_eq!(s.spec.target.compression, Compression::Gzip);
+        let dq = s.spec.data_quality.unwrap();
+        assert_eq!(dq.ruleset, "Rules = [ RowCount > 0 ]");
+        assert_eq!(dq.on_failure, OnFailure::Warn);
+    }
+
+    #[test]
+    fn bad_configurations_are_usage_errors() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["gluepipe-etl", "run"], "give a pipeline spec file"),
+            (&["gluepipe-etl", "run", "--output", "out/"], "Missing source"),
+            (&["gluepipe-etl", "run", "--input", "x", "--output", "gs://b/x"], "unsupported scheme"),
+            (&["gluepipe-etl", "run", "/nonexistent/p.json"], "cannot read pipeline spec"),
+            (&["gluepipe-etl", "run", "--input", "x", "--output", "o", "--threads", "0"], "--threads"),
+        ];
+        for (argv, message) in cases {
+            let err = resolve(argv).unwrap_err();
+            assert!(matches!(err.downcast_ref(), Some(crate::error::EtlError::Usage(_))), "{argv:?}: {err:#}");
+            assert!(format!("{err:#}").contains(message), "{argv:?}: {err:#}");
+        }
+    }
+}
