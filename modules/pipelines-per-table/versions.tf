@@ -1,0 +1,8 @@
+terraform {
+  required_version = ">= 1.0"
+  required_providers {
+    gluepipe = {
+      source = "gluepipe/gluepipe"
+    }
+  }
+}
