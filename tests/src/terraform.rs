@@ -19,6 +19,8 @@ pub struct Terraform {
     dir: tempfile::TempDir,
     cli_config: PathBuf,
     env: Vec<(String, String)>,
+    /// The configuration directory, relative to the temporary root.
+    work: PathBuf,
 }
 
 /// The result of one CLI run.
@@ -70,12 +72,28 @@ impl Terraform {
             dir,
             cli_config,
             env,
+            work: PathBuf::from("work"),
         })
+    }
+
+    /// A copy of the repository's `examples/` and `modules/` in a temporary root, working in
+    /// `config` (e.g. `examples/quickstart`), so relative module sources resolve and nothing is
+    /// written into the repository.
+    pub fn from_repo(env: Vec<(String, String)>, config: &str) -> Result<Terraform> {
+        let mut tf = Terraform::with_env(env)?;
+        let root = bins::repo_root();
+        for folder in ["examples", "modules"] {
+            copy_tree(&root.join(folder), &tf.dir.path().join(folder))?;
+        }
+        // A folder the repository lacks is created, for configurations a test writes itself.
+        tf.work = PathBuf::from(config);
+        std::fs::create_dir_all(tf.path())?;
+        Ok(tf)
     }
 
     /// The configuration directory (`terraform` runs here).
     pub fn path(&self) -> PathBuf {
-        self.dir.path().join("work")
+        self.dir.path().join(&self.work)
     }
 
     /// Writes a file (e.g. `main.tf`) into the configuration directory.
@@ -107,4 +125,24 @@ impl Terraform {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         })
     }
+}
+
+/// Copies a folder recursively, leaving out Terraform's working data and state.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if name_str == ".terraform" || name_str.ends_with(".tfstate") || name_str.ends_with(".tfstate.backup") {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
