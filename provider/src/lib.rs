@@ -7,9 +7,7 @@
 //! - [`data_sources`]: `gluepipe_catalog_table`;
 //! - `registry()`: the one list of everything this provider serves.
 
-pub mod aws;
 pub mod framework;
-pub mod pipeline;
 pub mod protocol;
 pub mod provider;
 
@@ -18,8 +16,10 @@ pub fn registry() -> framework::Framework<provider::GluepipeProvider> {
     framework::Framework::new(provider::GluepipeProvider)
 }
 
+/// The provider's source address (`source = "gluepipe/gluepipe"`).
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/gluepipe/gluepipe";
+
 /// The binary's entry point: serve the provider to Terraform.
 pub fn main() -> std::process::ExitCode {
-    // The serving layer (handshake, mTLS, gRPC) lands next.
-    std::process::ExitCode::FAILURE
+    protocol::serve::serve(registry(), PROVIDER_ADDRESS)
 }

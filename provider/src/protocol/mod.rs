@@ -9,10 +9,18 @@
 //!   protobuf and our types (`convert`), and serving: handshake, auto-mTLS,
 //!   unix socket, debug (reattach) mode (`serve`).
 
+mod convert;
 pub mod diagnostics;
+mod go_plugin;
+mod grpc_provider;
+pub mod handshake;
+pub mod log;
 pub mod path;
+pub mod pb;
 pub mod provider_server;
 pub mod schema;
+pub mod serve;
+pub mod tls;
 pub mod types;
 pub mod value;
 
