@@ -7,13 +7,14 @@
 //! - [`data_sources`]: `gluepipe_catalog_table`;
 //! - `registry()`: the one list of everything this provider serves.
 
+pub mod data_sources;
 pub mod framework;
 pub mod protocol;
 pub mod provider;
 
 /// Everything this provider serves. Add a resource or data source here.
 pub fn registry() -> framework::Framework<provider::GluepipeProvider> {
-    framework::Framework::new(provider::GluepipeProvider)
+    framework::Framework::new(provider::GluepipeProvider).data_source(data_sources::CatalogTable)
 }
 
 /// The provider's source address (`source = "gluepipe/gluepipe"`).

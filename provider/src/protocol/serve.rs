@@ -161,6 +161,7 @@ async fn run<S: ProviderServer>(server: Arc<S>, mode: Mode) -> Result<(), ServeE
                 .to_string(),
             );
             tokio::spawn(ignore_interrupts());
+            tokio::spawn(stop_on_terminate(Arc::clone(&shutdown)));
         }
         Mode::Debug { provider_address } => {
             announce(&reattach_instructions(provider_address, &address));
@@ -204,6 +205,16 @@ fn announce(text: &str) {
 async fn ignore_interrupts() {
     while tokio::signal::ctrl_c().await.is_ok() {
         log_debug!("interrupt received; waiting for Terraform to stop the provider");
+    }
+}
+
+/// SIGTERM stops the server cleanly (removing the socket directory).
+async fn stop_on_terminate(shutdown: Arc<Notify>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    if let Ok(mut term) = signal(SignalKind::terminate()) {
+        if term.recv().await.is_some() {
+            shutdown.notify_one();
+        }
     }
 }
 
