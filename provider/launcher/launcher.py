@@ -1,0 +1,247 @@
+"""gluepipe launcher: the script of a gluepipe Glue Python-shell job.
+
+The gluepipe Terraform provider uploads this file and makes it the job's script. For each run it:
+1. reads the job arguments Glue passes (`--key value` pairs);
+2. downloads the `gluepipe-etl` binary named by `--gluepipe_etl_uri` and refuses to run it unless
+   its SHA-256 equals `--gluepipe_etl_sha256`;
+3. downloads the pipeline spec (`--gluepipe_spec_uri`);
+4. runs `gluepipe-etl run SPEC --results FILE`, adding flags for the run arguments that override
+   the spec (`--input`, `--output`, `--on_dq_failure`, ...), and streams its output to the job log;
+5. ends the run by the binary's exit code: 0 succeeds; 3 (data quality) fails naming the rules that
+   failed; anything else fails with the binary's last error line.
+
+Python 3.9, standard library and boto3 only (what Glue Python shell provides). A failure ends with
+one line on stderr, `gluepipe: ...`, which is what Glue shows as the run's error message.
+"""
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+
+EXIT_OK = 0
+EXIT_DATA_QUALITY = 3
+
+# Job arguments the provider sets (non-overridable, so a run cannot swap binary or spec).
+ARG_SPEC_URI = "gluepipe_spec_uri"
+ARG_ETL_URI = "gluepipe_etl_uri"
+ARG_ETL_SHA256 = "gluepipe_etl_sha256"
+
+# Run arguments that override the spec, and the gluepipe-etl flag each becomes.
+# Keys are compared with '-' read as '_' (Glue's convention is underscores).
+OVERRIDES = {
+    "input": "--input",
+    "output": "--output",
+    "on_dq_failure": "--on-dq-failure",
+    "compression": "--compression",
+    "partition_by": "--partition-by",
+    "write_mode": "--write-mode",
+    "max_bad_records": "--max-bad-records",
+}
+# Overrides whose value may list several items, separated by commas.
+MULTI_VALUED = {"input"}
+
+
+class LaunchError(Exception):
+    """A run that cannot succeed; the message is the run's error message."""
+
+
+def parse_job_args(argv):
+    """Glue passes `--key value` pairs (and sometimes a bare `--flag`). Returns {key: value}
+    with the leading dashes removed and '-' in keys read as '_'; later pairs win, as run
+    arguments come after the job's defaults."""
+    args = {}
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token.startswith("--") and len(token) > 2:
+            key = token[2:].replace("-", "_")
+            if i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                args[key] = argv[i + 1]
+                i += 2
+                continue
+            args[key] = ""
+        i += 1
+    return args
+
+
+def split_s3_uri(uri):
+    if not uri.startswith("s3://"):
+        raise LaunchError("not an S3 URI: {!r}".format(uri))
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    if not bucket or not key:
+        raise LaunchError("S3 URI needs a bucket and a key: {!r}".format(uri))
+    return bucket, key
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_binary(s3, uri, expected_sha256, workdir):
+    """Downloads the ETL binary (once per content) and verifies it before it may run."""
+    expected = expected_sha256.strip().lower()
+    if len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected):
+        raise LaunchError("--{} is not a SHA-256 hex digest: {!r}".format(ARG_ETL_SHA256, expected_sha256))
+    path = os.path.join(workdir, "gluepipe-etl-" + expected)
+    if os.path.exists(path) and sha256_file(path) == expected:
+        return path
+    bucket, key = split_s3_uri(uri)
+    partial = path + ".download"
+    s3.download_file(bucket, key, partial)
+    actual = sha256_file(partial)
+    if actual != expected:
+        os.remove(partial)
+        raise LaunchError(
+            "refusing to run {}: its SHA-256 is {}, the job expects {}".format(uri, actual, expected)
+        )
+    os.chmod(partial, 0o755)
+    os.replace(partial, path)
+    return path
+
+
+def fetch_spec(s3, uri, workdir):
+    bucket, key = split_s3_uri(uri)
+    path = os.path.join(workdir, "pipeline.json")
+    s3.download_file(bucket, key, path)
+    return path
+
+
+def etl_command(binary, spec_path, results_path, args):
+    """The gluepipe-etl command line: the spec, the results file, then one flag per override."""
+    command = [binary, "run", spec_path, "--results", results_path]
+    for key, flag in OVERRIDES.items():
+        value = args.get(key)
+        if value is None or value == "":
+            continue
+        if key in MULTI_VALUED:
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            command += [flag] + items
+        else:
+            command += [flag, value]
+    return command
+
+
+def run_streaming(command, out=None, err=None):
+    """Runs `command`, copying its stdout and stderr line by line as they come (so the job log
+    shows progress), and returns (exit code, last non-empty stderr line)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    last = {"line": ""}
+
+    def pump(stream, sink, remember):
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            sink.write(line)
+            sink.flush()
+            if remember and line.strip():
+                last["line"] = line.strip()
+        stream.close()
+
+    threads = [
+        threading.Thread(target=pump, args=(process.stdout, out, False)),
+        threading.Thread(target=pump, args=(process.stderr, err, True)),
+    ]
+    for t in threads:
+        t.start()
+    code = process.wait()
+    for t in threads:
+        t.join()
+    return code, last["line"]
+
+
+def failed_rules(results_path):
+    """Names of the rules that failed, from gluepipe-etl's results file (Glue-shaped
+    data-quality results: a list of {Rule, Outcome, FailureReason}, directly or under a key)."""
+    try:
+        with open(results_path, encoding="utf-8") as f:
+            results = json.load(f)
+    except (OSError, ValueError):
+        return []
+    dq = results.get("data_quality") if isinstance(results, dict) else None
+    if isinstance(dq, dict):
+        for key in ("rule_results", "RuleResults", "rules", "results"):
+            if isinstance(dq.get(key), list):
+                dq = dq[key]
+                break
+    if not isinstance(dq, list):
+        return []
+    names = []
+    for rule in dq:
+        if not isinstance(rule, dict):
+            continue
+        fields = {str(k).lower(): v for k, v in rule.items()}
+        outcome = str(fields.get("outcome", "")).lower()
+        if outcome in ("failed", "fail", "error"):
+            name = str(fields.get("rule") or fields.get("name") or "?")
+            reason = fields.get("failurereason") or fields.get("failure_reason")
+            names.append("{} ({})".format(name, reason) if reason else name)
+    return names
+
+
+def outcome_message(code, last_stderr, results_path):
+    """None for success, else the run's error message."""
+    if code == EXIT_OK:
+        return None
+    if code == EXIT_DATA_QUALITY:
+        rules = failed_rules(results_path)
+        if rules:
+            return "data quality failed: {} rule(s) failed: {}".format(len(rules), "; ".join(rules))
+        return "data quality failed ({})".format(last_stderr or "no rule results were written")
+    if code < 0:
+        return "gluepipe-etl was killed by signal {}".format(-code)
+    return "gluepipe-etl failed with exit code {}: {}".format(code, last_stderr or "no error output")
+
+
+def launch(argv, s3=None, workdir=None, out=None, err=None):
+    """Runs one job run; returns None on success or the error message."""
+    out = out or sys.stdout
+    args = parse_job_args(argv)
+    missing = [k for k in (ARG_SPEC_URI, ARG_ETL_URI, ARG_ETL_SHA256) if not args.get(k)]
+    if missing:
+        raise LaunchError("job arguments missing: " + ", ".join("--" + k for k in missing))
+    if s3 is None:
+        import boto3  # only needed where it runs for real
+
+        s3 = boto3.client("s3")
+    workdir = workdir or tempfile.mkdtemp(prefix="gluepipe-")
+    run_id = args.get("JOB_RUN_ID", "local")
+    out.write("gluepipe: job {} run {}\n".format(args.get("JOB_NAME", "?"), run_id))
+    binary = fetch_binary(s3, args[ARG_ETL_URI], args[ARG_ETL_SHA256], workdir)
+    spec = fetch_spec(s3, args[ARG_SPEC_URI], workdir)
+    results = os.path.join(workdir, "results.json")
+    command = etl_command(binary, spec, results, args)
+    out.write("gluepipe: running {}\n".format(" ".join(command[1:])))
+    out.flush()
+    code, last = run_streaming(command, out, err)
+    message = outcome_message(code, last, results)
+    if message is None:
+        out.write("gluepipe: run succeeded\n")
+    return message
+
+
+def main(argv):
+    try:
+        message = launch(argv)
+    except LaunchError as e:
+        message = str(e)
+    except Exception as e:  # S3 or process errors: keep the trace in the log, end with one line
+        import traceback
+
+        traceback.print_exc()
+        message = "{}: {}".format(type(e).__name__, e)
+    if message is not None:
+        sys.stdout.flush()
+        sys.exit("gluepipe: " + message)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

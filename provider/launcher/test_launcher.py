@@ -1,0 +1,237 @@
+"""Tests of the Glue Python-shell launcher: `python -m unittest test_launcher` in this folder.
+
+S3 is replaced by a folder-backed fake; the "ETL binary" is a small shell script, so the tests run
+the launcher's real download, checksum, process and exit-code paths.
+"""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import launcher  # noqa: E402
+
+
+class FakeS3:
+    """`download_file` from a dict of {(bucket, key): bytes}."""
+
+    def __init__(self, objects):
+        self.objects = objects
+        self.downloads = []
+
+    def download_file(self, bucket, key, path):
+        self.downloads.append((bucket, key))
+        if (bucket, key) not in self.objects:
+            raise FileNotFoundError("NoSuchKey: s3://{}/{}".format(bucket, key))
+        with open(path, "wb") as f:
+            f.write(self.objects[(bucket, key)])
+
+
+def stand_in_binary(body):
+    """A shell script standing in for gluepipe-etl; `body` runs with the arguments in "$@"."""
+    return ("#!/bin/sh\n" + textwrap.dedent(body)).encode()
+
+
+class Fixture:
+    def __init__(self, binary, spec=b'{"name": "orders"}'):
+        self.binary = binary
+        self.sha = hashlib.sha256(binary).hexdigest()
+        self.s3 = FakeS3({
+            ("artifacts", "gluepipe/orders/gluepipe-etl-" + self.sha): binary,
+            ("artifacts", "gluepipe/orders/spec.json"): spec,
+        })
+
+    def argv(self, *extra, sha=None):
+        return [
+            "--JOB_NAME", "orders", "--JOB_RUN_ID", "jr_1",
+            "--job-language", "python",
+            "--gluepipe_spec_uri", "s3://artifacts/gluepipe/orders/spec.json",
+            "--gluepipe_etl_uri", "s3://artifacts/gluepipe/orders/gluepipe-etl-" + self.sha,
+            "--gluepipe_etl_sha256", sha or self.sha,
+            *extra,
+        ]
+
+
+class LauncherTest(unittest.TestCase):
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="launcher-test-")
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+
+    def tearDown(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def launch(self, fixture, *extra, sha=None):
+        return launcher.launch(fixture.argv(*extra, sha=sha), s3=fixture.s3, workdir=self.workdir,
+                               out=self.out, err=self.err)
+
+    # ----- arguments -----
+
+    def test_parse_job_args(self):
+        cases = [
+            ([], {}),
+            (["--a", "1", "--b", "2"], {"a": "1", "b": "2"}),
+            (["--enable-metrics", "--x", "y"], {"enable_metrics": "", "x": "y"}),
+            (["--input", "s3://a/", "--input", "s3://b/"], {"input": "s3://b/"}),
+            (["stray", "--k", "v", "--"], {"k": "v"}),
+            (["--on-dq-failure", "warn"], {"on_dq_failure": "warn"}),
+        ]
+        for argv, want in cases:
+            with self.subTest(argv=argv):
+                self.assertEqual(launcher.parse_job_args(argv), want)
+
+    def test_run_arguments_become_etl_flags(self):
+        args = launcher.parse_job_args([
+            "--input", "s3://raw/a/, s3://raw/b/", "--output", "s3://cur/x/",
+            "--on_dq_failure", "warn", "--max_bad_records", "10", "--JOB_RUN_ID", "jr",
+            "--compression", "",
+        ])
+        self.assertEqual(
+            launcher.etl_command("/bin/etl", "/w/spec.json", "/w/results.json", args),
+            ["/bin/etl", "run", "/w/spec.json", "--results", "/w/results.json",
+             "--input", "s3://raw/a/", "s3://raw/b/", "--output", "s3://cur/x/",
+             "--on-dq-failure", "warn", "--max-bad-records", "10"],
+        )
+        self.assertEqual(launcher.etl_command("e", "s", "r", {}), ["e", "run", "s", "--results", "r"])
+
+    def test_missing_job_arguments_are_named(self):
+        with self.assertRaises(launcher.LaunchError) as ctx:
+            launcher.launch(["--JOB_NAME", "x", "--gluepipe_spec_uri", "s3://a/b"], s3=FakeS3({}),
+                            workdir=self.workdir, out=self.out)
+        self.assertIn("--gluepipe_etl_uri", str(ctx.exception))
+        self.assertIn("--gluepipe_etl_sha256", str(ctx.exception))
+        self.assertNotIn("--gluepipe_spec_uri", str(ctx.exception))
+
+    # ----- the binary -----
+
+    def test_success_runs_the_binary_with_the_spec_and_streams_output(self):
+        fixture = Fixture(stand_in_binary("""
+            echo "rows: 3"
+            echo "progress" >&2
+            cat "$2" > "$(dirname "$2")/spec-seen.json"
+            echo "$@" > "$(dirname "$2")/args-seen.txt"
+        """))
+        self.assertIsNone(self.launch(fixture, "--output", "s3://cur/o/"))
+        self.assertIn("rows: 3\n", self.out.getvalue())
+        self.assertIn("progress\n", self.err.getvalue())
+        self.assertIn("run succeeded", self.out.getvalue())
+        with open(os.path.join(self.workdir, "spec-seen.json")) as f:
+            self.assertEqual(json.load(f), {"name": "orders"})
+        with open(os.path.join(self.workdir, "args-seen.txt")) as f:
+            args = f.read().split()
+        self.assertEqual(args[0], "run")
+        self.assertEqual(args[2:], ["--results", os.path.join(self.workdir, "results.json"), "--output", "s3://cur/o/"])
+        mode = os.stat(os.path.join(self.workdir, "gluepipe-etl-" + fixture.sha)).st_mode
+        self.assertTrue(mode & stat.S_IXUSR)
+
+    def test_checksum_mismatch_is_refused_and_nothing_runs(self):
+        fixture = Fixture(stand_in_binary("touch ran\n"))
+        wrong = "0" * 64
+        with self.assertRaises(launcher.LaunchError) as ctx:
+            self.launch(fixture, sha=wrong)
+        self.assertIn("refusing to run", str(ctx.exception))
+        self.assertIn(fixture.sha, str(ctx.exception))
+        self.assertEqual(os.listdir(self.workdir), [])
+
+    def test_malformed_checksum_is_refused_before_download(self):
+        fixture = Fixture(stand_in_binary("exit 0\n"))
+        with self.assertRaises(launcher.LaunchError):
+            self.launch(fixture, sha="not-a-digest")
+        self.assertEqual(fixture.s3.downloads, [])
+
+    def test_verified_binary_is_downloaded_once(self):
+        fixture = Fixture(stand_in_binary("exit 0\n"))
+        self.assertIsNone(self.launch(fixture))
+        self.assertIsNone(self.launch(fixture))
+        binaries = [d for d in fixture.s3.downloads if "gluepipe-etl" in d[1]]
+        self.assertEqual(len(binaries), 1)
+
+    def test_crash_reports_the_last_error_line(self):
+        fixture = Fixture(stand_in_binary("""
+            echo "reading s3://raw/a.json" >&2
+            echo "error: s3://raw/a.json line 7: expected value" >&2
+            echo "" >&2
+            exit 1
+        """))
+        message = self.launch(fixture)
+        self.assertEqual(message, "gluepipe-etl failed with exit code 1: error: s3://raw/a.json line 7: expected value")
+
+    def test_killed_binary(self):
+        fixture = Fixture(stand_in_binary("kill -9 $$\n"))
+        self.assertEqual(self.launch(fixture), "gluepipe-etl was killed by signal 9")
+
+    def test_data_quality_failure_names_the_failed_rules(self):
+        results = {
+            "run_id": "r1",
+            "data_quality": [
+                {"Rule": "ColumnCount > 0", "Outcome": "Passed"},
+                {"Rule": 'IsComplete "order_id"', "Outcome": "Failed", "FailureReason": "2 nulls"},
+                {"Rule": 'IsUnique "order_id"', "Outcome": "Failed"},
+            ],
+        }
+        fixture = Fixture(stand_in_binary("""
+            cat > "$4" <<'EOF'
+            {}
+            EOF
+            echo "data quality failed" >&2
+            exit 3
+        """.format(json.dumps(results))))
+        message = self.launch(fixture)
+        self.assertEqual(
+            message,
+            'data quality failed: 2 rule(s) failed: IsComplete "order_id" (2 nulls); IsUnique "order_id"',
+        )
+
+    def test_data_quality_failure_without_results(self):
+        fixture = Fixture(stand_in_binary('echo "3 rules failed" >&2; exit 3\n'))
+        self.assertEqual(self.launch(fixture), "data quality failed (3 rules failed)")
+
+    def test_missing_spec_object_fails(self):
+        fixture = Fixture(stand_in_binary("exit 0\n"))
+        del fixture.s3.objects[("artifacts", "gluepipe/orders/spec.json")]
+        with self.assertRaises(FileNotFoundError):
+            self.launch(fixture)
+
+    # ----- results -----
+
+    def test_failed_rules_reads_several_shapes(self):
+        cases = [
+            ({"data_quality": {"rule_results": [{"rule": "R1", "outcome": "FAILED"}]}}, ["R1"]),
+            ({"data_quality": {"RuleResults": [{"Rule": "R2", "Outcome": "Failed"}]}}, ["R2"]),
+            ({"data_quality": []}, []),
+            ({"rows_in": 1}, []),
+            ([], []),
+        ]
+        for doc, want in cases:
+            with self.subTest(doc=doc):
+                path = os.path.join(self.workdir, "r.json")
+                with open(path, "w") as f:
+                    json.dump(doc, f)
+                self.assertEqual(launcher.failed_rules(path), want)
+        self.assertEqual(launcher.failed_rules(os.path.join(self.workdir, "absent.json")), [])
+
+    def test_outcome_messages(self):
+        self.assertIsNone(launcher.outcome_message(0, "", "/nonexistent"))
+        self.assertEqual(launcher.outcome_message(2, "", "/nonexistent"), "gluepipe-etl failed with exit code 2: no error output")
+
+    # ----- as Glue runs it -----
+
+    def test_script_exit_status_and_last_line(self):
+        """Run as a script, a failure exits non-zero with `gluepipe: ...` as the last stderr line."""
+        proc = subprocess.run([sys.executable, launcher.__file__, "--JOB_NAME", "x"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.workdir)
+        self.assertEqual(proc.returncode, 1)
+        last = proc.stderr.decode().strip().splitlines()[-1]
+        self.assertTrue(last.startswith("gluepipe: job arguments missing: --gluepipe_spec_uri"), last)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,203 @@
+//! The pipeline's S3 artifacts: the spec JSON, the launcher script and the ETL binary, all in
+//! one folder per pipeline (`s3://<bucket>/<prefix><name>/`).
+//!
+//! The launcher and the binary are content-addressed (their SHA-256 is in the key), so an
+//! object that exists is already right and is never uploaded again; the spec has a fixed key
+//! and is compared by content. Each object carries its SHA-256 and, for the binary, the local
+//! path it came from (import reads it back) as user metadata.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use gluepipe_spec::S3Uri;
+
+use super::error::{AwsError, OptionalExt};
+use crate::pipeline::expand::{LAUNCHER_SCRIPT, sha256_hex};
+
+const NOT_FOUND: &[&str] = &["NotFound", "NoSuchKey"];
+/// User metadata keys (S3 lower-cases them; they come back as `x-amz-meta-…`).
+pub const META_SHA256: &str = "gluepipe-sha256";
+pub const META_SOURCE: &str = "gluepipe-source";
+
+/// `HeadObject`: the object's user metadata; a missing object is [`AwsError::NotFound`].
+pub async fn find_object(
+    s3: &Client,
+    uri: &S3Uri,
+) -> Result<std::collections::HashMap<String, String>, AwsError> {
+    let out = s3
+        .head_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(format!("reading S3 Object ({uri})"), NOT_FOUND, e))?;
+    Ok(out.metadata().cloned().unwrap_or_default())
+}
+
+/// The object's content as text.
+pub async fn get_text(s3: &Client, uri: &S3Uri) -> Result<String, AwsError> {
+    let context = || format!("reading S3 Object ({uri})");
+    let out = s3
+        .get_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk(context(), NOT_FOUND, e))?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| AwsError::local(context(), e.to_string()))?
+        .into_bytes();
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| AwsError::local(context(), "the object is not UTF-8 text"))
+}
+
+async fn put(
+    s3: &Client,
+    uri: &S3Uri,
+    body: Vec<u8>,
+    source: Option<&str>,
+) -> Result<(), AwsError> {
+    let mut request = s3
+        .put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .metadata(META_SHA256, sha256_hex(&body))
+        .body(ByteStream::from(body));
+    if let Some(source) = source {
+        request = request.metadata(META_SOURCE, source);
+    }
+    request
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk(format!("uploading S3 Object ({uri})"), &[], e))
+}
+
+/// Uploads the spec unless the object already holds the same spec.
+pub async fn ensure_spec(s3: &Client, uri: &S3Uri, spec_json: &str) -> Result<bool, AwsError> {
+    if get_text(s3, uri)
+        .await
+        .optional()?
+        .is_some_and(|current| same_spec(&current, spec_json))
+    {
+        return Ok(false);
+    }
+    put(s3, uri, spec_json.as_bytes().to_vec(), None).await?;
+    Ok(true)
+}
+
+/// Same pipeline, whatever the formatting.
+fn same_spec(a: &str, b: &str) -> bool {
+    match (
+        gluepipe_spec::PipelineSpec::from_json(a),
+        gluepipe_spec::PipelineSpec::from_json(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Uploads the launcher unless its content-addressed key exists.
+pub async fn ensure_launcher(s3: &Client, uri: &S3Uri) -> Result<bool, AwsError> {
+    if find_object(s3, uri).await.optional()?.is_some() {
+        return Ok(false);
+    }
+    put(s3, uri, LAUNCHER_SCRIPT.as_bytes().to_vec(), None).await?;
+    Ok(true)
+}
+
+/// Uploads the local ETL binary to its content-addressed key unless that exists. The file must
+/// still hash to `sha256`, the value planned (a rebuilt binary needs a new plan).
+pub async fn ensure_binary(
+    s3: &Client,
+    uri: &S3Uri,
+    local_path: &str,
+    sha256: &str,
+) -> Result<bool, AwsError> {
+    if find_object(s3, uri).await.optional()?.is_some() {
+        return Ok(false);
+    }
+    let context = || format!("uploading the ETL binary {local_path} to {uri}");
+    let body = tokio::fs::read(local_path)
+        .await
+        .map_err(|e| AwsError::local(context(), e.to_string()))?;
+    let actual = sha256_hex(&body);
+    if actual != sha256 {
+        return Err(AwsError::local(
+            context(),
+            format!(
+                "the file changed since the plan (SHA-256 {actual}, planned {sha256}); run terraform plan again"
+            ),
+        ));
+    }
+    put(s3, uri, body, Some(local_path)).await?;
+    Ok(true)
+}
+
+/// Deletes one object; a missing one is success (S3's own semantics).
+pub async fn delete_object(s3: &Client, uri: &S3Uri) -> Result<(), AwsError> {
+    s3.delete_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk(format!("deleting S3 Object ({uri})"), NOT_FOUND, e))
+        .optional()
+        .map(|_| ())
+}
+
+/// Deletes every object under the pipeline's folder (the folder belongs to the pipeline; old
+/// binaries and launchers of earlier versions go too). A missing bucket is success.
+pub async fn delete_folder(s3: &Client, folder: &S3Uri) -> Result<(), AwsError> {
+    let context = || format!("listing S3 Objects under {folder}");
+    let mut token: Option<String> = None;
+    loop {
+        let out = match s3
+            .list_objects_v2()
+            .bucket(&folder.bucket)
+            .prefix(folder.prefix())
+            .set_continuation_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(context(), &["NoSuchBucket"], e))
+            .optional()?
+        {
+            Some(out) => out,
+            None => return Ok(()),
+        };
+        for object in out.contents() {
+            if let Some(key) = object.key() {
+                delete_object(
+                    s3,
+                    &S3Uri {
+                        bucket: folder.bucket.clone(),
+                        key: key.to_owned(),
+                    },
+                )
+                .await?;
+            }
+        }
+        match out.next_continuation_token() {
+            Some(next) if out.is_truncated() == Some(true) => token = Some(next.to_owned()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_compare_by_content() {
+        let a =
+            r#"{"name":"o","source":{"paths":["s3://bbb/x/"]},"target":{"path":"s3://bbb/y/"}}"#;
+        let b = "{\n \"target\": {\"path\": \"s3://bbb/y/\", \"compression\": \"snappy\"},\n \"name\": \"o\", \"source\": {\"paths\": [\"s3://bbb/x/\"]}}";
+        assert!(same_spec(a, b), "defaults and formatting do not matter");
+        assert!(!same_spec(a, &a.replace("y/", "z/")));
+        assert!(!same_spec(a, "garbage"));
+    }
+}

@@ -1,0 +1,205 @@
+//! The state machine definition (Amazon States Language) that runs a pipeline's Glue job.
+//!
+//! ```text
+//! CheckArguments ──(input has "arguments")──────────────► RunJob ──► end (SUCCEEDED)
+//!        └──(no "arguments")──► NoArguments ({}) ─────────┘   │ any error (after retries)
+//!                                                              ▼
+//!                                                           Failed (Fail: the error and its cause)
+//! ```
+//! - `RunJob` uses the `.sync` integration, so the execution lasts as long as the job run and ends
+//!   with the run's outcome.
+//! - An execution input `{"arguments": {"--key": "value"}}` becomes the run's arguments, which
+//!   override the job's default arguments (e.g. `--input` or `--run_date`); the job's
+//!   non-overridable arguments (the spec and the binary) cannot be changed by an execution.
+//! - Starting a run is retried with backoff on Glue throttling and concurrency errors, never on
+//!   a failed run (Glue's own `max_retries` decides that).
+//! - Every error ends in a `Fail` state carrying the error name and its cause. For a failed run
+//!   the cause is the Glue job run as JSON, whose `ErrorMessage` is the launcher's message (for
+//!   a data-quality failure: the rules that failed).
+
+use serde_json::{Value, json};
+
+/// The Step Functions service integration that starts a Glue job run and waits for it.
+pub const GLUE_START_JOB_RUN_SYNC: &str = "arn:aws:states:::glue:startJobRun.sync";
+
+/// Errors worth retrying when starting a run: the account or the job is busy, not broken.
+/// `Glue.AWSGlueException` is included because Step Functions reports Glue's "Rate exceeded"
+/// throttling under that generic name.
+pub const RETRIED_GLUE_ERRORS: [&str; 5] = [
+    "Glue.AWSGlueException",
+    "Glue.ConcurrentRunsExceededException",
+    "Glue.InternalServiceException",
+    "Glue.OperationTimeoutException",
+    "Glue.ThrottlingException",
+];
+
+/// Retry schedule: 15 s, 30 s, 60 s, … (6 attempts, about 16 minutes in all) — long enough for a
+/// previous run of a `max_concurrent_runs = 1` job to finish.
+pub const RETRY_INTERVAL_SECONDS: u64 = 15;
+pub const RETRY_MAX_ATTEMPTS: u64 = 6;
+pub const RETRY_BACKOFF_RATE: f64 = 2.0;
+
+/// The definition for a pipeline whose Glue job is `job_name`, as pretty JSON.
+pub fn definition(pipeline: &str, job_name: &str) -> String {
+    let asl = json!({
+        "Comment": format!(
+            "gluepipe pipeline {pipeline}: runs Glue job {job_name} and waits for it. Start with \
+             {{\"arguments\": {{\"--key\": \"value\"}}}} to override run arguments."
+        ),
+        "StartAt": "CheckArguments",
+        "States": {
+            "CheckArguments": {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.arguments", "IsPresent": true, "Next": "RunJob"}
+                ],
+                "Default": "NoArguments"
+            },
+            "NoArguments": {
+                "Type": "Pass",
+                "Result": {},
+                "ResultPath": "$.arguments",
+                "Next": "RunJob"
+            },
+            "RunJob": {
+                "Type": "Task",
+                "Resource": GLUE_START_JOB_RUN_SYNC,
+                "Parameters": {
+                    "JobName": job_name,
+                    "Arguments.$": "$.arguments"
+                },
+                "ResultSelector": {
+                    "JobName.$": "$.JobName",
+                    "JobRunId.$": "$.Id",
+                    "JobRunState.$": "$.JobRunState"
+                },
+                "Retry": [{
+                    "ErrorEquals": RETRIED_GLUE_ERRORS,
+                    "IntervalSeconds": RETRY_INTERVAL_SECONDS,
+                    "MaxAttempts": RETRY_MAX_ATTEMPTS,
+                    "BackoffRate": RETRY_BACKOFF_RATE
+                }],
+                "Catch": [{
+                    "ErrorEquals": ["States.ALL"],
+                    "ResultPath": "$.error",
+                    "Next": "Failed"
+                }],
+                "End": true
+            },
+            "Failed": {
+                "Type": "Fail",
+                "Comment": "For a failed run the cause is the Glue job run; its ErrorMessage says why.",
+                "ErrorPath": "$.error.Error",
+                "CausePath": "$.error.Cause"
+            }
+        }
+    });
+    to_pretty(&asl)
+}
+
+fn to_pretty(value: &Value) -> String {
+    // A `json!` literal of strings, numbers and objects always serialises.
+    serde_json::to_string_pretty(value).expect("ASL serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn parsed() -> Value {
+        serde_json::from_str(&definition("orders", "orders")).unwrap()
+    }
+
+    /// Every `Next`/`Default`/`StartAt` names a state, and every state is reachable.
+    #[test]
+    fn transitions_are_closed() {
+        let asl = parsed();
+        let states = asl["States"].as_object().unwrap();
+        let mut targets = vec![asl["StartAt"].as_str().unwrap().to_string()];
+        for state in states.values() {
+            for key in ["Next", "Default"] {
+                if let Some(t) = state.get(key) {
+                    targets.push(t.as_str().unwrap().to_string());
+                }
+            }
+            for list in ["Choices", "Catch"] {
+                for item in state
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    targets.push(item["Next"].as_str().unwrap().to_string());
+                }
+            }
+        }
+        for t in &targets {
+            assert!(states.contains_key(t), "transition to missing state {t}");
+        }
+        for name in states.keys() {
+            assert!(targets.contains(name), "state {name} is unreachable");
+        }
+    }
+
+    #[test]
+    fn runs_the_job_synchronously_with_input_arguments() {
+        let asl = parsed();
+        let task = &asl["States"]["RunJob"];
+        assert_eq!(task["Type"], "Task");
+        assert_eq!(task["Resource"], "arn:aws:states:::glue:startJobRun.sync");
+        assert_eq!(task["Parameters"]["JobName"], "orders");
+        assert_eq!(task["Parameters"]["Arguments.$"], "$.arguments");
+        assert_eq!(task["End"], true);
+        // Without input arguments the run gets an empty map, not a JSONPath error.
+        assert_eq!(
+            asl["States"]["CheckArguments"]["Choices"][0]["Variable"],
+            "$.arguments"
+        );
+        assert_eq!(asl["States"]["NoArguments"]["Result"], json!({}));
+        assert_eq!(asl["States"]["NoArguments"]["ResultPath"], "$.arguments");
+    }
+
+    #[test]
+    fn retries_only_busy_errors_with_backoff() {
+        let asl = parsed();
+        let retry = &asl["States"]["RunJob"]["Retry"];
+        assert_eq!(retry.as_array().unwrap().len(), 1);
+        let errors: Vec<&str> = retry[0]["ErrorEquals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert!(errors.contains(&"Glue.ConcurrentRunsExceededException"));
+        assert!(errors.contains(&"Glue.ThrottlingException"));
+        assert!(
+            !errors.iter().any(|e| e.starts_with("States.")),
+            "a failed run is not retried: {errors:?}"
+        );
+        assert!(retry[0]["BackoffRate"].as_f64().unwrap() > 1.0);
+        assert!(retry[0]["MaxAttempts"].as_u64().unwrap() >= 3);
+    }
+
+    #[test]
+    fn every_error_ends_in_a_fail_state_with_its_cause() {
+        let asl = parsed();
+        let catch = &asl["States"]["RunJob"]["Catch"][0];
+        assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]));
+        assert_eq!(catch["ResultPath"], "$.error");
+        let fail = &asl["States"][catch["Next"].as_str().unwrap()];
+        assert_eq!(fail["Type"], "Fail");
+        assert_eq!(fail["ErrorPath"], "$.error.Error");
+        assert_eq!(fail["CausePath"], "$.error.Cause");
+    }
+
+    #[test]
+    fn deterministic_and_named_after_the_job() {
+        assert_eq!(definition("p", "j"), definition("p", "j"));
+        let asl: Value = serde_json::from_str(&definition("p", "other-job")).unwrap();
+        assert_eq!(
+            asl["States"]["RunJob"]["Parameters"]["JobName"],
+            "other-job"
+        );
+    }
+}

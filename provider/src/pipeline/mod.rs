@@ -1,0 +1,17 @@
+//! The `gluepipe_pipeline` resource: one Terraform resource that owns a Glue job, its IAM role,
+//! a Step Functions state machine, that machine's IAM role and the S3 artifacts they run.
+//!
+//! - [`model`]: the configuration as Rust data (the pipeline part is `gluepipe_spec::PipelineSpec`);
+//! - [`names`]: names and ARNs of the children, and the pipeline-name rule;
+//! - [`policy`], [`asl`]: IAM policy documents and the state machine definition;
+//! - [`expand`]: configuration → desired AWS state (pure);
+//! - [`validate`]: plan-time checks with attribute paths.
+//!
+//! AWS calls for each child are in [`crate::aws`].
+
+pub mod asl;
+pub mod expand;
+pub mod model;
+pub mod names;
+pub mod policy;
+pub mod validate;

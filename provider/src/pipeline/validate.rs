@@ -1,0 +1,537 @@
+//! Plan-time validation of a `gluepipe_pipeline` configuration, before any AWS call: every
+//! problem AWS would only find at run time (or never), reported at the attribute it is about.
+//!
+//! The pipeline part is checked by the spec crate's [`PipelineSpec::validate`] — the same checks
+//! `gluepipe-etl run` makes — and its field paths are translated to the resource's attribute
+//! paths here. This module adds what only matters in AWS: names valid for Glue, Step Functions
+//! and IAM at once, S3-only locations, runtime options Glue accepts for Python shell, and tags.
+//!
+//! Values unknown at plan time are skipped: a problem located at (or under) an unknown attribute
+//! is dropped, and so are checks that compare mapping columns while any of them is unknown.
+//! Terraform plans again with every value known before applying, so nothing escapes.
+
+use gluepipe_spec::pipeline::{PathStep as SpecStep, SpecIssue};
+use gluepipe_spec::{Location, S3Uri};
+
+use super::model::{PYTHON_SHELL_CAPACITIES, PipelineConfig};
+use super::names::check_pipeline_name;
+use crate::protocol::{AttributePath, Diagnostic, Diagnostics};
+
+/// Glue's limits for a Python-shell job.
+pub const MAX_TIMEOUT_MINUTES: i64 = 2880;
+pub const MAX_RETRIES: i64 = 10;
+pub const MAX_CONCURRENT_RUNS: i64 = 1000;
+/// Glue, IAM and Step Functions each allow 50 tags per resource.
+pub const MAX_TAGS: usize = 50;
+
+/// Validates `config`. `unknown` lists the attributes whose values are not known yet (their
+/// placeholders in `config` must not be reported).
+pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let mut err = |path: AttributePath, summary: &str, detail: String| {
+        diags.push(Diagnostic::error(summary, detail).at(path));
+    };
+
+    if let Err(e) = check_pipeline_name(config.name()) {
+        err(AttributePath::root("name"), "Invalid pipeline name", e.0);
+    }
+
+    let mapping_unknown = unknown
+        .iter()
+        .any(|p| p.steps().first() == AttributePath::root("mapping").steps().first());
+    for issue in config.spec.validate() {
+        if issue.path.first() == Some(&SpecStep::Field("name")) {
+            continue; // reported above, with the stricter rule
+        }
+        let cross_field = matches!(
+            issue.summary.as_str(),
+            "Mapping collision" | "Unknown partition column"
+        );
+        if cross_field && mapping_unknown {
+            continue;
+        }
+        err(attribute_path(&issue), &issue.summary, issue.detail.clone());
+    }
+
+    // The job runs in AWS: every data location is in S3.
+    let spec = &config.spec;
+    if let Some(path) = spec.source.paths.first() {
+        require_s3(&mut err, AttributePath::root("source").attr("path"), path);
+    }
+    require_s3(
+        &mut err,
+        AttributePath::root("target").attr("path"),
+        &spec.target.path,
+    );
+    if let Some(dq) = &spec.data_quality {
+        for (field, value) in [
+            ("results_path", &dq.results_path),
+            ("quarantine_path", &dq.quarantine_path),
+        ] {
+            if let Some(v) = value {
+                require_s3(&mut err, AttributePath::root("data_quality").attr(field), v);
+            }
+        }
+    }
+
+    let rt = &config.runtime;
+    let runtime = |field: &str| AttributePath::root("runtime").attr(field);
+    if rt.kind != "python-shell" {
+        let detail = if rt.kind == "ecs" {
+            "the ECS runtime is not available in this version; use \"python-shell\"".to_string()
+        } else {
+            format!("'{}' is not a runtime kind; use \"python-shell\"", rt.kind)
+        };
+        err(runtime("kind"), "Unsupported runtime kind", detail);
+    }
+    if let Err(e) = S3Uri::parse(&format!("s3://{}/", rt.artifact_bucket)) {
+        err(runtime("artifact_bucket"), "Invalid bucket name", e.reason);
+    }
+    if let Err(detail) = check_key_prefix(&rt.artifact_prefix) {
+        err(runtime("artifact_prefix"), "Invalid key prefix", detail);
+    }
+    if rt.etl_binary.trim().is_empty() {
+        err(
+            runtime("etl_binary"),
+            "Missing ETL binary",
+            "give the local path of the gluepipe-etl binary to upload".into(),
+        );
+    }
+    if !PYTHON_SHELL_CAPACITIES.contains(&rt.max_capacity) {
+        err(
+            runtime("max_capacity"),
+            "Invalid capacity for a Python shell job",
+            format!(
+                "{} DPU is not allowed; Glue Python shell jobs run with 0.0625 or 1 DPU",
+                rt.max_capacity
+            ),
+        );
+    }
+    for (field, value, low, high) in [
+        (
+            "timeout_minutes",
+            rt.timeout_minutes,
+            1,
+            MAX_TIMEOUT_MINUTES,
+        ),
+        ("max_retries", rt.max_retries, 0, MAX_RETRIES),
+        (
+            "max_concurrent_runs",
+            rt.max_concurrent_runs,
+            1,
+            MAX_CONCURRENT_RUNS,
+        ),
+    ] {
+        if !(low..=high).contains(&value) {
+            err(
+                runtime(field),
+                "Value out of range",
+                format!("{value} is not between {low} and {high}"),
+            );
+        }
+    }
+
+    check_tags(&mut err, "tags", config.tags.iter());
+
+    diags
+        .into_iter()
+        .filter(|d| !is_under_unknown(d, unknown))
+        .collect()
+}
+
+/// Tag rules shared by Glue, IAM and Step Functions; `attribute` is `tags` or `tags_all`.
+pub fn check_tags<'a>(
+    err: &mut impl FnMut(AttributePath, &str, String),
+    attribute: &str,
+    tags: impl ExactSizeIterator<Item = (&'a String, &'a String)>,
+) {
+    if tags.len() > MAX_TAGS {
+        err(
+            AttributePath::root(attribute),
+            "Too many tags",
+            format!(
+                "{} tags; AWS allows at most {MAX_TAGS} per resource",
+                tags.len()
+            ),
+        );
+        return;
+    }
+    for (key, value) in tags {
+        let path = AttributePath::root(attribute).key(key.clone());
+        if key.is_empty() || key.chars().count() > 128 {
+            err(
+                path,
+                "Invalid tag key",
+                format!("'{key}' must be 1 to 128 characters long"),
+            );
+        } else if key.to_ascii_lowercase().starts_with("aws:") {
+            err(
+                path,
+                "Invalid tag key",
+                format!("'{key}': the aws: prefix is reserved for AWS"),
+            );
+        } else if value.chars().count() > 256 {
+            err(
+                path,
+                "Invalid tag value",
+                format!("the value of '{key}' is longer than 256 characters"),
+            );
+        }
+    }
+}
+
+fn require_s3(err: &mut impl FnMut(AttributePath, &str, String), path: AttributePath, value: &str) {
+    if let Ok(Location::Local(_)) = Location::parse(value) {
+        err(
+            path,
+            "Location must be in S3",
+            format!(
+                "'{value}' is a local path, but the pipeline runs in AWS; use s3://bucket/prefix/"
+            ),
+        );
+    }
+}
+
+/// An S3 key prefix: empty, or ending in `/`, without a leading `/` or empty segments.
+fn check_key_prefix(prefix: &str) -> Result<(), String> {
+    if prefix.is_empty() {
+        return Ok(());
+    }
+    if prefix.starts_with('/') {
+        return Err(format!(
+            "'{prefix}' must not start with '/' (S3 keys have no leading slash)"
+        ));
+    }
+    if !prefix.ends_with('/') {
+        return Err(format!("'{prefix}' must end with '/' (e.g. \"{prefix}/\")"));
+    }
+    if prefix.contains("//") {
+        return Err(format!("'{prefix}' has an empty path segment ('//')"));
+    }
+    Ok(())
+}
+
+/// The resource attribute for a spec field: the same names, except that the resource's
+/// `source.path` is the spec's `source.paths[0]`.
+pub fn attribute_path(issue: &SpecIssue) -> AttributePath {
+    let mut path = AttributePath::empty();
+    let mut steps = issue.path.iter().peekable();
+    while let Some(step) = steps.next() {
+        path = match step {
+            SpecStep::Field("paths") => {
+                if matches!(steps.peek(), Some(SpecStep::Index(_))) {
+                    steps.next();
+                }
+                path.attr("path")
+            }
+            SpecStep::Field(name) => path.attr(*name),
+            SpecStep::Index(i) => path.index(*i),
+        };
+    }
+    path
+}
+
+fn is_under_unknown(diag: &Diagnostic, unknown: &[AttributePath]) -> bool {
+    let Some(path) = &diag.attribute else {
+        return false;
+    };
+    unknown.iter().any(|u| path.steps().starts_with(u.steps()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::pipeline::model::RuntimeConfig;
+    use gluepipe_spec::PipelineSpec;
+    use gluepipe_spec::pipeline::{DataQuality, Mapping};
+
+    fn config() -> PipelineConfig {
+        PipelineConfig {
+            spec: PipelineSpec::from_json(
+                r#"{"name": "orders", "source": {"paths": ["s3://raw-bucket/orders/"]},
+                    "target": {"path": "s3://curated-bucket/orders/"}}"#,
+            )
+            .unwrap(),
+            runtime: RuntimeConfig::new("artifact-bucket", "target/release/gluepipe-etl"),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// `(path, summary)` of each problem.
+    fn problems(config: &PipelineConfig, unknown: &[AttributePath]) -> Vec<(String, String)> {
+        validate(config, unknown)
+            .iter()
+            .map(|d| {
+                assert!(d.is_error());
+                (
+                    d.attribute
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    d.summary.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn m(from: &str, to: &str, ty: &str) -> Mapping {
+        Mapping {
+            from: from.into(),
+            to: to.into(),
+            data_type: ty.into(),
+        }
+    }
+
+    #[test]
+    fn a_valid_config_has_no_problems() {
+        assert_eq!(problems(&config(), &[]), Vec::<(String, String)>::new());
+    }
+
+    #[test]
+    fn each_problem_is_reported_at_its_attribute() {
+        type Edit = fn(&mut PipelineConfig);
+        let cases: Vec<(&str, Edit, &str, &str)> = vec![
+            (
+                "name too long",
+                |c| c.spec.name = "x".repeat(60),
+                "name",
+                "Invalid pipeline name",
+            ),
+            (
+                "name with dot",
+                |c| c.spec.name = "a.b".into(),
+                "name",
+                "Invalid pipeline name",
+            ),
+            (
+                "bad source uri",
+                |c| c.spec.source.paths = vec!["s3://Bad_Bucket/x".into()],
+                "source.path",
+                "Invalid source path",
+            ),
+            (
+                "local source",
+                |c| c.spec.source.paths = vec!["data/in.json".into()],
+                "source.path",
+                "Location must be in S3",
+            ),
+            (
+                "no source",
+                |c| c.spec.source.paths.clear(),
+                "source",
+                "Missing source",
+            ),
+            (
+                "local target",
+                |c| c.spec.target.path = "/tmp/out".into(),
+                "target.path",
+                "Location must be in S3",
+            ),
+            (
+                "gs target",
+                |c| c.spec.target.path = "gs://b/x".into(),
+                "target.path",
+                "Invalid target path",
+            ),
+            (
+                "bad type",
+                |c| c.spec.mapping = vec![m("id", "id", "bigitn")],
+                "mapping[0].type",
+                "Invalid Glue type",
+            ),
+            (
+                "collision",
+                |c| c.spec.mapping = vec![m("a", "x", "int"), m("b", "X", "int")],
+                "mapping[1].to",
+                "Mapping collision",
+            ),
+            (
+                "local results",
+                |c| {
+                    c.spec.data_quality = Some(DataQuality {
+                        ruleset: "Rules = [ ColumnCount > 0 ]".into(),
+                        on_failure: Default::default(),
+                        results_path: Some("results/".into()),
+                        quarantine_path: None,
+                    })
+                },
+                "data_quality.results_path",
+                "Location must be in S3",
+            ),
+            (
+                "bad dqdl",
+                |c| {
+                    c.spec.data_quality = Some(DataQuality {
+                        ruleset: "Rules = [ ColumnCount > ]".into(),
+                        on_failure: Default::default(),
+                        results_path: None,
+                        quarantine_path: None,
+                    })
+                },
+                "data_quality.ruleset",
+                "Invalid DQDL ruleset",
+            ),
+            (
+                "ecs",
+                |c| c.runtime.kind = "ecs".into(),
+                "runtime.kind",
+                "Unsupported runtime kind",
+            ),
+            (
+                "bucket",
+                |c| c.runtime.artifact_bucket = "My_Bucket".into(),
+                "runtime.artifact_bucket",
+                "Invalid bucket name",
+            ),
+            (
+                "prefix slash",
+                |c| c.runtime.artifact_prefix = "gluepipe".into(),
+                "runtime.artifact_prefix",
+                "Invalid key prefix",
+            ),
+            (
+                "prefix lead",
+                |c| c.runtime.artifact_prefix = "/g/".into(),
+                "runtime.artifact_prefix",
+                "Invalid key prefix",
+            ),
+            (
+                "binary",
+                |c| c.runtime.etl_binary = String::new(),
+                "runtime.etl_binary",
+                "Missing ETL binary",
+            ),
+            (
+                "capacity",
+                |c| c.runtime.max_capacity = 2.0,
+                "runtime.max_capacity",
+                "Invalid capacity for a Python shell job",
+            ),
+            (
+                "timeout",
+                |c| c.runtime.timeout_minutes = 0,
+                "runtime.timeout_minutes",
+                "Value out of range",
+            ),
+            (
+                "retries",
+                |c| c.runtime.max_retries = 11,
+                "runtime.max_retries",
+                "Value out of range",
+            ),
+            (
+                "concurrency",
+                |c| c.runtime.max_concurrent_runs = 0,
+                "runtime.max_concurrent_runs",
+                "Value out of range",
+            ),
+            (
+                "aws tag",
+                |c| c.tags = BTreeMap::from([("AWS:x".into(), "v".into())]),
+                "tags[\"AWS:x\"]",
+                "Invalid tag key",
+            ),
+            (
+                "tag value",
+                |c| c.tags = BTreeMap::from([("k".into(), "v".repeat(257))]),
+                "tags[\"k\"]",
+                "Invalid tag value",
+            ),
+        ];
+        for (case, edit, path, summary) in cases {
+            let mut c = config();
+            edit(&mut c);
+            assert_eq!(
+                problems(&c, &[]),
+                vec![(path.to_string(), summary.to_string())],
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn both_python_shell_capacities_are_accepted() {
+        for capacity in [0.0625, 1.0] {
+            let mut c = config();
+            c.runtime.max_capacity = capacity;
+            assert!(problems(&c, &[]).is_empty(), "{capacity}");
+        }
+    }
+
+    #[test]
+    fn too_many_tags() {
+        let mut c = config();
+        c.tags = (0..51)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect();
+        assert_eq!(
+            problems(&c, &[]),
+            vec![("tags".to_string(), "Too many tags".to_string())]
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_not_judged() {
+        let mut c = config();
+        c.runtime.artifact_bucket = String::new(); // placeholder of an unknown value
+        c.spec.mapping = vec![m("a", "", "int"), m("b", "", "int")];
+        c.spec.target.partition_by = vec!["day".into()];
+        let unknown = [
+            AttributePath::root("runtime").attr("artifact_bucket"),
+            AttributePath::root("mapping").index(0).attr("to"),
+            AttributePath::root("mapping").index(1).attr("to"),
+        ];
+        assert_eq!(problems(&c, &unknown), Vec::<(String, String)>::new());
+        // Known problems elsewhere are still reported.
+        c.runtime.max_retries = -1;
+        assert_eq!(
+            problems(&c, &unknown),
+            vec![(
+                "runtime.max_retries".to_string(),
+                "Value out of range".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn spec_paths_translate_to_attributes() {
+        let issue = |path: Vec<SpecStep>| SpecIssue {
+            path,
+            summary: String::new(),
+            detail: String::new(),
+        };
+        let cases = [
+            (
+                vec![
+                    SpecStep::Field("source"),
+                    SpecStep::Field("paths"),
+                    SpecStep::Index(0),
+                ],
+                "source.path",
+            ),
+            (
+                vec![
+                    SpecStep::Field("mapping"),
+                    SpecStep::Index(3),
+                    SpecStep::Field("type"),
+                ],
+                "mapping[3].type",
+            ),
+            (
+                vec![
+                    SpecStep::Field("target"),
+                    SpecStep::Field("partition_by"),
+                    SpecStep::Index(1),
+                ],
+                "target.partition_by[1]",
+            ),
+            (vec![], ""),
+        ];
+        for (steps, want) in cases {
+            assert_eq!(attribute_path(&issue(steps)).to_string(), want);
+        }
+    }
+}
