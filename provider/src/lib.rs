@@ -7,8 +7,10 @@
 //! - [`data_sources`]: `gluepipe_catalog_table`;
 //! - `registry()`: the one list of everything this provider serves.
 
+pub mod aws;
 pub mod data_sources;
 pub mod framework;
+pub mod pipeline;
 pub mod protocol;
 pub mod provider;
 
