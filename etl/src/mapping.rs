@@ -28,7 +28,9 @@ pub fn parse_path(path: &str) -> Result<Vec<String>> {
     let mut rest = path;
     loop {
         let (segment, after) = if let Some(quoted) = rest.strip_prefix('`') {
-            let end = quoted.find('`').ok_or_else(|| usage(format!("unclosed ` in path {path:?}")))?;
+            let end = quoted
+                .find('`')
+                .ok_or_else(|| usage(format!("unclosed ` in path {path:?}")))?;
             (&quoted[..end], &quoted[end + 1..])
         } else {
             match rest.find('.') {
@@ -99,7 +101,11 @@ impl Node {
         let pos = match children.iter().position(|(n, _)| n == head) {
             Some(pos) => pos,
             None => {
-                let node = if rest.is_empty() { Node::Leaf(ty.clone()) } else { Node::Struct(Vec::new()) };
+                let node = if rest.is_empty() {
+                    Node::Leaf(ty.clone())
+                } else {
+                    Node::Struct(Vec::new())
+                };
                 children.push((head.clone(), node));
                 children.len() - 1
             }
@@ -116,7 +122,10 @@ impl Node {
         match self {
             Node::Leaf(ty) => ty.clone(),
             Node::Struct(children) => DataType::Struct(
-                children.iter().map(|(name, node)| Field::new(name, node.data_type(), true)).collect::<Fields>(),
+                children
+                    .iter()
+                    .map(|(name, node)| Field::new(name, node.data_type(), true))
+                    .collect::<Fields>(),
             ),
         }
     }
@@ -126,8 +135,14 @@ impl Node {
 fn type_at(schema: &Schema, path: &[String]) -> Option<DataType> {
     let mut ty = schema.field_with_name(&path[0]).ok()?.data_type().clone();
     for name in &path[1..] {
-        let DataType::Struct(fields) = &ty else { return None };
-        ty = fields.iter().find(|f| f.name() == name)?.data_type().clone();
+        let DataType::Struct(fields) = &ty else {
+            return None;
+        };
+        ty = fields
+            .iter()
+            .find(|f| f.name() == name)?
+            .data_type()
+            .clone();
     }
     Some(ty)
 }
@@ -135,7 +150,11 @@ fn type_at(schema: &Schema, path: &[String]) -> Option<DataType> {
 impl MappingPlan {
     /// Every column of `schema`, unchanged.
     pub fn identity(schema: SchemaRef) -> MappingPlan {
-        MappingPlan { source: schema.clone(), output: schema, steps: None }
+        MappingPlan {
+            source: schema.clone(),
+            output: schema,
+            steps: None,
+        }
     }
 
     /// Validates `mappings` against `source` (the catalog's columns) or, without one, derives
@@ -146,10 +165,18 @@ impl MappingPlan {
         }
         let mut steps = Vec::with_capacity(mappings.len());
         for (index, m) in mappings.iter().enumerate() {
-            let glue = parse_glue_type(&m.data_type).map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
-            let path = parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
-            if steps.iter().any(|s: &Step| s.to.eq_ignore_ascii_case(&m.to)) {
-                return Err(usage(format!("mapping[{index}].to: column '{}' is written twice", m.to)));
+            let glue = parse_glue_type(&m.data_type)
+                .map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
+            let path =
+                parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
+            if steps
+                .iter()
+                .any(|s: &Step| s.to.eq_ignore_ascii_case(&m.to))
+            {
+                return Err(usage(format!(
+                    "mapping[{index}].to: column '{}' is written twice",
+                    m.to
+                )));
             }
             steps.push(Step {
                 index,
@@ -165,7 +192,10 @@ impl MappingPlan {
                 let mut fields: Vec<Field> = Vec::new();
                 for step in &steps {
                     let field = schema.field_with_name(&step.path[0]).map_err(|_| {
-                        usage(format!("mapping[{}].from: the source has no column '{}'", step.index, step.path[0]))
+                        usage(format!(
+                            "mapping[{}].from: the source has no column '{}'",
+                            step.index, step.path[0]
+                        ))
                     })?;
                     if !fields.iter().any(|f| f.name() == field.name()) {
                         fields.push(field.clone());
@@ -186,7 +216,10 @@ impl MappingPlan {
         };
         for step in &steps {
             let from = type_at(&source, &step.path).ok_or_else(|| {
-                usage(format!("mapping[{}].from: '{}' is not a field of the source", step.index, step.from))
+                usage(format!(
+                    "mapping[{}].from: '{}' is not a field of the source",
+                    step.index, step.from
+                ))
             })?;
             if from != step.target && !can_cast_types(&from, &step.target) {
                 return Err(usage(format!(
@@ -195,8 +228,17 @@ impl MappingPlan {
                 )));
             }
         }
-        let output = Schema::new(steps.iter().map(|s| Field::new(&s.to, s.target.clone(), true)).collect::<Vec<_>>());
-        Ok(MappingPlan { source: Arc::new(source), output: Arc::new(output), steps: Some(steps) })
+        let output = Schema::new(
+            steps
+                .iter()
+                .map(|s| Field::new(&s.to, s.target.clone(), true))
+                .collect::<Vec<_>>(),
+        );
+        Ok(MappingPlan {
+            source: Arc::new(source),
+            output: Arc::new(output),
+            steps: Some(steps),
+        })
     }
 
     /// The columns the mapping reads (what to decode).
@@ -211,7 +253,10 @@ impl MappingPlan {
     /// Maps one decoded batch; rows whose values cannot be cast are left out and listed.
     pub fn apply(&self, batch: &RecordBatch) -> Result<Mapped> {
         let Some(steps) = &self.steps else {
-            return Ok(Mapped { batch: batch.clone(), rejected: Vec::new() });
+            return Ok(Mapped {
+                batch: batch.clone(),
+                rejected: Vec::new(),
+            });
         };
         let mut columns = Vec::with_capacity(steps.len());
         let mut bad: Vec<Option<String>> = Vec::new();
@@ -220,9 +265,17 @@ impl MappingPlan {
             let column = if column.data_type() == &step.target {
                 column
             } else {
-                let cast = cast_with_options(&column, &step.target, &CastOptions { safe: true, ..Default::default() })?;
+                let cast = cast_with_options(
+                    &column,
+                    &step.target,
+                    &CastOptions {
+                        safe: true,
+                        ..Default::default()
+                    },
+                )?;
                 if cast.null_count() > column.null_count() {
-                    let formatter = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
+                    let formatter =
+                        ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
                     for row in 0..column.len() {
                         if column.is_valid(row) && cast.is_null(row) {
                             if bad.is_empty() {
@@ -246,7 +299,10 @@ impl MappingPlan {
         }
         let mapped = RecordBatch::try_new(self.output.clone(), columns)?;
         if bad.is_empty() {
-            return Ok(Mapped { batch: mapped, rejected: Vec::new() });
+            return Ok(Mapped {
+                batch: mapped,
+                rejected: Vec::new(),
+            });
         }
         let keep = BooleanArray::from(bad.iter().map(|b| b.is_none()).collect::<Vec<_>>());
         let rejected = bad
@@ -254,7 +310,10 @@ impl MappingPlan {
             .enumerate()
             .filter_map(|(row, reason)| reason.map(|reason| RowRejection { row, reason }))
             .collect();
-        Ok(Mapped { batch: filter_record_batch(&mapped, &keep)?, rejected })
+        Ok(Mapped {
+            batch: filter_record_batch(&mapped, &keep)?,
+            rejected,
+        })
     }
 }
 
@@ -265,7 +324,9 @@ fn extract(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
         .ok_or_else(|| anyhow::anyhow!("decoded batch has no column '{}'", path[0]))?
         .clone();
     for name in &path[1..] {
-        let parent = array.as_struct_opt().ok_or_else(|| anyhow::anyhow!("'{name}' is inside a non-struct"))?;
+        let parent = array
+            .as_struct_opt()
+            .ok_or_else(|| anyhow::anyhow!("'{name}' is inside a non-struct"))?;
         let child = parent
             .column_by_name(name)
             .ok_or_else(|| anyhow::anyhow!("struct has no field '{name}'"))?
@@ -289,7 +350,11 @@ mod tests {
     use super::*;
 
     fn m(from: &str, to: &str, ty: &str) -> Mapping {
-        Mapping { from: from.into(), to: to.into(), data_type: ty.into() }
+        Mapping {
+            from: from.into(),
+            to: to.into(),
+            data_type: ty.into(),
+        }
     }
 
     fn decode(schema: &SchemaRef, lines: &str) -> RecordBatch {
@@ -329,15 +394,26 @@ mod tests {
         let src = plan.source_schema();
         assert_eq!(src.fields().len(), 3);
         assert_eq!(src.field(0).data_type(), &DataType::Int64);
-        let DataType::Struct(addr) = src.field(1).data_type() else { panic!("struct") };
+        let DataType::Struct(addr) = src.field(1).data_type() else {
+            panic!("struct")
+        };
         assert_eq!(addr.len(), 2);
-        let names: Vec<&str> = plan.output_schema().fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<&str> = plan
+            .output_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         assert_eq!(names, ["order_id", "city", "lat", "ts"]);
     }
 
     #[test]
     fn selects_renames_and_reads_nested_fields_with_parent_nulls() {
-        let plan = MappingPlan::new(&[m("address.city", "city", "string"), m("id", "id", "bigint")], None).unwrap();
+        let plan = MappingPlan::new(
+            &[m("address.city", "city", "string"), m("id", "id", "bigint")],
+            None,
+        )
+        .unwrap();
         let batch = decode(
             plan.source_schema(),
             r#"{"id": 1, "address": {"city": "Oslo"}, "extra": 1}
@@ -347,22 +423,58 @@ mod tests {
         );
         let out = plan.apply(&batch).unwrap();
         assert!(out.rejected.is_empty());
-        let city = out.batch.column(0).as_any().downcast_ref::<StringArray>().unwrap();
-        assert_eq!(city.iter().collect::<Vec<_>>(), [Some("Oslo"), None, None, None]);
-        let id = out.batch.column(1).as_any().downcast_ref::<Int64Array>().unwrap();
+        let city = out
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(
+            city.iter().collect::<Vec<_>>(),
+            [Some("Oslo"), None, None, None]
+        );
+        let id = out
+            .batch
+            .column(1)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
         assert_eq!(id.values(), &[1, 2, 3, 4]);
     }
 
     #[test]
     fn casts_against_a_source_schema_and_rejects_what_does_not_fit() {
-        let source = Schema::new(vec![Field::new("n", DataType::Utf8, true), Field::new("unused", DataType::Utf8, true)]);
-        let plan = MappingPlan::new(&[m("n", "n", "int"), m("n", "text", "string")], Some(&source)).unwrap();
-        assert_eq!(plan.source_schema().fields().len(), 1, "unused columns are not decoded");
-        let batch = decode(plan.source_schema(), r#"{"n": "1"} {"n": "x"} {"n": null} {"n": "99999999999"}"#);
+        let source = Schema::new(vec![
+            Field::new("n", DataType::Utf8, true),
+            Field::new("unused", DataType::Utf8, true),
+        ]);
+        let plan = MappingPlan::new(
+            &[m("n", "n", "int"), m("n", "text", "string")],
+            Some(&source),
+        )
+        .unwrap();
+        assert_eq!(
+            plan.source_schema().fields().len(),
+            1,
+            "unused columns are not decoded"
+        );
+        let batch = decode(
+            plan.source_schema(),
+            r#"{"n": "1"} {"n": "x"} {"n": null} {"n": "99999999999"}"#,
+        );
         let out = plan.apply(&batch).unwrap();
         assert_eq!(out.batch.num_rows(), 2);
-        assert_eq!(out.rejected.iter().map(|r| r.row).collect::<Vec<_>>(), [1, 3]);
-        assert!(out.rejected[0].reason.contains("cannot cast 'n' value x to int"), "{}", out.rejected[0].reason);
+        assert_eq!(
+            out.rejected.iter().map(|r| r.row).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert!(
+            out.rejected[0]
+                .reason
+                .contains("cannot cast 'n' value x to int"),
+            "{}",
+            out.rejected[0].reason
+        );
     }
 
     #[test]
@@ -371,9 +483,17 @@ mod tests {
         let cases: &[(&[Mapping], Option<&Schema>, &str)] = &[
             (&[m("b", "b", "int")], Some(&source), "no column 'b'"),
             (&[m("a.x", "x", "int")], Some(&source), "not a field"),
-            (&[m("a", "x", "int"), m("a", "X", "int")], None, "written twice"),
+            (
+                &[m("a", "x", "int"), m("a", "X", "int")],
+                None,
+                "written twice",
+            ),
             (&[m("a", "x", "integr")], None, "mapping[0].type"),
-            (&[m("a", "x", "map<string,int>")], Some(&source), "cannot cast"),
+            (
+                &[m("a", "x", "map<string,int>")],
+                Some(&source),
+                "cannot cast",
+            ),
         ];
         for (mappings, schema, want) in cases {
             let err = MappingPlan::new(mappings, *schema).unwrap_err();

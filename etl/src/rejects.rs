@@ -35,11 +35,21 @@ fn describe(limit: &u64, r: &Reject) -> String {
     if preview.len() < raw.len() {
         preview.push('…');
     }
-    let head = format!("bad record at {} line {}: {}\n  record: {}", r.file, r.line, r.reason, preview.trim_end());
+    let head = format!(
+        "bad record at {} line {}: {}\n  record: {}",
+        r.file,
+        r.line,
+        r.reason,
+        preview.trim_end()
+    );
     if *limit == 0 {
-        format!("{head}\n  hint: max_bad_records is 0; set --max-bad-records N to set up to N bad records aside and go on")
+        format!(
+            "{head}\n  hint: max_bad_records is 0; set --max-bad-records N to set up to N bad records aside and go on"
+        )
     } else {
-        format!("{head}\n  more than max_bad_records ({limit}) bad records; the rejects file lists the earlier ones")
+        format!(
+            "{head}\n  more than max_bad_records ({limit}) bad records; the rejects file lists the earlier ones"
+        )
     }
 }
 
@@ -64,7 +74,13 @@ impl RejectsSink {
     /// Rejects go to `key` in `store` (JSON lines: file, line, reason, raw), created on the
     /// first one and visible even if the run fails, so the bad records can be looked at.
     pub fn new(store: Store, key: String, limit: u64) -> RejectsSink {
-        RejectsSink { store, key, limit, count: 0, writer: None }
+        RejectsSink {
+            store,
+            key,
+            limit,
+            count: 0,
+            writer: None,
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -75,7 +91,11 @@ impl RejectsSink {
     pub fn add(&mut self, reject: Reject) -> Result<()> {
         self.count += 1;
         if self.count > self.limit {
-            return Err(TooManyBadRecords { limit: self.limit, reject }.into());
+            return Err(TooManyBadRecords {
+                limit: self.limit,
+                reject,
+            }
+            .into());
         }
         let writer = match &mut self.writer {
             Some(w) => w,
@@ -107,7 +127,12 @@ mod tests {
     use super::*;
 
     fn reject(line: u64) -> Reject {
-        Reject { file: "in/a.json".into(), line, reason: "expected value".into(), raw: b"{\"a\": }".to_vec() }
+        Reject {
+            file: "in/a.json".into(),
+            line,
+            reason: "expected value".into(),
+            raw: b"{\"a\": }".to_vec(),
+        }
     }
 
     #[test]

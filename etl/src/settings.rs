@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use anyhow::Context;
-use gluepipe_spec::pipeline::{
-    Compression, DataQuality, Mapping, OnFailure, Source, Target, WriteMode, DEFAULT_RULESET,
-};
 use gluepipe_spec::PipelineSpec;
+use gluepipe_spec::pipeline::{
+    Compression, DEFAULT_RULESET, DataQuality, Mapping, OnFailure, Source, Target, WriteMode,
+};
 
 use crate::cli::{CompressionArg, LogFormat, OnDqFailure, RunArgs, WriteModeArg};
 use crate::error::usage;
@@ -63,7 +63,11 @@ impl Default for Tuning {
 
 impl RunSettings {
     /// Merges `args` over the spec file (if any) and validates the result.
-    pub fn resolve(args: &RunArgs, log_format: LogFormat, no_progress: bool) -> anyhow::Result<RunSettings> {
+    pub fn resolve(
+        args: &RunArgs,
+        log_format: LogFormat,
+        no_progress: bool,
+    ) -> anyhow::Result<RunSettings> {
         let base = match &args.pipeline {
             Some(path) => Some(read_spec(path)?),
             None => None,
@@ -145,7 +149,10 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
         }
     };
     if !args.input.is_empty() {
-        spec.source = Source { paths: args.input.clone(), ..Source::default() };
+        spec.source = Source {
+            paths: args.input.clone(),
+            ..Source::default()
+        };
     }
     if let (Some(db), Some(table)) = (&args.catalog_database, &args.catalog_table) {
         spec.source = Source {
@@ -229,8 +236,21 @@ mod tests {
     #[test]
     fn flags_alone_make_a_pipeline() {
         let s = resolve(&[
-            "gluepipe-etl", "run", "--input", "a.json", "b/", "--output", "out/", "--compression", "zstd",
-            "--partition-by", "day,country", "--write-mode", "overwrite", "--max-bad-records", "5",
+            "gluepipe-etl",
+            "run",
+            "--input",
+            "a.json",
+            "b/",
+            "--output",
+            "out/",
+            "--compression",
+            "zstd",
+            "--partition-by",
+            "day,country",
+            "--write-mode",
+            "overwrite",
+            "--max-bad-records",
+            "5",
         ])
         .unwrap();
         assert_eq!(s.spec.source.paths, ["a.json", "b/"]);
@@ -253,7 +273,16 @@ mod tests {
         )
         .unwrap();
         let spec = spec.to_str().unwrap();
-        let s = resolve(&["gluepipe-etl", "run", spec, "--output", "other/", "--on-dq-failure", "warn"]).unwrap();
+        let s = resolve(&[
+            "gluepipe-etl",
+            "run",
+            spec,
+            "--output",
+            "other/",
+            "--on-dq-failure",
+            "warn",
+        ])
+        .unwrap();
         assert_eq!(s.spec.name, "orders");
         assert_eq!(s.spec.source.paths, ["in/"]);
         assert_eq!(s.spec.target.path, "other/");
@@ -267,14 +296,45 @@ mod tests {
     fn bad_configurations_are_usage_errors() {
         let cases: &[(&[&str], &str)] = &[
             (&["gluepipe-etl", "run"], "give a pipeline spec file"),
-            (&["gluepipe-etl", "run", "--output", "out/"], "Missing source"),
-            (&["gluepipe-etl", "run", "--input", "x", "--output", "gs://b/x"], "unsupported scheme"),
-            (&["gluepipe-etl", "run", "/nonexistent/p.json"], "cannot read pipeline spec"),
-            (&["gluepipe-etl", "run", "--input", "x", "--output", "o", "--threads", "0"], "--threads"),
+            (
+                &["gluepipe-etl", "run", "--output", "out/"],
+                "Missing source",
+            ),
+            (
+                &[
+                    "gluepipe-etl",
+                    "run",
+                    "--input",
+                    "x",
+                    "--output",
+                    "gs://b/x",
+                ],
+                "unsupported scheme",
+            ),
+            (
+                &["gluepipe-etl", "run", "/nonexistent/p.json"],
+                "cannot read pipeline spec",
+            ),
+            (
+                &[
+                    "gluepipe-etl",
+                    "run",
+                    "--input",
+                    "x",
+                    "--output",
+                    "o",
+                    "--threads",
+                    "0",
+                ],
+                "--threads",
+            ),
         ];
         for (argv, message) in cases {
             let err = resolve(argv).unwrap_err();
-            assert!(matches!(err.downcast_ref(), Some(crate::error::EtlError::Usage(_))), "{argv:?}: {err:#}");
+            assert!(
+                matches!(err.downcast_ref(), Some(crate::error::EtlError::Usage(_))),
+                "{argv:?}: {err:#}"
+            );
             assert!(format!("{err:#}").contains(message), "{argv:?}: {err:#}");
         }
     }

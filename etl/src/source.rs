@@ -61,9 +61,21 @@ pub fn sniff(head: &[u8]) -> Codec {
 
 /// Decompresses `raw` (the object at `uri`) as its first bytes say; `bytes_read` counts the
 /// raw bytes, for progress.
-pub fn open_decompressed(raw: Box<dyn Read + Send>, uri: &str, bytes_read: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
-    let mut buffered = BufReader::with_capacity(256 << 10, Counted { inner: raw, bytes: bytes_read });
-    let head = buffered.fill_buf().map_err(|e| anyhow::anyhow!("reading {uri}: {e}"))?;
+pub fn open_decompressed(
+    raw: Box<dyn Read + Send>,
+    uri: &str,
+    bytes_read: Arc<AtomicU64>,
+) -> Result<Box<dyn Read + Send>> {
+    let mut buffered = BufReader::with_capacity(
+        256 << 10,
+        Counted {
+            inner: raw,
+            bytes: bytes_read,
+        },
+    );
+    let head = buffered
+        .fill_buf()
+        .map_err(|e| anyhow::anyhow!("reading {uri}: {e}"))?;
     Ok(match sniff(head) {
         Codec::Plain => Box::new(buffered),
         Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
@@ -114,12 +126,20 @@ mod tests {
         std::fs::write(&zst, zstd::encode_all(&text[..], 3).unwrap()).unwrap();
         let empty = dir.path().join("e.json");
         std::fs::write(&empty, b"").unwrap();
-        for (path, want) in [(&plain, &text[..]), (&gz, &text[..]), (&zst, &text[..]), (&empty, &b""[..])] {
+        for (path, want) in [
+            (&plain, &text[..]),
+            (&gz, &text[..]),
+            (&zst, &text[..]),
+            (&empty, &b""[..]),
+        ] {
             let counter = Arc::new(AtomicU64::new(0));
             let mut out = Vec::new();
             open(path, counter.clone()).read_to_end(&mut out).unwrap();
             assert_eq!(out, want, "{}", path.display());
-            assert_eq!(counter.load(Ordering::Relaxed), std::fs::metadata(path).unwrap().len());
+            assert_eq!(
+                counter.load(Ordering::Relaxed),
+                std::fs::metadata(path).unwrap().len()
+            );
         }
     }
 
@@ -132,7 +152,9 @@ mod tests {
         let path = dir.path().join("cut.json.gz");
         std::fs::write(&path, &full[..full.len() / 2]).unwrap();
         let mut out = Vec::new();
-        let err = open(&path, Arc::default()).read_to_end(&mut out).unwrap_err();
+        let err = open(&path, Arc::default())
+            .read_to_end(&mut out)
+            .unwrap_err();
         assert!(!is_storage_error(&err), "{err}");
     }
 }

@@ -47,7 +47,12 @@ fn build(schema: &SchemaRef) -> Result<Decoder, ArrowError> {
 /// The decoder's words without Arrow's error-kind prefix.
 pub fn reason(err: &ArrowError) -> String {
     let text = err.to_string();
-    for prefix in ["Json error: ", "Parser error: ", "Cast error: ", "Invalid argument error: "] {
+    for prefix in [
+        "Json error: ",
+        "Parser error: ",
+        "Cast error: ",
+        "Invalid argument error: ",
+    ] {
         if let Some(rest) = text.strip_prefix(prefix) {
             return rest.to_string();
         }
@@ -75,13 +80,24 @@ impl RecordDecoder {
         let mut batches = Vec::new();
         let mut row_records = Vec::with_capacity(chunk.records.len());
         let mut rejects = Vec::new();
-        self.decode_range(chunk, 0, chunk.records.len(), &mut batches, &mut row_records, &mut rejects)?;
+        self.decode_range(
+            chunk,
+            0,
+            chunk.records.len(),
+            &mut batches,
+            &mut row_records,
+            &mut rejects,
+        )?;
         let batch = match batches.len() {
             0 => RecordBatch::new_empty(self.schema.clone()),
             1 => batches.pop().expect("one batch"),
             _ => concat_batches(&self.schema, &batches)?,
         };
-        Ok(Decoded { batch, row_records, rejects })
+        Ok(Decoded {
+            batch,
+            row_records,
+            rejects,
+        })
     }
 
     fn decode_range(
@@ -96,7 +112,8 @@ impl RecordDecoder {
         if lo == hi {
             return Ok(());
         }
-        let bytes = &chunk.data[chunk.records[lo].start as usize..chunk.records[hi - 1].end as usize];
+        let bytes =
+            &chunk.data[chunk.records[lo].start as usize..chunk.records[hi - 1].end as usize];
         let failure = match self.attempt(bytes)? {
             Attempt::Rows(got, rows) if rows == hi - lo => {
                 batches.extend(got);
@@ -104,7 +121,9 @@ impl RecordDecoder {
                 return Ok(());
             }
             Attempt::Rows(_, 0) => "the record holds no JSON value".to_string(),
-            Attempt::Rows(_, _) => "more than one JSON value in one record (one object per line in NDJSON)".to_string(),
+            Attempt::Rows(_, _) => {
+                "more than one JSON value in one record (one object per line in NDJSON)".to_string()
+            }
             Attempt::Failed(reason) => reason,
         };
         if hi - lo == 1 {
@@ -134,7 +153,10 @@ impl RecordDecoder {
     }
 
     #[allow(clippy::type_complexity)]
-    fn try_decode(&mut self, bytes: &[u8]) -> Result<Result<(Vec<RecordBatch>, usize), String>, String> {
+    fn try_decode(
+        &mut self,
+        bytes: &[u8],
+    ) -> Result<Result<(Vec<RecordBatch>, usize), String>, String> {
         let d = &mut self.decoder;
         let mut batches = Vec::new();
         let mut rows = 0;
@@ -202,15 +224,60 @@ mod tests {
     fn clean_and_bad_records() {
         let cases: &[(&str, &str, &[Option<i64>], &[(u64, &str)])] = &[
             ("empty", "", &[], &[]),
-            ("clean", "{\"id\":1}\n{\"id\":2,\"name\":\"x\"}\n", &[Some(1), Some(2)], &[]),
-            ("missing and extra fields", "{\"other\":1}\n{\"id\":3,\"zzz\":[1]}\n", &[None, Some(3)], &[]),
-            ("malformed line", "{\"id\":1}\n{\"id\":\n{\"id\":3}\n", &[Some(1), Some(3)], &[(2, "")]),
-            ("wrong type", "{\"id\":1}\n{\"id\":\"abc\"}\n", &[Some(1)], &[(2, "failed to parse \"abc\" as Int64")]),
-            ("two values on a line", "{\"id\":1} {\"id\":2}\n{\"id\":3}\n", &[Some(3)], &[(1, "more than one JSON value")]),
-            ("not an object", "{\"id\":1}\n[1,2]\n\"x\"\n", &[Some(1)], &[(2, "expected {"), (3, "")]),
-            ("number as string", "{\"id\":1,\"name\":5}\n", &[Some(1)], &[]),
-            ("beyond i64", "{\"id\":9223372036854775808}\n", &[], &[(1, "")]),
-            ("i64 edges", "{\"id\":9223372036854775807}\n{\"id\":-9223372036854775808}\n", &[Some(i64::MAX), Some(i64::MIN)], &[]),
+            (
+                "clean",
+                "{\"id\":1}\n{\"id\":2,\"name\":\"x\"}\n",
+                &[Some(1), Some(2)],
+                &[],
+            ),
+            (
+                "missing and extra fields",
+                "{\"other\":1}\n{\"id\":3,\"zzz\":[1]}\n",
+                &[None, Some(3)],
+                &[],
+            ),
+            (
+                "malformed line",
+                "{\"id\":1}\n{\"id\":\n{\"id\":3}\n",
+                &[Some(1), Some(3)],
+                &[(2, "")],
+            ),
+            (
+                "wrong type",
+                "{\"id\":1}\n{\"id\":\"abc\"}\n",
+                &[Some(1)],
+                &[(2, "failed to parse \"abc\" as Int64")],
+            ),
+            (
+                "two values on a line",
+                "{\"id\":1} {\"id\":2}\n{\"id\":3}\n",
+                &[Some(3)],
+                &[(1, "more than one JSON value")],
+            ),
+            (
+                "not an object",
+                "{\"id\":1}\n[1,2]\n\"x\"\n",
+                &[Some(1)],
+                &[(2, "expected {"), (3, "")],
+            ),
+            (
+                "number as string",
+                "{\"id\":1,\"name\":5}\n",
+                &[Some(1)],
+                &[],
+            ),
+            (
+                "beyond i64",
+                "{\"id\":9223372036854775808}\n",
+                &[],
+                &[(1, "")],
+            ),
+            (
+                "i64 edges",
+                "{\"id\":9223372036854775807}\n{\"id\":-9223372036854775808}\n",
+                &[Some(i64::MAX), Some(i64::MIN)],
+                &[],
+            ),
         ];
         for (name, input, ids, rejects) in cases {
             let (got_ids, got_rejects) = decode_all(input);

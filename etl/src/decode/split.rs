@@ -132,7 +132,9 @@ impl<R: Read> Splitter<R> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => self.buf.truncate(len),
                 Err(e) if is_storage_error(&e) => {
                     self.buf.truncate(len);
-                    let inner = e.into_inner().and_then(|i| i.downcast::<ReadFailure>().ok());
+                    let inner = e
+                        .into_inner()
+                        .and_then(|i| i.downcast::<ReadFailure>().ok());
                     match inner {
                         Some(storage) => bail!("reading {}: {}", self.file, storage.0),
                         None => bail!("reading {}", self.file),
@@ -141,7 +143,9 @@ impl<R: Read> Splitter<R> {
                 Err(e) => {
                     self.buf.truncate(len);
                     self.eof = true;
-                    self.stream_error = Some(format!("the compressed stream is damaged or cut short ({e})"));
+                    self.stream_error = Some(format!(
+                        "the compressed stream is damaged or cut short ({e})"
+                    ));
                 }
             }
         }
@@ -149,11 +153,20 @@ impl<R: Read> Splitter<R> {
     }
 
     fn reject(&self, line: u64, reason: String, raw: Vec<u8>) -> Reject {
-        Reject { file: self.file.clone(), line, reason, raw }
+        Reject {
+            file: self.file.clone(),
+            line,
+            reason,
+            raw,
+        }
     }
 
     fn new_chunk(&self) -> Chunk {
-        Chunk { file: self.file.clone(), file_index: self.file_index, ..Chunk::default() }
+        Chunk {
+            file: self.file.clone(),
+            file_index: self.file_index,
+            ..Chunk::default()
+        }
     }
 
     /// First read: skip a BOM, refuse UTF-16, detect the format.
@@ -165,7 +178,11 @@ impl<R: Read> Splitter<R> {
         } else if self.buf.starts_with(&[0xFF, 0xFE]) || self.buf.starts_with(&[0xFE, 0xFF]) {
             self.done = true;
             let mut chunk = self.new_chunk();
-            chunk.rejects.push(self.reject(1, "the file is UTF-16 text; convert it to UTF-8".into(), Vec::new()));
+            chunk.rejects.push(self.reject(
+                1,
+                "the file is UTF-16 text; convert it to UTF-8".into(),
+                Vec::new(),
+            ));
             return Ok(Some(chunk));
         }
         loop {
@@ -193,7 +210,11 @@ impl<R: Read> Splitter<R> {
                 break searched + pos + 1;
             }
             if self.eof {
-                break if self.stream_error.is_some() { 0 } else { self.buf.len() };
+                break if self.stream_error.is_some() {
+                    0
+                } else {
+                    self.buf.len()
+                };
             }
             searched = self.buf.len();
             self.fill(self.chunk_bytes)?;
@@ -216,7 +237,11 @@ impl<R: Read> Splitter<R> {
                 stop -= 1;
             }
             if data[start..stop].iter().any(|b| !b.is_ascii_whitespace()) {
-                chunk.records.push(Span { start: start as u32, end: stop as u32, line });
+                chunk.records.push(Span {
+                    start: start as u32,
+                    end: stop as u32,
+                    line,
+                });
             }
             if end < data.len() {
                 line += 1;
@@ -285,7 +310,13 @@ impl<R: Read> Splitter<R> {
     }
 
     /// Scans one byte of a top-level array at `buf[i]`; returns the next index.
-    fn scan_array_byte(&mut self, buf: &[u8], i: usize, out: &mut Vec<u8>, chunk: &mut Chunk) -> Result<usize> {
+    fn scan_array_byte(
+        &mut self,
+        buf: &[u8],
+        i: usize,
+        out: &mut Vec<u8>,
+        chunk: &mut Chunk,
+    ) -> Result<usize> {
         let b = buf[i];
         let a = &mut self.array;
         match a.state {
@@ -357,7 +388,11 @@ impl<R: Read> Splitter<R> {
                     let mut rest = Vec::new();
                     self.reader.read_to_end(&mut rest).ok();
                     raw.extend(rest);
-                    chunk.rejects.push(self.reject(line, "unexpected text after the top-level JSON array".into(), raw));
+                    chunk.rejects.push(self.reject(
+                        line,
+                        "unexpected text after the top-level JSON array".into(),
+                        raw,
+                    ));
                     self.eof = true;
                     self.buf.clear();
                     return Ok(buf.len());
@@ -377,7 +412,11 @@ impl<R: Read> Splitter<R> {
 fn push_record(out: &mut Vec<u8>, chunk: &mut Chunk, elem: &[u8], line: u64) {
     let start = out.len() as u32;
     out.extend_from_slice(elem);
-    chunk.records.push(Span { start, end: out.len() as u32, line });
+    chunk.records.push(Span {
+        start,
+        end: out.len() as u32,
+        line,
+    });
     out.push(b'\n');
 }
 
@@ -431,13 +470,19 @@ mod tests {
         split_reader(input, chunk_bytes)
     }
 
-    fn split_reader(reader: impl Read, chunk_bytes: usize) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+    fn split_reader(
+        reader: impl Read,
+        chunk_bytes: usize,
+    ) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
         let mut records = Vec::new();
         let mut rejects = Vec::new();
         for chunk in Splitter::new(reader, "f.json".into(), 0, chunk_bytes) {
             let chunk = chunk.unwrap();
             for (i, span) in chunk.records.iter().enumerate() {
-                records.push((span.line, String::from_utf8_lossy(chunk.raw(i)).into_owned()));
+                records.push((
+                    span.line,
+                    String::from_utf8_lossy(chunk.raw(i)).into_owned(),
+                ));
             }
             for r in chunk.rejects {
                 rejects.push((r.line, r.reason));
@@ -455,12 +500,32 @@ mod tests {
         let cases: &[(&str, &[u8], &[(u64, &str)])] = &[
             ("empty file", b"", &[]),
             ("only blanks", b"\n \r\n\n", &[]),
-            ("two lines", b"{\"a\":1}\n{\"a\":2}\n", &[(1, "{\"a\":1}"), (2, "{\"a\":2}")]),
-            ("no final newline", b"{\"a\":1}\n{\"a\":2}", &[(1, "{\"a\":1}"), (2, "{\"a\":2}")]),
-            ("crlf", b"{\"a\":1}\r\n{\"a\":2}\r\n", &[(1, "{\"a\":1}"), (2, "{\"a\":2}")]),
+            (
+                "two lines",
+                b"{\"a\":1}\n{\"a\":2}\n",
+                &[(1, "{\"a\":1}"), (2, "{\"a\":2}")],
+            ),
+            (
+                "no final newline",
+                b"{\"a\":1}\n{\"a\":2}",
+                &[(1, "{\"a\":1}"), (2, "{\"a\":2}")],
+            ),
+            (
+                "crlf",
+                b"{\"a\":1}\r\n{\"a\":2}\r\n",
+                &[(1, "{\"a\":1}"), (2, "{\"a\":2}")],
+            ),
             ("bom", b"\xEF\xBB\xBF{\"a\":1}\n", &[(1, "{\"a\":1}")]),
-            ("blank lines keep numbering", b"\n{\"a\":1}\n\n\n{\"a\":2}\n", &[(2, "{\"a\":1}"), (5, "{\"a\":2}")]),
-            ("garbage is a record", b"{\"a\":1}\nnot json\n", &[(1, "{\"a\":1}"), (2, "not json")]),
+            (
+                "blank lines keep numbering",
+                b"\n{\"a\":1}\n\n\n{\"a\":2}\n",
+                &[(2, "{\"a\":1}"), (5, "{\"a\":2}")],
+            ),
+            (
+                "garbage is a record",
+                b"{\"a\":1}\nnot json\n",
+                &[(1, "{\"a\":1}"), (2, "not json")],
+            ),
         ];
         for chunk_bytes in [1024, 1 << 20] {
             for (name, input, want) in cases {
@@ -492,25 +557,60 @@ mod tests {
     fn array_cases() {
         let cases: &[(&str, &[u8], &[(u64, &str)], &[(u64, &str)])] = &[
             ("empty array", b"[]", &[], &[]),
-            ("objects", b"[{\"a\":1},{\"a\":2}]", &[(1, "{\"a\":1}"), (1, "{\"a\":2}")], &[]),
+            (
+                "objects",
+                b"[{\"a\":1},{\"a\":2}]",
+                &[(1, "{\"a\":1}"), (1, "{\"a\":2}")],
+                &[],
+            ),
             (
                 "pretty printed",
                 b"[\n  {\n    \"a\": \"x]\\\"}\"\n  },\n  {\"b\": [1, {\"c\": 2}]}\n]\n",
-                &[(2, "{\n    \"a\": \"x]\\\"}\"\n  }"), (5, "{\"b\": [1, {\"c\": 2}]}")],
+                &[
+                    (2, "{\n    \"a\": \"x]\\\"}\"\n  }"),
+                    (5, "{\"b\": [1, {\"c\": 2}]}"),
+                ],
                 &[],
             ),
-            ("scalars are records", b"[1, \"x\"]", &[(1, "1"), (1, "\"x\"")], &[]),
-            ("bom and crlf", b"\xEF\xBB\xBF[\r\n{\"a\":1}\r\n]\r\n", &[(2, "{\"a\":1}")], &[]),
-            ("not closed", b"[{\"a\":1},", &[(1, "{\"a\":1}")], &[(1, "not closed")]),
-            ("cut inside an element", b"[{\"a\":1},{\"a\":", &[(1, "{\"a\":1}"), (1, "{\"a\":")], &[]),
-            ("text after", b"[{\"a\":1}] x", &[(1, "{\"a\":1}")], &[(1, "unexpected text after")]),
+            (
+                "scalars are records",
+                b"[1, \"x\"]",
+                &[(1, "1"), (1, "\"x\"")],
+                &[],
+            ),
+            (
+                "bom and crlf",
+                b"\xEF\xBB\xBF[\r\n{\"a\":1}\r\n]\r\n",
+                &[(2, "{\"a\":1}")],
+                &[],
+            ),
+            (
+                "not closed",
+                b"[{\"a\":1},",
+                &[(1, "{\"a\":1}")],
+                &[(1, "not closed")],
+            ),
+            (
+                "cut inside an element",
+                b"[{\"a\":1},{\"a\":",
+                &[(1, "{\"a\":1}"), (1, "{\"a\":")],
+                &[],
+            ),
+            (
+                "text after",
+                b"[{\"a\":1}] x",
+                &[(1, "{\"a\":1}")],
+                &[(1, "unexpected text after")],
+            ),
         ];
         for chunk_bytes in [1024, 1 << 20] {
             for (name, input, want, want_rejects) in cases {
                 let (records, rejects) = split(input, chunk_bytes);
                 assert_eq!(records, lines(want), "{name}");
                 assert_eq!(rejects.len(), want_rejects.len(), "{name}: {rejects:?}");
-                for ((line, reason), (want_line, want_reason)) in rejects.iter().zip(want_rejects.iter()) {
+                for ((line, reason), (want_line, want_reason)) in
+                    rejects.iter().zip(want_rejects.iter())
+                {
                     assert_eq!(line, want_line, "{name}");
                     assert!(reason.contains(want_reason), "{name}: {reason}");
                 }
@@ -522,7 +622,10 @@ mod tests {
     fn large_arrays_span_chunks() {
         let mut input = String::from("[\n");
         for i in 0..2000 {
-            input.push_str(&format!("{{\"i\":{i},\"s\":\"{}\"}},\n", "y".repeat(i % 50)));
+            input.push_str(&format!(
+                "{{\"i\":{i},\"s\":\"{}\"}},\n",
+                "y".repeat(i % 50)
+            ));
         }
         input.push_str("{\"i\":2000}]");
         let (records, rejects) = split(input.as_bytes(), 1024);
@@ -548,10 +651,18 @@ mod tests {
         let full = enc.finish().unwrap();
         let cut = &full[..full.len() * 2 / 3];
         let (records, rejects) = split_reader(flate2::read::MultiGzDecoder::new(cut), 4096);
-        assert!(records.len() > 1000 && records.len() < 20_000, "{}", records.len());
+        assert!(
+            records.len() > 1000 && records.len() < 20_000,
+            "{}",
+            records.len()
+        );
         assert_eq!(rejects.len(), 1);
         assert_eq!(rejects[0].0, records.len() as u64 + 1);
-        assert!(rejects[0].1.contains("damaged or cut short"), "{}", rejects[0].1);
+        assert!(
+            rejects[0].1.contains("damaged or cut short"),
+            "{}",
+            rejects[0].1
+        );
         for (i, (line, _)) in records.iter().enumerate() {
             assert_eq!(*line, i as u64 + 1);
         }
@@ -562,10 +673,18 @@ mod tests {
         struct Failing;
         impl Read for Failing {
             fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
-                Err(std::io::Error::other(ReadFailure(std::io::Error::other("connection reset"))))
+                Err(std::io::Error::other(ReadFailure(std::io::Error::other(
+                    "connection reset",
+                ))))
             }
         }
-        let err = Splitter::new(Failing, "s3://b/k.json".into(), 0, 1024).next().unwrap().unwrap_err();
-        assert!(err.to_string().contains("s3://b/k.json: connection reset"), "{err}");
+        let err = Splitter::new(Failing, "s3://b/k.json".into(), 0, 1024)
+            .next()
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("s3://b/k.json: connection reset"),
+            "{err}"
+        );
     }
 }

@@ -24,9 +24,9 @@
 use arrow::compute::kernels::cast_utils::string_to_datetime;
 use arrow::datatypes::Schema;
 use chrono::{NaiveDate, Utc};
-use gluepipe_spec::glue_type::StructField;
 use gluepipe_spec::GlueType;
-use serde_json::Value;
+use gluepipe_spec::glue_type::StructField;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::schema_from_glue;
 
@@ -50,15 +50,64 @@ enum Kind {
     Array(Box<Kind>),
 }
 
-fn kind_of(value: &Value) -> Kind {
-    match value {
-        Value::Null => Kind::Null,
-        Value::Bool(_) => Kind::Bool,
-        Value::Number(n) if n.is_i64() => Kind::Int,
-        Value::Number(_) => Kind::Float,
-        Value::String(s) => string_kind(s),
-        Value::Array(items) => Kind::Array(Box::new(items.iter().map(kind_of).fold(Kind::Null, merge))),
-        Value::Object(map) => Kind::Object(map.iter().map(|(k, v)| (k.clone(), kind_of(v))).collect()),
+/// A record's kind, read straight from the JSON text (object keys in the order they appear).
+struct Sampled(Kind);
+
+impl<'de> Deserialize<'de> for Sampled {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KindVisitor).map(Sampled)
+    }
+}
+
+struct KindVisitor;
+
+impl<'de> Visitor<'de> for KindVisitor {
+    type Value = Kind;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E>(self) -> Result<Kind, E> {
+        Ok(Kind::Null)
+    }
+    fn visit_none<E>(self) -> Result<Kind, E> {
+        Ok(Kind::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Kind, E> {
+        Ok(Kind::Bool)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Kind, E> {
+        Ok(Kind::Int)
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Kind, E> {
+        Ok(if i64::try_from(v).is_ok() {
+            Kind::Int
+        } else {
+            Kind::Float
+        })
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Kind, E> {
+        Ok(Kind::Float)
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Kind, E> {
+        Ok(string_kind(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+        let mut item = Kind::Null;
+        while let Some(Sampled(k)) = seq.next_element()? {
+            item = merge(item, k);
+        }
+        Ok(Kind::Array(Box::new(item)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+        let mut fields: Vec<(String, Kind)> = Vec::new();
+        while let Some((name, Sampled(k))) = map.next_entry::<String, Sampled>()? {
+            match fields.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, existing)) => *existing = k, // a repeated key: the last one wins, as in the decoder
+                None => fields.push((name, k)),
+            }
+        }
+        Ok(Kind::Object(fields))
     }
 }
 
@@ -88,7 +137,9 @@ fn merge(a: Kind, b: Kind) -> Kind {
         (Object(mut fields), Object(other)) => {
             for (name, kind) in other {
                 match fields.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, existing)) => *existing = merge(std::mem::replace(existing, Null), kind),
+                    Some((_, existing)) => {
+                        *existing = merge(std::mem::replace(existing, Null), kind)
+                    }
                     None => fields.push((name, kind)),
                 }
             }
@@ -112,28 +163,43 @@ fn to_glue(kind: Kind) -> GlueType {
             GlueType::Map(Box::new(GlueType::String), Box::new(GlueType::String))
         }
         Kind::Object(fields) => GlueType::Struct(
-            fields.into_iter().map(|(name, kind)| StructField { name, data_type: to_glue(kind) }).collect(),
+            fields
+                .into_iter()
+                .map(|(name, kind)| StructField {
+                    name,
+                    data_type: to_glue(kind),
+                })
+                .collect(),
         ),
     }
 }
 
 /// Infers `(column, Glue type)` pairs from JSON records; records that are not JSON objects are
 /// skipped here (the run rejects them).
-pub fn infer_columns<'a>(records: impl IntoIterator<Item = &'a [u8]>, options: InferOptions) -> Vec<(String, GlueType)> {
+pub fn infer_columns<'a>(
+    records: impl IntoIterator<Item = &'a [u8]>,
+    options: InferOptions,
+) -> Vec<(String, GlueType)> {
     let mut top = Kind::Object(Vec::new());
     for raw in records.into_iter().take(options.sample_rows) {
-        if let Ok(value @ Value::Object(_)) = serde_json::from_slice::<Value>(raw) {
-            top = merge(top, kind_of(&value));
+        if let Ok(Sampled(kind @ Kind::Object(_))) = serde_json::from_slice::<Sampled>(raw) {
+            top = merge(top, kind);
         }
     }
     match top {
-        Kind::Object(fields) => fields.into_iter().map(|(name, kind)| (name, to_glue(kind))).collect(),
+        Kind::Object(fields) => fields
+            .into_iter()
+            .map(|(name, kind)| (name, to_glue(kind)))
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 /// [`infer_columns`] as an Arrow schema of nullable columns.
-pub fn infer_schema<'a>(records: impl IntoIterator<Item = &'a [u8]>, options: InferOptions) -> Schema {
+pub fn infer_schema<'a>(
+    records: impl IntoIterator<Item = &'a [u8]>,
+    options: InferOptions,
+) -> Schema {
     schema_from_glue(&infer_columns(records, options))
 }
 
@@ -143,45 +209,124 @@ mod tests {
     use super::*;
 
     fn infer(lines: &[&str]) -> Vec<(String, String)> {
-        infer_columns(lines.iter().map(|l| l.as_bytes()), InferOptions { sample_rows: 1000 })
-            .into_iter()
-            .map(|(n, t)| (n, t.to_string()))
-            .collect()
+        infer_columns(
+            lines.iter().map(|l| l.as_bytes()),
+            InferOptions { sample_rows: 1000 },
+        )
+        .into_iter()
+        .map(|(n, t)| (n, t.to_string()))
+        .collect()
     }
 
     #[test]
     fn widening_rules() {
         let cases: &[(&str, &[&str], &str)] = &[
             ("only null", &[r#"{"a": null}"#], "string"),
-            ("booleans", &[r#"{"a": true}"#, r#"{"a": false}"#], "boolean"),
-            ("integers", &[r#"{"a": 1}"#, r#"{"a": -9223372036854775808}"#], "bigint"),
-            ("int then float", &[r#"{"a": 1}"#, r#"{"a": 2.5}"#], "double"),
+            (
+                "booleans",
+                &[r#"{"a": true}"#, r#"{"a": false}"#],
+                "boolean",
+            ),
+            (
+                "integers",
+                &[r#"{"a": 1}"#, r#"{"a": -9223372036854775808}"#],
+                "bigint",
+            ),
+            (
+                "int then float",
+                &[r#"{"a": 1}"#, r#"{"a": 2.5}"#],
+                "double",
+            ),
             ("beyond i64", &[r#"{"a": 18446744073709551615}"#], "double"),
             ("dates", &[r#"{"a": "2024-02-29"}"#], "date"),
-            ("bad date is a string", &[r#"{"a": "2023-02-29"}"#], "string"),
-            ("timestamps", &[r#"{"a": "2024-01-01T10:00:00Z"}"#, r#"{"a": "2024-01-01 10:00:00.123"}"#], "timestamp"),
-            ("offset", &[r#"{"a": "2024-01-01T10:00:00+05:30"}"#], "timestamp"),
-            ("date and timestamp", &[r#"{"a": "2024-01-01"}"#, r#"{"a": "2024-01-01T10:00:00"}"#], "timestamp"),
-            ("timestamp and text", &[r#"{"a": "2024-01-01T10:00:00"}"#, r#"{"a": "soon"}"#], "string"),
-            ("number and string", &[r#"{"a": 1}"#, r#"{"a": "x"}"#], "string"),
-            ("number and bool", &[r#"{"a": 1}"#, r#"{"a": true}"#], "string"),
-            ("struct union", &[r#"{"a": {"x": 1}}"#, r#"{"a": {"y": "s", "x": 2.0}}"#], "struct<x:double,y:string>"),
+            (
+                "bad date is a string",
+                &[r#"{"a": "2023-02-29"}"#],
+                "string",
+            ),
+            (
+                "timestamps",
+                &[
+                    r#"{"a": "2024-01-01T10:00:00Z"}"#,
+                    r#"{"a": "2024-01-01 10:00:00.123"}"#,
+                ],
+                "timestamp",
+            ),
+            (
+                "offset",
+                &[r#"{"a": "2024-01-01T10:00:00+05:30"}"#],
+                "timestamp",
+            ),
+            (
+                "date and timestamp",
+                &[r#"{"a": "2024-01-01"}"#, r#"{"a": "2024-01-01T10:00:00"}"#],
+                "timestamp",
+            ),
+            (
+                "timestamp and text",
+                &[r#"{"a": "2024-01-01T10:00:00"}"#, r#"{"a": "soon"}"#],
+                "string",
+            ),
+            (
+                "number and string",
+                &[r#"{"a": 1}"#, r#"{"a": "x"}"#],
+                "string",
+            ),
+            (
+                "number and bool",
+                &[r#"{"a": 1}"#, r#"{"a": true}"#],
+                "string",
+            ),
+            (
+                "struct union",
+                &[r#"{"a": {"x": 1}}"#, r#"{"a": {"y": "s", "x": 2.0}}"#],
+                "struct<x:double,y:string>",
+            ),
             ("empty object", &[r#"{"a": {}}"#], "map<string,string>"),
-            ("array", &[r#"{"a": [1, 2]}"#, r#"{"a": []}"#], "array<bigint>"),
+            (
+                "array",
+                &[r#"{"a": [1, 2]}"#, r#"{"a": []}"#],
+                "array<bigint>",
+            ),
             ("empty arrays", &[r#"{"a": []}"#], "array<string>"),
-            ("array of structs", &[r#"{"a": [{"s": "x"}, {"n": 1}]}"#], "array<struct<s:string,n:bigint>>"),
-            ("object vs scalar", &[r#"{"a": {"x": 1}}"#, r#"{"a": 3}"#], "string"),
-            ("null then value", &[r#"{"a": null}"#, r#"{"a": 3}"#], "bigint"),
+            (
+                "array of structs",
+                &[r#"{"a": [{"s": "x"}, {"n": 1}]}"#],
+                "array<struct<s:string,n:bigint>>",
+            ),
+            (
+                "object vs scalar",
+                &[r#"{"a": {"x": 1}}"#, r#"{"a": 3}"#],
+                "string",
+            ),
+            (
+                "null then value",
+                &[r#"{"a": null}"#, r#"{"a": 3}"#],
+                "bigint",
+            ),
         ];
         for (name, lines, want) in cases {
-            assert_eq!(infer(lines), vec![("a".to_string(), want.to_string())], "{name}");
+            assert_eq!(
+                infer(lines),
+                vec![("a".to_string(), want.to_string())],
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn columns_keep_first_appearance_order_and_skip_non_objects() {
-        let got = infer(&[r#"{"b": 1}"#, "not json", "[1,2]", r#"{"a": "x", "b": 2}"#, ""]);
-        assert_eq!(got, vec![("b".into(), "bigint".into()), ("a".into(), "string".into())]);
+        let got = infer(&[
+            r#"{"z": 1}"#,
+            "not json",
+            "[1,2]",
+            r#"{"a": "x", "z": 2}"#,
+            "",
+        ]);
+        assert_eq!(
+            got,
+            vec![("z".into(), "bigint".into()), ("a".into(), "string".into())]
+        );
         assert!(infer(&[]).is_empty());
     }
 

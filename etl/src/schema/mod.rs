@@ -2,7 +2,7 @@
 //!
 //! The Arrow types are chosen for what they become in Parquet, so that Athena, Spark, DuckDB and
 //! pyarrow read the output the way Glue's own writer would have left it:
-//! `timestamp` → `Timestamp(µs, "UTC")` (INT64 micros, UTC-adjusted), `date` → `Date32`,
+//! `timestamp` → `Timestamp(µs, "+00:00")` (INT64 micros, UTC-adjusted), `date` → `Date32`,
 //! `decimal(p,s)` → `Decimal128(p,s)`, `array<T>` → `List`, `map<K,V>` → `Map`,
 //! `struct<…>` → `Struct`; `char(n)`/`varchar(n)` are strings.
 
@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use arrow::datatypes::{DataType, Field, Fields, Schema, TimeUnit};
-use gluepipe_spec::glue_type::StructField;
 use gluepipe_spec::GlueType;
+use gluepipe_spec::glue_type::StructField;
 
-pub use infer::{infer_schema, InferOptions};
+pub use infer::{InferOptions, infer_schema};
 
-/// The timezone tag of timestamp columns: values are instants in UTC.
-pub const UTC: &str = "UTC";
+/// The timezone tag of timestamp columns: values are instants in UTC. Written as an offset
+/// (not the name `UTC`) so no timezone database is needed to read or write it.
+pub const UTC: &str = "+00:00";
 
 /// The Arrow type a Glue type is read into and written from.
 pub fn glue_to_arrow(ty: &GlueType) -> DataType {
@@ -35,16 +36,24 @@ pub fn glue_to_arrow(ty: &GlueType) -> DataType {
         GlueType::Date => DataType::Date32,
         GlueType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
         GlueType::Binary => DataType::Binary,
-        GlueType::Array(item) => DataType::List(Arc::new(Field::new("element", glue_to_arrow(item), true))),
+        GlueType::Array(item) => {
+            DataType::List(Arc::new(Field::new("element", glue_to_arrow(item), true)))
+        }
         GlueType::Map(key, value) => {
             let entries = Fields::from(vec![
                 Field::new("key", glue_to_arrow(key), false),
                 Field::new("value", glue_to_arrow(value), true),
             ]);
-            DataType::Map(Arc::new(Field::new("key_value", DataType::Struct(entries), false)), false)
+            DataType::Map(
+                Arc::new(Field::new("key_value", DataType::Struct(entries), false)),
+                false,
+            )
         }
         GlueType::Struct(fields) => DataType::Struct(
-            fields.iter().map(|f| Field::new(&f.name, glue_to_arrow(&f.data_type), true)).collect(),
+            fields
+                .iter()
+                .map(|f| Field::new(&f.name, glue_to_arrow(&f.data_type), true))
+                .collect(),
         ),
     }
 }
@@ -60,11 +69,16 @@ pub fn arrow_to_glue(dt: &DataType) -> Result<GlueType> {
         DataType::Int64 => GlueType::BigInt,
         DataType::Float32 => GlueType::Float,
         DataType::Float64 => GlueType::Double,
-        DataType::Decimal128(p, s) if *s >= 0 => GlueType::Decimal { precision: *p, scale: *s as u8 },
+        DataType::Decimal128(p, s) if *s >= 0 => GlueType::Decimal {
+            precision: *p,
+            scale: *s as u8,
+        },
         DataType::Date32 => GlueType::Date,
         DataType::Timestamp(_, _) => GlueType::Timestamp,
         DataType::Binary | DataType::LargeBinary => GlueType::Binary,
-        DataType::List(item) | DataType::LargeList(item) => GlueType::Array(Box::new(arrow_to_glue(item.data_type())?)),
+        DataType::List(item) | DataType::LargeList(item) => {
+            GlueType::Array(Box::new(arrow_to_glue(item.data_type())?))
+        }
         DataType::Map(entries, _) => match entries.data_type() {
             DataType::Struct(kv) if kv.len() == 2 => GlueType::Map(
                 Box::new(arrow_to_glue(kv[0].data_type())?),
@@ -75,7 +89,12 @@ pub fn arrow_to_glue(dt: &DataType) -> Result<GlueType> {
         DataType::Struct(fields) => GlueType::Struct(
             fields
                 .iter()
-                .map(|f| Ok(StructField { name: f.name().clone(), data_type: arrow_to_glue(f.data_type())? }))
+                .map(|f| {
+                    Ok(StructField {
+                        name: f.name().clone(),
+                        data_type: arrow_to_glue(f.data_type())?,
+                    })
+                })
                 .collect::<Result<_>>()?,
         ),
         other => bail!("Arrow type {other} has no Glue equivalent"),
@@ -84,7 +103,12 @@ pub fn arrow_to_glue(dt: &DataType) -> Result<GlueType> {
 
 /// A schema of nullable columns from `(name, Glue type)` pairs.
 pub fn schema_from_glue(columns: &[(String, GlueType)]) -> Schema {
-    Schema::new(columns.iter().map(|(name, ty)| Field::new(name, glue_to_arrow(ty), true)).collect::<Vec<_>>())
+    Schema::new(
+        columns
+            .iter()
+            .map(|(name, ty)| Field::new(name, glue_to_arrow(ty), true))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// `(name, Glue type string)` per column, as the catalog stores them.
@@ -116,16 +140,26 @@ mod tests {
             ("double", DataType::Float64),
             ("decimal(12,2)", DataType::Decimal128(12, 2)),
             ("date", DataType::Date32),
-            ("timestamp", DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into()))),
+            (
+                "timestamp",
+                DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+            ),
             ("binary", DataType::Binary),
-            ("array<bigint>", DataType::List(Arc::new(Field::new("element", DataType::Int64, true)))),
+            (
+                "array<bigint>",
+                DataType::List(Arc::new(Field::new("element", DataType::Int64, true))),
+            ),
         ];
         for (glue, arrow) in cases {
             let ty = parse_glue_type(glue).unwrap();
             assert_eq!(glue_to_arrow(&ty), arrow, "{glue}");
             assert_eq!(arrow_to_glue(&arrow).unwrap(), ty, "{glue}");
         }
-        for glue in ["map<string,double>", "struct<a:int,`b c`:array<string>>", "array<struct<x:map<int,date>>>"] {
+        for glue in [
+            "map<string,double>",
+            "struct<a:int,`b c`:array<string>>",
+            "array<struct<x:map<int,date>>>",
+        ] {
             let ty = parse_glue_type(glue).unwrap();
             assert_eq!(arrow_to_glue(&glue_to_arrow(&ty)).unwrap(), ty, "{glue}");
         }
@@ -134,7 +168,10 @@ mod tests {
     #[test]
     fn varchar_and_char_are_strings() {
         for glue in ["varchar(10)", "char(3)"] {
-            assert_eq!(glue_to_arrow(&parse_glue_type(glue).unwrap()), DataType::Utf8);
+            assert_eq!(
+                glue_to_arrow(&parse_glue_type(glue).unwrap()),
+                DataType::Utf8
+            );
         }
     }
 

@@ -1,0 +1,930 @@
+//! The pipeline loop and the run record.
+//!
+//! ```text
+//! reader thread:  files → decompress → Splitter ──chunks──► bounded channel
+//! N workers:      chunk → RecordDecoder → partition values → MappingPlan → quality stage
+//!                 → PartitionedWriter (own files, staged)      rejects → RejectsSink (shared)
+//! main thread:    join → quality verdict → commit (files visible, manifest last) → catalog
+//! ```
+//!
+//! Memory is bounded by the channel (2 chunks per worker), one decoded batch per worker and the
+//! open files' row groups; it does not grow with the input. Each worker writes its own files,
+//! so Parquet encoding (the costliest stage) runs on every core. A run that fails at any point,
+//! including a failed `on_failure = fail` check, aborts its publishers: the target stays as it
+//! was, and only the rejects file (under `_gluepipe/`) is kept for inspection.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow::compute::{cast, filter_record_batch};
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use gluepipe_spec::pipeline::{OnFailure, WriteMode};
+use gluepipe_spec::{GlueType, Location, PipelineSpec};
+use serde::Serialize;
+
+use crate::catalog::{Catalog, OutputTable};
+use crate::decode::{Chunk, RecordDecoder, Splitter};
+use crate::error::{EtlError, usage};
+use crate::mapping::MappingPlan;
+use crate::progress::{Counters, Log, Progress};
+use crate::quality::{QualityReport, QualityStage};
+use crate::rejects::{Reject, RejectsSink};
+use crate::schema::{InferOptions, arrow_to_glue, infer_schema, schema_from_glue};
+use crate::settings::{RunSettings, Tuning};
+use crate::sink::partition::check_partition_columns;
+use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
+use crate::source::open_decompressed;
+use crate::storage::hive::PartitionValue;
+use crate::storage::{
+    AwsClients, AwsOptions, InputFile, Publisher, Store, resolve_catalog_inputs, resolve_inputs,
+};
+
+/// The JSON document `--results` receives, and what `run` returns.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub pipeline: String,
+    /// `succeeded`, `failed` or `data_quality_failed`.
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub duration_seconds: f64,
+    pub input_files: usize,
+    pub input_bytes: u64,
+    pub rows_in: u64,
+    pub rows_written: u64,
+    pub rows_rejected: u64,
+    pub rows_quarantined: u64,
+    pub outputs: Vec<OutputFile>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub quarantine_outputs: Vec<OutputFile>,
+    pub rejects_path: Option<String>,
+    pub manifest_path: Option<String>,
+    pub data_quality: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// A new run id: UTC time and 8 random hex digits, sortable and unique.
+pub fn new_run_id() -> String {
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{now}-{}", &random[..8])
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the I/O runtime")
+}
+
+/// Where the rows come from and what they look like.
+struct SourcePlan {
+    files: Vec<InputFile>,
+    /// The catalog's columns (partition keys included), if the source is a catalog table.
+    catalog_schema: Option<Schema>,
+    partition_keys: Vec<String>,
+}
+
+async fn resolve_source(spec: &PipelineSpec, aws: &AwsClients) -> Result<SourcePlan> {
+    let s = &spec.source;
+    if let (Some(db), Some(table)) = (&s.catalog_database, &s.catalog_table) {
+        let catalog = Catalog::connect(aws).await;
+        let table = catalog.table(db, table).await?;
+        if !table.format.is_json() && table.format.classification.is_some() {
+            bail!(usage(format!(
+                "catalog table {} is classified as {:?}; gluepipe-etl reads JSON",
+                table.qualified_name(),
+                table.format.classification.as_deref().unwrap_or("")
+            )));
+        }
+        let partitions = catalog.partitions(&table).await?;
+        let files = resolve_catalog_inputs(&table, &partitions, aws).await?;
+        let columns: Vec<(String, GlueType)> = table
+            .columns
+            .iter()
+            .chain(&table.partition_keys)
+            .map(|c| (c.name.clone(), c.glue_type.clone()))
+            .collect();
+        return Ok(SourcePlan {
+            files,
+            catalog_schema: Some(schema_from_glue(&columns)),
+            partition_keys: table.partition_key_names(),
+        });
+    }
+    let files = resolve_inputs(&s.paths, aws).await?;
+    Ok(SourcePlan {
+        files,
+        catalog_schema: None,
+        partition_keys: Vec::new(),
+    })
+}
+
+/// Up to `rows` raw records from the start of the inputs, for schema inference.
+pub fn sample_records(
+    files: &[InputFile],
+    rows: usize,
+    chunk_bytes: usize,
+) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let uri = file.uri();
+        let raw = file.open()?.into_boxed();
+        let reader = open_decompressed(raw, &uri, Arc::default())?;
+        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes.min(1 << 20)) {
+            let chunk = chunk?;
+            for i in 0..chunk.records.len() {
+                out.push(chunk.raw(i).to_vec());
+                if out.len() >= rows {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `gluepipe-etl schema`: the inferred `(column, Glue type)` list of the inputs.
+pub fn infer_input_schema(
+    inputs: &[String],
+    endpoint_url: Option<String>,
+    sample_rows: usize,
+) -> Result<Vec<(String, String)>> {
+    let rt = runtime()?;
+    let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url));
+    let files = rt.block_on(resolve_inputs(inputs, &aws))?;
+    let records = sample_records(&files, sample_rows, Tuning::default().chunk_bytes)?;
+    let schema = infer_schema(
+        records.iter().map(Vec::as_slice),
+        InferOptions { sample_rows },
+    );
+    crate::schema::glue_columns(&schema)
+}
+
+/// Builds the data-quality stage for the spec's ruleset, if it has one.
+fn quality_stage(spec: &PipelineSpec, schema: &SchemaRef) -> Result<Option<Box<dyn QualityStage>>> {
+    match &spec.data_quality {
+        None => Ok(None),
+        Some(dq) => crate::quality::build(dq, schema),
+    }
+}
+
+/// State shared by the reader and the workers.
+struct Shared {
+    cancel: AtomicBool,
+    error: Mutex<Option<anyhow::Error>>,
+    rejects: Mutex<RejectsSink>,
+    quality: Option<Mutex<Box<dyn QualityStage>>>,
+    counters: Arc<Counters>,
+    rows_written: AtomicU64,
+    rows_quarantined: AtomicU64,
+}
+
+impl Shared {
+    fn fail(&self, err: anyhow::Error) {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(err);
+        }
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn reject(&self, reject: Reject) -> Result<()> {
+        self.rejects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .add(reject)
+    }
+}
+
+struct Job {
+    chunk: Chunk,
+    partition_values: Arc<Vec<PartitionValue>>,
+}
+
+/// Everything a worker needs, shared read-only.
+struct WorkerPlan {
+    decode_schema: SchemaRef,
+    plan: MappingPlan,
+    partition_keys: Vec<String>,
+    partition_indices: Vec<usize>,
+    quarantine: bool,
+    file_options: FileOptions,
+    max_open_files: usize,
+}
+
+/// Runs a pipeline to the end: publishes on success, leaves the target untouched on failure.
+/// The run record is written to `settings.results` either way.
+pub fn run(settings: &RunSettings) -> Result<RunRecord> {
+    let log = Log {
+        format: settings.log_format,
+    };
+    let started = Instant::now();
+    let mut record = RunRecord {
+        run_id: new_run_id(),
+        pipeline: settings.spec.name.clone(),
+        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ..RunRecord::default()
+    };
+    let rt = runtime()?;
+    let aws = AwsClients::new(AwsOptions::with_endpoint(settings.endpoint_url.clone()));
+    let result = execute(settings, &rt, &aws, &log, &mut record);
+    record.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    record.duration_seconds = started.elapsed().as_secs_f64();
+    record.status = match &result {
+        Ok(()) => "succeeded",
+        Err(e) if matches!(e.downcast_ref(), Some(EtlError::DataQuality(_))) => {
+            "data_quality_failed"
+        }
+        Err(_) => "failed",
+    }
+    .to_string();
+    if let Err(e) = &result {
+        record.error = Some(format!("{e:#}"));
+    }
+    if let Some(path) = &settings.results {
+        let written = rt.block_on(write_results(path, &record, &aws));
+        if let Err(e) = written {
+            let e = e.context(format!("writing the run record to {path}"));
+            return Err(match result {
+                Ok(()) => e,
+                Err(first) => first.context(format!("{e:#}")),
+            });
+        }
+    }
+    print_summary(&log, &record, settings);
+    result.map(|()| record)
+}
+
+async fn write_results(path: &str, record: &RunRecord, aws: &AwsClients) -> Result<()> {
+    let location = Location::parse(path)?;
+    let (parent, name) = match &location {
+        Location::Local(p) => {
+            let parent = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .ok_or_else(|| anyhow!("{path} names no file"))?
+                .to_string_lossy()
+                .into_owned();
+            (
+                Location::Local(if parent.as_os_str().is_empty() {
+                    ".".into()
+                } else {
+                    parent
+                }),
+                name,
+            )
+        }
+        Location::S3(uri) => {
+            let (dir, name) = uri.key.rsplit_once('/').unwrap_or(("", uri.key.as_str()));
+            if name.is_empty() {
+                bail!("{path} names no object");
+            }
+            (
+                Location::S3(gluepipe_spec::S3Uri {
+                    bucket: uri.bucket.clone(),
+                    key: dir.to_string(),
+                }),
+                name.to_string(),
+            )
+        }
+    };
+    let store = Store::at(&parent, aws).await?;
+    let body = serde_json::to_vec_pretty(record)?;
+    store.put_bytes(&name, body).await?;
+    Ok(())
+}
+
+fn execute(
+    settings: &RunSettings,
+    rt: &tokio::runtime::Runtime,
+    aws: &AwsClients,
+    log: &Log,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let spec = &settings.spec;
+    let tuning = &settings.tuning;
+    let source = rt.block_on(resolve_source(spec, aws))?;
+    record.input_files = source.files.len();
+    record.input_bytes = source.files.iter().map(InputFile::size).sum();
+
+    // What to decode and what to write.
+    let plan = if !spec.mapping.is_empty() {
+        MappingPlan::new(&spec.mapping, source.catalog_schema.as_ref())?
+    } else if let Some(schema) = &source.catalog_schema {
+        MappingPlan::identity(Arc::new(schema.clone()))
+    } else {
+        let sample = sample_records(&source.files, tuning.sample_rows, tuning.chunk_bytes)?;
+        let schema = infer_schema(
+            sample.iter().map(Vec::as_slice),
+            InferOptions {
+                sample_rows: tuning.sample_rows,
+            },
+        );
+        if schema.fields().is_empty() && !sample.is_empty() {
+            log.warn("schema inference found no JSON object in the sample; every record will be rejected");
+        }
+        MappingPlan::identity(Arc::new(schema))
+    };
+    let decode_schema = Arc::new(Schema::new(
+        plan.source_schema()
+            .fields()
+            .iter()
+            .filter(|f| !source.partition_keys.contains(f.name()))
+            .cloned()
+            .collect::<Vec<_>>(),
+    ));
+    let output_schema = plan.output_schema().clone();
+    if output_schema.fields().is_empty() && record.input_bytes > 0 {
+        bail!(usage(
+            "the output has no columns: the input has no fields, or the mapping selects none"
+        ));
+    }
+    let partition_indices = check_partition_columns(&output_schema, &spec.target.partition_by)?;
+    let quality = quality_stage(spec, &output_schema)?;
+    let on_failure = spec
+        .data_quality
+        .as_ref()
+        .map(|d| d.on_failure)
+        .unwrap_or_default();
+
+    // Where the output goes; nothing is visible there until commit.
+    let target = Location::parse(&spec.target.path).map_err(|e| usage(e.to_string()))?;
+    let target_store = rt.block_on(Store::at(&target, aws))?;
+    let publisher = Arc::new(Publisher::new(
+        target_store.clone(),
+        &record.run_id,
+        spec.target.write_mode,
+    )?);
+    let quarantine_publisher = match (&quality, on_failure) {
+        (Some(_), OnFailure::Quarantine) => {
+            let dq = spec
+                .data_quality
+                .as_ref()
+                .expect("quality implies data_quality");
+            let store = match &dq.quarantine_path {
+                Some(p) => rt.block_on(Store::at(&Location::parse(p)?, aws))?,
+                None => target_store.sub("_gluepipe/quarantine")?,
+            };
+            Some(Arc::new(Publisher::new(
+                store,
+                &record.run_id,
+                WriteMode::Append,
+            )?))
+        }
+        _ => None,
+    };
+    let rejects = RejectsSink::new(
+        target_store.clone(),
+        format!("_gluepipe/rejects/{}.jsonl", record.run_id),
+        spec.max_bad_records,
+    );
+
+    let counters = Arc::new(Counters::default());
+    let shared = Arc::new(Shared {
+        cancel: AtomicBool::new(false),
+        error: Mutex::new(None),
+        rejects: Mutex::new(rejects),
+        quality: quality.map(Mutex::new),
+        counters: counters.clone(),
+        rows_written: AtomicU64::new(0),
+        rows_quarantined: AtomicU64::new(0),
+    });
+    let worker_plan = Arc::new(WorkerPlan {
+        decode_schema,
+        plan,
+        partition_keys: source.partition_keys.clone(),
+        partition_indices,
+        quarantine: quarantine_publisher.is_some(),
+        file_options: FileOptions {
+            compression: spec.target.compression,
+            row_group_bytes: tuning.row_group_bytes,
+            row_group_rows: tuning.row_group_rows,
+            file_bytes: tuning.file_bytes,
+        },
+        max_open_files: tuning.max_open_files,
+    });
+
+    log.event(
+        "start",
+        &format!(
+            "gluepipe-etl: run {} reading {} file(s), {} → {}",
+            record.run_id,
+            record.input_files,
+            human_bytes(record.input_bytes),
+            spec.target.path
+        ),
+        serde_json::json!({ "run_id": record.run_id, "input_files": record.input_files, "input_bytes": record.input_bytes }),
+    );
+    let progress = Progress::start(settings.progress, record.input_bytes, counters.clone());
+    let outcome = pump(
+        &source.files,
+        tuning,
+        &shared,
+        &worker_plan,
+        &publisher,
+        quarantine_publisher.as_ref(),
+        &record.run_id,
+    );
+    progress.finish();
+
+    let abort = |rt: &tokio::runtime::Runtime, p: Arc<Publisher>| {
+        if let Ok(p) = Arc::try_unwrap(p) {
+            let _ = rt.block_on(p.abort());
+        }
+    };
+    let shared = Arc::try_unwrap(shared)
+        .map_err(|_| anyhow!("internal: pipeline state still shared after the workers ended"))?;
+    let rejects = shared
+        .rejects
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    record.rows_in = counters.rows_in.load(Ordering::Relaxed);
+    record.rows_rejected = rejects.count().min(record.rows_in);
+    record.rows_written = shared.rows_written.load(Ordering::Relaxed);
+    record.rows_quarantined = shared.rows_quarantined.load(Ordering::Relaxed);
+    let rejects_path = rejects.finish();
+    let failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (outputs, quarantine_outputs) = match (outcome, failure) {
+        (_, Some(err)) | (Err(err), None) => {
+            record.rejects_path = rejects_path.ok().flatten();
+            abort(rt, publisher);
+            if let Some(q) = quarantine_publisher {
+                abort(rt, q);
+            }
+            return Err(err);
+        }
+        (Ok(files), None) => files,
+    };
+    record.rejects_path = rejects_path?;
+    if record.rows_in != record.rows_written + record.rows_rejected + record.rows_quarantined {
+        abort(rt, publisher);
+        bail!(
+            "internal error: rows_in {} != rows_written {} + rows_rejected {} + rows_quarantined {}; nothing was published",
+            record.rows_in,
+            record.rows_written,
+            record.rows_rejected,
+            record.rows_quarantined
+        );
+    }
+
+    // The verdict, before anything becomes visible.
+    let report: Option<QualityReport> = match shared.quality {
+        Some(stage) => Some(
+            stage
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .finish()?,
+        ),
+        None => None,
+    };
+    if let Some(report) = &report {
+        record.data_quality = Some(report.results.clone());
+        if !report.passed {
+            match on_failure {
+                OnFailure::Fail => {
+                    abort(rt, publisher);
+                    if let Some(q) = quarantine_publisher {
+                        abort(rt, q);
+                    }
+                    return Err(EtlError::DataQuality(report.failures.join("; ")).into());
+                }
+                OnFailure::Warn | OnFailure::Quarantine => {
+                    for f in &report.failures {
+                        log.warn(&format!("data quality: {f}"));
+                    }
+                }
+            }
+        }
+    }
+
+    // Publish: files become visible, earlier ones go (overwrite), the manifest comes last.
+    let manifest_note = serde_json::json!({
+        "run_id": record.run_id,
+        "pipeline": record.pipeline,
+        "rows_in": record.rows_in,
+        "rows_written": record.rows_written,
+        "rows_rejected": record.rows_rejected,
+        "rows_quarantined": record.rows_quarantined,
+    });
+    if let Some(q) = quarantine_publisher {
+        let q = Arc::try_unwrap(q)
+            .map_err(|_| anyhow!("internal: quarantine publisher still shared"))?;
+        rt.block_on(q.commit(manifest_note.clone()))?;
+        record.quarantine_outputs = quarantine_outputs;
+    }
+    let publisher =
+        Arc::try_unwrap(publisher).map_err(|_| anyhow!("internal: publisher still shared"))?;
+    let published = rt.block_on(publisher.commit(manifest_note))?;
+    record.manifest_path = Some(published.manifest.clone());
+    let mut outputs = outputs;
+    outputs.sort_by(|a, b| a.path.cmp(&b.path));
+    record.outputs = outputs;
+
+    if let (Some(db), Some(table)) = (&spec.target.catalog_database, &spec.target.catalog_table) {
+        register_output(
+            rt,
+            aws,
+            db,
+            table,
+            &target,
+            &output_schema,
+            &worker_plan.partition_indices,
+            spec,
+            &record.outputs,
+        )?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn register_output(
+    rt: &tokio::runtime::Runtime,
+    aws: &AwsClients,
+    db: &str,
+    table: &str,
+    target: &Location,
+    schema: &Schema,
+    partition_indices: &[usize],
+    spec: &PipelineSpec,
+    outputs: &[OutputFile],
+) -> Result<()> {
+    let mut columns = Vec::new();
+    let mut partition_keys = Vec::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        let ty = arrow_to_glue(field.data_type())?;
+        if partition_indices.contains(&i) {
+            partition_keys.push((field.name().clone(), ty));
+        } else {
+            columns.push((field.name().clone(), ty));
+        }
+    }
+    // Keep partition keys in partition_by order.
+    partition_keys.sort_by_key(|(name, _)| spec.target.partition_by.iter().position(|p| p == name));
+    let output = OutputTable {
+        database: db.to_string(),
+        name: table.to_string(),
+        location: target.clone(),
+        columns,
+        partition_keys,
+        compression: spec.target.compression,
+    };
+    let keys: Vec<String> = spec.target.partition_by.clone();
+    let mut partitions: Vec<Vec<PartitionValue>> = Vec::new();
+    if !keys.is_empty() {
+        let root = target.to_string();
+        for out in outputs {
+            let rel = out
+                .path
+                .strip_prefix(root.trim_end_matches('/'))
+                .unwrap_or(&out.path)
+                .trim_start_matches('/');
+            if let Some(values) = crate::storage::hive::values_for(rel, &keys) {
+                if !partitions.contains(&values) {
+                    partitions.push(values);
+                }
+            }
+        }
+    }
+    rt.block_on(async {
+        let catalog = Catalog::connect(aws).await;
+        catalog.register_table(&output).await?;
+        if !partitions.is_empty() {
+            catalog.add_partitions(&output, &partitions).await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .with_context(|| format!("registering the output as {db}.{table} (the data is published)"))
+}
+
+/// Runs the reader and the workers; returns the files written (data, quarantine).
+fn pump(
+    files: &[InputFile],
+    tuning: &Tuning,
+    shared: &Arc<Shared>,
+    plan: &Arc<WorkerPlan>,
+    publisher: &Arc<Publisher>,
+    quarantine: Option<&Arc<Publisher>>,
+    run_id: &str,
+) -> Result<(Vec<OutputFile>, Vec<OutputFile>)> {
+    let threads = tuning.threads.max(1);
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(threads * 2);
+    std::thread::scope(|scope| {
+        let reader = {
+            let shared = shared.clone();
+            scope.spawn(move || {
+                if let Err(e) = read_inputs(files, tuning.chunk_bytes, &shared, &tx) {
+                    shared.fail(e);
+                }
+            })
+        };
+        let mut workers = Vec::new();
+        for w in 0..threads {
+            let rx = rx.clone();
+            let shared = shared.clone();
+            let plan = plan.clone();
+            let mut writer = PartitionedWriter::new(
+                publisher.clone(),
+                plan.file_options.clone(),
+                format!("{run_id}-{w:02}"),
+                plan.partition_indices.clone(),
+                plan.max_open_files,
+            );
+            let mut qwriter = quarantine.map(|q| {
+                PartitionedWriter::new(
+                    q.clone(),
+                    plan.file_options.clone(),
+                    format!("{run_id}-{w:02}"),
+                    Vec::new(),
+                    4,
+                )
+            });
+            workers.push(scope.spawn(move || -> (Vec<OutputFile>, Vec<OutputFile>) {
+                let result = (|| -> Result<()> {
+                    let mut decoder = RecordDecoder::new(plan.decode_schema.clone())?;
+                    while let Ok(job) = rx.recv() {
+                        if shared.cancelled() {
+                            break;
+                        }
+                        process(
+                            job,
+                            &mut decoder,
+                            &plan,
+                            &shared,
+                            &mut writer,
+                            qwriter.as_mut(),
+                        )?;
+                    }
+                    Ok(())
+                })();
+                if let Err(e) = result {
+                    shared.fail(e);
+                    return (Vec::new(), Vec::new());
+                }
+                let data = writer.finish();
+                let quarantined = qwriter.map(PartitionedWriter::finish).transpose();
+                match (data, quarantined) {
+                    (Ok(d), Ok(q)) => (d, q.unwrap_or_default()),
+                    (Err(e), _) | (_, Err(e)) => {
+                        shared.fail(e);
+                        (Vec::new(), Vec::new())
+                    }
+                }
+            }));
+        }
+        drop(rx);
+        let mut data = Vec::new();
+        let mut quarantined = Vec::new();
+        for w in workers {
+            match w.join() {
+                Ok((d, q)) => {
+                    data.extend(d);
+                    quarantined.extend(q);
+                }
+                Err(_) => shared.fail(anyhow!("a worker thread panicked")),
+            }
+        }
+        if reader.join().is_err() {
+            shared.fail(anyhow!("the reader thread panicked"));
+        }
+        Ok((data, quarantined))
+    })
+}
+
+fn read_inputs(
+    files: &[InputFile],
+    chunk_bytes: usize,
+    shared: &Shared,
+    tx: &crossbeam_channel::Sender<Job>,
+) -> Result<()> {
+    for (index, file) in files.iter().enumerate() {
+        if shared.cancelled() {
+            return Ok(());
+        }
+        let uri = file.uri();
+        let raw = file.open()?.into_boxed();
+        let reader = open_decompressed(raw, &uri, shared.counters.bytes_read.clone())?;
+        let values = Arc::new(file.partition_values.clone());
+        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes) {
+            let chunk = chunk?;
+            if shared.cancelled()
+                || tx
+                    .send(Job {
+                        chunk,
+                        partition_values: values.clone(),
+                    })
+                    .is_err()
+            {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One chunk through decode, partition values, mapping, quality and the sink.
+fn process(
+    job: Job,
+    decoder: &mut RecordDecoder,
+    plan: &WorkerPlan,
+    shared: &Shared,
+    writer: &mut PartitionedWriter,
+    quarantine: Option<&mut PartitionedWriter>,
+) -> Result<()> {
+    let chunk = job.chunk;
+    shared
+        .counters
+        .rows_in
+        .fetch_add(chunk.rows_in(), Ordering::Relaxed);
+    for reject in chunk.rejects.iter().cloned() {
+        shared.reject(reject)?;
+    }
+    let decoded = decoder.decode(&chunk)?;
+    for reject in decoded.rejects {
+        shared.reject(reject)?;
+    }
+    let batch = if plan.partition_keys.is_empty() {
+        decoded.batch
+    } else {
+        with_partition_columns(
+            &decoded.batch,
+            plan.plan.source_schema(),
+            &job.partition_values,
+            &chunk.file,
+        )?
+    };
+    let mapped = plan.plan.apply(&batch)?;
+    for rejection in &mapped.rejected {
+        let record = decoded.row_records[rejection.row] as usize;
+        shared.reject(Reject {
+            file: chunk.file.clone(),
+            line: chunk.records[record].line,
+            reason: rejection.reason.clone(),
+            raw: chunk.raw(record).to_vec(),
+        })?;
+    }
+    let mut batch = mapped.batch;
+    if let Some(stage) = &shared.quality {
+        let verdicts = stage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update(&batch)?;
+        if let (Some(verdicts), Some(qwriter)) = (verdicts, quarantine) {
+            if plan.quarantine && verdicts.quarantine.num_rows() > 0 {
+                qwriter.write(&verdicts.quarantine)?;
+                shared
+                    .rows_quarantined
+                    .fetch_add(verdicts.quarantine.num_rows() as u64, Ordering::Relaxed);
+                batch = filter_record_batch(&batch, &verdicts.passed)?;
+            }
+        }
+    }
+    shared
+        .rows_written
+        .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+    writer.write(&batch)
+}
+
+/// The decoded columns plus the file's partition values, in the order of `schema`.
+fn with_partition_columns(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    values: &[PartitionValue],
+    file: &str,
+) -> Result<RecordBatch> {
+    let rows = batch.num_rows();
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field: &Arc<Field>| -> Result<ArrayRef> {
+            if let Some(col) = batch.column_by_name(field.name()) {
+                return Ok(col.clone());
+            }
+            match values
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(field.name()))
+            {
+                Some((_, value)) => {
+                    let text: ArrayRef = Arc::new(StringArray::from(vec![value.as_deref(); rows]));
+                    let typed = cast(&text, field.data_type())?;
+                    if typed.null_count() > text.null_count() {
+                        bail!(
+                            "{file}: partition value {:?} of '{}' is not a {}",
+                            value,
+                            field.name(),
+                            field.data_type()
+                        );
+                    }
+                    Ok(typed)
+                }
+                None => Ok(new_null_array(field.data_type(), rows)),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// `12.3 MB`-style sizes.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
+    let rate = r.input_bytes as f64 / r.duration_seconds.max(0.001);
+    let written_bytes: u64 = r.outputs.iter().map(|o| o.bytes).sum();
+    let mut lines = vec![
+        format!(
+            "gluepipe-etl: run {} {} in {:.2}s",
+            r.run_id, r.status, r.duration_seconds
+        ),
+        format!(
+            "  read      {} record(s) from {} file(s), {} ({}/s)",
+            r.rows_in,
+            r.input_files,
+            human_bytes(r.input_bytes),
+            human_bytes(rate as u64)
+        ),
+        format!(
+            "  written   {} row(s) in {} file(s), {} → {}",
+            r.rows_written,
+            r.outputs.len(),
+            human_bytes(written_bytes),
+            settings.spec.target.path
+        ),
+    ];
+    if r.rows_rejected > 0 || r.rejects_path.is_some() {
+        lines.push(format!(
+            "  rejected  {} record(s){}",
+            r.rows_rejected,
+            r.rejects_path
+                .as_deref()
+                .map(|p| format!(" → {p}"))
+                .unwrap_or_default()
+        ));
+    }
+    if r.rows_quarantined > 0 {
+        lines.push(format!("  quarantined {} row(s)", r.rows_quarantined));
+    }
+    if let Some(dq) = &r.data_quality {
+        let outcome = dq
+            .get("outcome")
+            .and_then(|o| o.as_str())
+            .unwrap_or("evaluated");
+        lines.push(format!("  quality   {outcome}"));
+    }
+    if let Some(m) = &r.manifest_path {
+        lines.push(format!("  manifest  {m}"));
+    }
+    let fields = serde_json::to_value(r).unwrap_or_default();
+    log.event("summary", &lines.join("\n"), fields);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn run_ids_are_unique_and_publishable() {
+        let a = new_run_id();
+        let b = new_run_id();
+        assert_ne!(a, b);
+        assert!(
+            a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn formats_sizes() {
+        let cases = [
+            (0, "0 B"),
+            (999, "999 B"),
+            (1000, "1.0 KB"),
+            (1_500_000, "1.5 MB"),
+            (400_000_000_000, "400.0 GB"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(human_bytes(n), want);
+        }
+    }
+}
