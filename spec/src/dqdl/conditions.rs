@@ -31,6 +31,43 @@ pub(crate) struct Fail {
     committed: bool,
 }
 
+/// A failed shape, ranked against the others by [`better_failure`].
+struct Failure<'a> {
+    err: DqdlError,
+    /// The shape parsed but was followed by something else (a generic message).
+    trailing: bool,
+    /// The token the error points at.
+    token: Tok<'a>,
+}
+
+/// Whether `new` (from shape `kind`) explains the input better than `old`: it got further; or,
+/// at the same token, the token belongs to its shape (a date token for a date condition, a unit
+/// for a duration or size), or `old` only complained about what follows a finished condition.
+fn better_failure(
+    new: &Failure<'_>,
+    kind: ConditionKind,
+    old: &Failure<'_>,
+    old_kind: ConditionKind,
+) -> bool {
+    let (a, b) = (new.err.span.start, old.err.span.start);
+    if a != b {
+        return a > b;
+    }
+    let belongs = |k: ConditionKind, t: Tok<'_>| match k {
+        ConditionKind::Date => matches!(
+            t,
+            Tok::Date(_) | Tok::Time(_) | Tok::MilTime(_) | Tok::Kw(Kw::Now)
+        ),
+        ConditionKind::String => matches!(t, Tok::Str(_) | Tok::Dollar),
+        _ => false,
+    };
+    match (belongs(kind, new.token), belongs(old_kind, old.token)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => old.trailing && !new.trailing,
+    }
+}
+
 impl From<DqdlError> for Fail {
     fn from(err: DqdlError) -> Fail {
         Fail {
@@ -55,7 +92,8 @@ const MAX_AMOUNT: u32 = i32::MAX as u32;
 
 impl<'a> Parser<'a> {
     /// The rule condition, if the next token starts one. `preferred` are the shapes the rule type
-    /// takes; when every shape fails, their errors are preferred at equal positions.
+    /// takes; when every shape fails, the error reported is the one that got furthest among
+    /// them (see [`Parser::better_failure`]).
     pub(crate) fn rule_condition(
         &mut self,
         preferred: &[ConditionKind],
@@ -64,7 +102,7 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         let start = self.pos;
-        let mut best: Option<(DqdlError, bool)> = None;
+        let mut best: Option<(Failure, ConditionKind)> = None;
         for kind in RULE_SHAPES {
             self.pos = start;
             let attempt = match kind {
@@ -78,31 +116,89 @@ impl<'a> Parser<'a> {
                 Ok(c) if follows_condition(self.peek()) => {
                     return Ok(Some((c, self.span_from(start))));
                 }
-                Ok(_) => Fail::from(self.unexpected(
-                    "`where`, `labels`, `with`, `and`, `or`, `,` or `]` after the condition",
-                )),
+                Ok(_) => Failure {
+                    err: self.trailing_after_condition(),
+                    trailing: true,
+                    token: self.peek(),
+                },
                 Err(f) if f.committed => return Err(f.err),
-                Err(f) => f,
+                Err(f) => Failure {
+                    token: self.token_starting_at(f.err.span.start),
+                    err: f.err,
+                    trailing: false,
+                },
             };
-            let is_preferred = preferred.contains(&kind);
-            let better = match &best {
-                None => true,
-                Some((e, e_preferred)) => {
-                    let (new, old) = (failure.err.span.start, e.span.start);
-                    new > old || (new == old && is_preferred && !e_preferred)
-                }
-            };
-            if better {
-                best = Some((failure.err, is_preferred));
+            if !preferred.contains(&kind) && !preferred.is_empty() {
+                continue;
+            }
+            if best
+                .as_ref()
+                .is_none_or(|(old, old_kind)| better_failure(&failure, kind, old, *old_kind))
+            {
+                best = Some((failure, kind));
             }
         }
         self.pos = start;
-        Err(best.map_or_else(|| self.unexpected("a condition"), |(e, _)| e))
+        if let Some(err) = self.string_ordering_hint(preferred) {
+            return Err(err);
+        }
+        Err(best.map_or_else(|| self.unexpected("a condition"), |(f, _)| f.err))
+    }
+
+    /// The error for a condition that parsed but is followed by something unexpected.
+    fn trailing_after_condition(&self) -> DqdlError {
+        let after_now = self.pos > 0 && self.token_before().tok == Tok::Kw(Kw::Now);
+        if after_now && matches!(self.peek(), Tok::Minus | Tok::Plus) {
+            return self.error(
+                self.token_at(0).span(),
+                "a date offset needs parentheses: `(now() - 3 days)`",
+            );
+        }
+        if let Tok::Kw(unit) = self.peek() {
+            if matches!(
+                unit,
+                Kw::Days | Kw::Hours | Kw::Minutes | Kw::B | Kw::KB | Kw::MB | Kw::GB | Kw::TB
+            ) {
+                return self.error(
+                    self.token_before().start..self.token_at(0).end,
+                    "durations and sizes are a whole number of units, not negative or fractional",
+                );
+            }
+        }
+        self.unexpected("`where`, `labels`, `with`, `and`, `or`, `,` or `]` after the condition")
+    }
+
+    /// `ColumnValues "c" > "x"`: strings have no ordering, which no single shape can say.
+    fn string_ordering_hint(&self, preferred: &[ConditionKind]) -> Option<DqdlError> {
+        let ordering = matches!(
+            self.peek(),
+            Tok::Gt | Tok::Ge | Tok::Lt | Tok::Le | Tok::Kw(Kw::Between)
+        ) || (self.peek() == Tok::Kw(Kw::Not)
+            && self.peek_at(1) == Tok::Kw(Kw::Between));
+        let operand = if self.peek() == Tok::Kw(Kw::Not) {
+            2
+        } else {
+            1
+        };
+        let is_string = matches!(self.peek_at(operand), Tok::Str(_));
+        (ordering && is_string && preferred.contains(&ConditionKind::String)).then(|| {
+            self.error(
+                self.token_at(operand).span(),
+                "strings can only be compared with =, !=, in, not in and matches (a quoted date \
+                 is written \"YYYY-MM-DD\")",
+            )
+        })
     }
 
     /// A tag's value: a string condition, else a number condition.
     pub(crate) fn tag_condition(&mut self) -> Result<TagCondition, DqdlError> {
         let start = self.pos;
+        if self.peek() == Tok::Eq && self.peek_at(1) == Tok::LBracket {
+            return Err(self.error(
+                self.token_at(1).span(),
+                "a tag value is a quoted string or a number, not a list",
+            ));
+        }
         let string = match self.string_condition() {
             Ok(c) if follows_tag(self.peek()) => return Ok(TagCondition::String(c)),
             Ok(_) => self.unexpected("`with`, `and`, `or`, `,` or `]` after the tag"),
@@ -380,8 +476,14 @@ impl<'a> Parser<'a> {
         Ok(value)
     }
 
-    /// An unsigned integer amount that fits Glue's `int`.
-    fn amount(&mut self, what: &str) -> Attempt<u32> {
+    /// `N unit`: a whole number then one of `units`. An amount that does not fit Glue's `int`
+    /// is reported (and ends the search for a shape) only once the unit has matched.
+    fn amount_with_unit<U: Copy>(
+        &mut self,
+        what: &str,
+        units: &[(Kw, U)],
+        unit_names: &str,
+    ) -> Attempt<(u32, U)> {
         let t = self.token_at(0);
         let Tok::Int(digits) = t.tok else {
             let found = describe(&t.tok);
@@ -393,8 +495,18 @@ impl<'a> Parser<'a> {
                 .into());
         };
         self.next();
-        match digits.parse::<u64>() {
-            Ok(n) if n <= u64::from(MAX_AMOUNT) => Ok(u32::try_from(n).unwrap_or(MAX_AMOUNT)),
+        let unit = units
+            .iter()
+            .find(|(kw, _)| self.peek() == Tok::Kw(*kw))
+            .map(|&(_, u)| u);
+        let Some(unit) = unit else {
+            return Err(self
+                .unexpected(&format!("{what} unit ({unit_names})"))
+                .into());
+        };
+        self.next();
+        match digits.parse::<u32>() {
+            Ok(n) if n <= MAX_AMOUNT => Ok((n, unit)),
             _ => Err(Fail {
                 err: self.error(
                     t.span(),
@@ -406,36 +518,26 @@ impl<'a> Parser<'a> {
     }
 
     fn duration(&mut self) -> Attempt<Duration> {
-        let amount = self.amount("a duration")?;
-        let unit = match self.peek() {
-            Tok::Kw(Kw::Days) => DurationUnit::Days,
-            Tok::Kw(Kw::Hours) => DurationUnit::Hours,
-            Tok::Kw(Kw::Minutes) => DurationUnit::Minutes,
-            _ => {
-                return Err(self
-                    .unexpected("a duration unit (`days`, `hours` or `minutes`)")
-                    .into());
-            }
-        };
-        self.next();
+        let units = [
+            (Kw::Days, DurationUnit::Days),
+            (Kw::Hours, DurationUnit::Hours),
+            (Kw::Minutes, DurationUnit::Minutes),
+        ];
+        let (amount, unit) =
+            self.amount_with_unit("a duration", &units, "`days`, `hours` or `minutes`")?;
         Ok(Duration { amount, unit })
     }
 
     fn size(&mut self) -> Attempt<Size> {
-        let amount = self.amount("a size")?;
-        let unit = match self.peek() {
-            Tok::Kw(Kw::B) => SizeUnit::B,
-            Tok::Kw(Kw::KB) => SizeUnit::KB,
-            Tok::Kw(Kw::MB) => SizeUnit::MB,
-            Tok::Kw(Kw::GB) => SizeUnit::GB,
-            Tok::Kw(Kw::TB) => SizeUnit::TB,
-            _ => {
-                return Err(self
-                    .unexpected("a size unit (`B`, `KB`, `MB`, `GB` or `TB`)")
-                    .into());
-            }
-        };
-        self.next();
+        let units = [
+            (Kw::B, SizeUnit::B),
+            (Kw::KB, SizeUnit::KB),
+            (Kw::MB, SizeUnit::MB),
+            (Kw::GB, SizeUnit::GB),
+            (Kw::TB, SizeUnit::TB),
+        ];
+        let (amount, unit) =
+            self.amount_with_unit("a size", &units, "`B`, `KB`, `MB`, `GB` or `TB`")?;
         Ok(Size {
             amount: i64::from(amount),
             unit: Some(unit),
@@ -447,8 +549,9 @@ fn number(text: String) -> NumExpr {
     NumExpr::Number(Number { text })
 }
 
-/// Reads `H:MM AM`/`HH:MM PM` (hour 1-12) or `HH:MM` (hour 00-23) as Java's `h:mm a` and
-/// `HH:mm` patterns do; the lexer guarantees the shape, this checks the ranges.
+/// Reads `H:MM AM`/`HH:MM PM` or `HH:MM` as Java's `h:mm a` and `HH:mm` patterns do in their
+/// default (smart) resolving: an AM/PM hour may be 0-12 (0 and 12 both mean the hour after
+/// midnight or noon), a 24-hour one 00-23 or exactly `24:00`. The lexer guarantees the shape.
 fn time_of_day(text: &str) -> Result<TimeOfDay, &'static str> {
     let (clock, meridiem) = match text.split_once(' ') {
         Some((clock, m)) => (clock, Some(m)),
@@ -461,10 +564,12 @@ fn time_of_day(text: &str) -> Result<TimeOfDay, &'static str> {
         return Err("minutes must be 00-59");
     }
     let hour = match meridiem {
-        Some(m) if (1..=12).contains(&hour) => hour % 12 + if m == "PM" { 12 } else { 0 },
-        Some(_) => return Err("the hour of an AM/PM time must be 1-12"),
+        Some(m) if hour <= 12 => hour % 12 + if m == "PM" { 12 } else { 0 },
+        Some(_) => return Err("the hour of an AM/PM time must be 0-12"),
         None if hour <= 23 => hour,
-        None => return Err("the hour must be 00-23"),
+        // Java resolves `24:00` to midnight.
+        None if hour == 24 && minute == 0 => 0,
+        None => return Err("the hour must be 00-23 (or 24:00)"),
     };
     Ok(TimeOfDay {
         text: text.to_string(),
@@ -488,13 +593,17 @@ fn starts_condition(t: Tok<'_>) -> bool {
 
 /// What may follow a rule's condition.
 fn follows_condition(t: Tok<'_>) -> bool {
-    matches!(t, Tok::Kw(Kw::Where | Kw::Labels)) || follows_tag(t)
+    follows_tag(t)
 }
 
-/// What may follow a tag (the end of a rule).
+/// What may follow a tag: the end of the rule, another tag, or a misplaced `where`/`labels`
+/// that the rule parser reports with a specific message.
 fn follows_tag(t: Tok<'_>) -> bool {
     matches!(
         t,
-        Tok::Kw(Kw::With | Kw::And | Kw::Or) | Tok::Comma | Tok::RBracket | Tok::RParen
+        Tok::Kw(Kw::With | Kw::And | Kw::Or | Kw::Where | Kw::Labels)
+            | Tok::Comma
+            | Tok::RBracket
+            | Tok::RParen
     )
 }

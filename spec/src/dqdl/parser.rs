@@ -50,6 +50,18 @@ impl<'a> Parser<'a> {
         self.tokens[(self.pos + ahead).min(last)]
     }
 
+    pub(crate) fn token_before(&self) -> Token<'a> {
+        self.tokens[self.pos.saturating_sub(1)]
+    }
+
+    /// The kind of the token that starts at byte `offset` (Eof when none does).
+    pub(crate) fn token_starting_at(&self, offset: usize) -> Tok<'a> {
+        self.tokens
+            .iter()
+            .find(|t| t.start == offset)
+            .map_or(Tok::Eof, |t| t.tok)
+    }
+
     pub(crate) fn next(&mut self) -> Token<'a> {
         let t = self.token_at(0);
         if self.pos < self.tokens.len() - 1 {
@@ -425,7 +437,8 @@ impl<'a> Parser<'a> {
     fn single_rule(&mut self) -> Result<SingleRule, DqdlError> {
         let name_token = self.token_at(0);
         let Tok::Ident(name) = name_token.tok else {
-            let what = if self.peek() == Tok::RBracket {
+            let after_comma = self.pos > 0 && self.token_before().tok == Tok::Comma;
+            let what = if self.peek() == Tok::RBracket && after_comma {
                 "a rule (no trailing comma)"
             } else {
                 "a rule type such as `RowCount` or `IsComplete`"
@@ -434,6 +447,7 @@ impl<'a> Parser<'a> {
         };
         self.next();
         let params = self.parameters()?;
+        self.reject_typed_string_parameter()?;
         let condition_kinds = validate::preferred_kinds(name);
         let condition = self.rule_condition(&condition_kinds)?;
         let where_clause = if self.peek() == Tok::Kw(Kw::Where) {
@@ -457,6 +471,7 @@ impl<'a> Parser<'a> {
             tags.push(self.tag()?);
         }
         self.misplaced_clause(!tags.is_empty(), labels.is_some())?;
+        self.end_of_rule()?;
         let raw = RawRule {
             name,
             name_span: name_token.span(),
@@ -467,6 +482,39 @@ impl<'a> Parser<'a> {
             tags,
         };
         validate::rule(self, raw)
+    }
+
+    /// A quoted date or time lexes as its own token, which Glue never takes as a parameter.
+    fn reject_typed_string_parameter(&self) -> Result<(), DqdlError> {
+        let t = self.token_at(0);
+        match t.tok {
+            Tok::Date(s) | Tok::Time(s) | Tok::MilTime(s) => Err(self.error(
+                t.span(),
+                format!(
+                    "\"{s}\" cannot be a parameter: a quoted text shaped like a date or time is \
+                     only allowed in a date condition"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A rule ends at `,`, `]`, `)`, `and` or `or`; anything else is reported before the rule's
+    /// own checks, which would otherwise blame a missing parameter.
+    fn end_of_rule(&self) -> Result<(), DqdlError> {
+        let t = self.token_at(0);
+        let hint = match t.tok {
+            Tok::Comma | Tok::RBracket | Tok::RParen | Tok::Kw(Kw::And | Kw::Or) => return Ok(()),
+            Tok::Kw(k) if !matches!(k, Kw::Now) => format!(
+                " (`{}` is a reserved word; quote it to use it as a name)",
+                super::lexer::kw_text(k)
+            ),
+            Tok::Int(_) | Tok::Decimal(_) => " (quote a name made of digits only)".to_string(),
+            _ => String::new(),
+        };
+        let mut err = self.unexpected("`,`, `]`, `and` or `or` after a rule");
+        err.message.push_str(&hint);
+        Err(err)
     }
 
     /// Clauses come in a fixed order: condition, `where`, `labels`, `with` tags.
@@ -556,6 +604,7 @@ impl<'a> Parser<'a> {
             };
             self.next();
             let params = self.parameters()?;
+            self.reject_typed_string_parameter()?;
             analyzers.push(validate::analyzer(self, name, name_token.span(), params)?);
             if self.eat(Tok::Comma) {
                 if self.peek() == Tok::RBracket {

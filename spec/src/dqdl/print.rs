@@ -235,6 +235,10 @@ impl Display for NumExpr {
         match self {
             NumExpr::Number(n) => f.write_str(&n.text),
             NumExpr::Null => f.write_str("NULL"),
+            // `now()` without a space is the date keyword; a numeric `now` call keeps the space.
+            NumExpr::Call { name, args } if name == "now" && args.is_empty() => {
+                f.write_str("now ()")
+            }
             NumExpr::Call { name, args } => write!(f, "{name}({})", Joined(args, ",")),
             NumExpr::Binary {
                 op,

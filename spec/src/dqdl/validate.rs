@@ -63,13 +63,18 @@ pub(crate) fn preferred_kinds(name: &str) -> Vec<ConditionKind> {
         .collect()
 }
 
+/// Looks the type up for `params`; a wrong count caused by `and` read as a connector says so.
 fn resolve_type(
     p: &Parser<'_>,
     name: &str,
     span: Range<usize>,
-    count: usize,
+    params: &[RawParam],
     role: &str,
 ) -> Result<&'static RuleSpec, DqdlError> {
+    let count = params.len();
+    let swallowed_and = params
+        .iter()
+        .any(|rp| rp.param.connector == Some(Connector::And));
     catalog::lookup(name, count).map_err(|e| {
         let message = match e {
             LookupError::UnknownName {
@@ -79,11 +84,17 @@ fn resolve_type(
                 format!("unknown {role} type `{name}`")
             }
             LookupError::WrongArity { expected, .. } => format!(
-                "`{name}` takes {expected}, but {count} {} given",
+                "`{name}` takes {expected}, but {count} {} given{}",
                 if count == 1 {
                     "parameter was"
                 } else {
                     "parameters were"
+                },
+                if swallowed_and {
+                    " (`and` followed by a name or string is read as a parameter: put composite \
+                     operands in parentheses, e.g. `(IsComplete \"a\") and (IsComplete \"b\")`)"
+                } else {
+                    ""
                 }
             ),
         };
@@ -94,21 +105,7 @@ fn resolve_type(
 /// Checks a rule and builds its syntax tree node.
 pub(crate) fn rule(p: &Parser<'_>, raw: RawRule<'_>) -> Result<SingleRule, DqdlError> {
     let name = raw.name;
-    let spec = resolve_type(p, name, raw.name_span.clone(), raw.params.len(), "rule").map_err(
-        |mut e| {
-            let swallowed_and = raw
-                .params
-                .iter()
-                .any(|rp| rp.param.connector == Some(Connector::And));
-            if swallowed_and {
-                e.message.push_str(
-                    " (`and` followed by a name or string is read as a parameter: put composite \
-                     operands in parentheses, e.g. `(IsComplete \"a\") and (IsComplete \"b\")`)",
-                );
-            }
-            e
-        },
-    )?;
+    let spec = resolve_type(p, name, raw.name_span.clone(), &raw.params, "rule")?;
     if spec.analyzer_only {
         return Err(p.error(
             raw.name_span,
@@ -436,7 +433,7 @@ pub(crate) fn analyzer(
     span: Range<usize>,
     params: Vec<RawParam>,
 ) -> Result<Analyzer, DqdlError> {
-    let spec = resolve_type(p, name, span.clone(), params.len(), "analyzer")?;
+    let spec = resolve_type(p, name, span.clone(), &params, "analyzer")?;
     if spec.returns == Returns::Boolean {
         return Err(p.error(
             span,
