@@ -27,13 +27,20 @@ pub struct AwsOptions {
 
 impl Default for AwsOptions {
     fn default() -> Self {
-        AwsOptions { endpoint_url: None, region: None, max_attempts: 5 }
+        AwsOptions {
+            endpoint_url: None,
+            region: None,
+            max_attempts: 5,
+        }
     }
 }
 
 impl AwsOptions {
     pub fn with_endpoint(endpoint_url: Option<String>) -> Self {
-        AwsOptions { endpoint_url, ..AwsOptions::default() }
+        AwsOptions {
+            endpoint_url,
+            ..AwsOptions::default()
+        }
     }
 }
 
@@ -46,12 +53,18 @@ pub struct AwsClients {
 
 impl AwsClients {
     pub fn new(options: AwsOptions) -> Self {
-        AwsClients { options, config: OnceCell::new() }
+        AwsClients {
+            options,
+            config: OnceCell::new(),
+        }
     }
 
     /// Uses an already loaded configuration (tests, or a caller that built its own).
     pub fn from_sdk_config(config: SdkConfig, options: AwsOptions) -> Self {
-        AwsClients { options, config: OnceCell::new_with(Some(config)) }
+        AwsClients {
+            options,
+            config: OnceCell::new_with(Some(config)),
+        }
     }
 
     pub fn options(&self) -> &AwsOptions {
@@ -60,7 +73,9 @@ impl AwsClients {
 
     /// The shared SDK configuration, loaded on first use.
     pub async fn sdk_config(&self) -> &SdkConfig {
-        self.config.get_or_init(|| load_sdk_config(&self.options)).await
+        self.config
+            .get_or_init(|| load_sdk_config(&self.options))
+            .await
     }
 
     /// An S3 client; path-style addressing whenever an endpoint override is in effect, because
@@ -68,7 +83,9 @@ impl AwsClients {
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let config = self.sdk_config().await;
         let overridden = config.endpoint_url().is_some() || env_set("AWS_ENDPOINT_URL_S3");
-        let s3_config = aws_sdk_s3::config::Builder::from(config).force_path_style(overridden).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(overridden)
+            .build();
         aws_sdk_s3::Client::from_conf(s3_config)
     }
 

@@ -11,7 +11,11 @@ pub type PartitionValue = (String, Option<String>);
 
 /// The characters Hive's `FileUtils.escapePathName` escapes (besides control characters).
 fn must_escape(c: char) -> bool {
-    c.is_ascii_control() || matches!(c, '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '{' | '[' | ']' | '^')
+    c.is_ascii_control()
+        || matches!(
+            c,
+            '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '{' | '[' | ']' | '^'
+        )
 }
 
 /// Escapes a partition column name or value for use in a path segment.
@@ -122,8 +126,16 @@ mod tests {
 
     #[test]
     fn builds_and_parses_partition_paths() {
-        let path = partition_path(&[("day", Some("2024-01-01")), ("city", Some("a/b")), ("x", None), ("y", Some(""))]);
-        assert_eq!(path, "day=2024-01-01/city=a%2Fb/x=__HIVE_DEFAULT_PARTITION__/y=__HIVE_DEFAULT_PARTITION__");
+        let path = partition_path(&[
+            ("day", Some("2024-01-01")),
+            ("city", Some("a/b")),
+            ("x", None),
+            ("y", Some("")),
+        ]);
+        assert_eq!(
+            path,
+            "day=2024-01-01/city=a%2Fb/x=__HIVE_DEFAULT_PARTITION__/y=__HIVE_DEFAULT_PARTITION__"
+        );
         let parsed = parse_partition_path(&format!("{path}/part-0.parquet"));
         assert_eq!(
             parsed,
@@ -134,7 +146,10 @@ mod tests {
                 ("y".to_string(), None),
             ]
         );
-        assert!(parse_partition_path("file=1.json").is_empty(), "the file name is not a folder");
+        assert!(
+            parse_partition_path("file=1.json").is_empty(),
+            "the file name is not a folder"
+        );
         assert!(parse_partition_path("plain/folder/x.json").is_empty());
         assert!(parse_partition_path("").is_empty());
     }
@@ -145,7 +160,10 @@ mod tests {
         let cols = vec!["day".to_string(), "country".to_string()];
         assert_eq!(
             values_for(key, &cols).unwrap(),
-            [("day".to_string(), Some("2024-01-01".to_string())), ("country".to_string(), Some("NZ".to_string()))]
+            [
+                ("day".to_string(), Some("2024-01-01".to_string())),
+                ("country".to_string(), Some("NZ".to_string()))
+            ]
         );
         assert_eq!(values_for("day=1/part.json", &cols), None);
         assert_eq!(values_for("part.json", &[]), Some(vec![]));

@@ -27,22 +27,39 @@ pub(crate) fn list(root: &Path, folder: &str) -> Result<Vec<ObjectMeta>> {
 fn walk(dir: &Path, key_prefix: &str, depth: usize, out: &mut Vec<ObjectMeta>) -> Result<()> {
     let uri = || dir.display().to_string();
     if depth > MAX_DEPTH {
-        return Err(StorageError::failed("list", uri(), "folders nested too deep (a symbolic-link loop?)"));
+        return Err(StorageError::failed(
+            "list",
+            uri(),
+            "folders nested too deep (a symbolic-link loop?)",
+        ));
     }
     for entry in fs::read_dir(dir).map_err(|e| StorageError::io("list", uri(), e))? {
         let entry = entry.map_err(|e| StorageError::io("list", uri(), e))?;
         let name = entry.file_name();
         let name = name.to_str().ok_or_else(|| {
-            StorageError::failed("list", entry.path().display().to_string(), "file name is not UTF-8")
+            StorageError::failed(
+                "list",
+                entry.path().display().to_string(),
+                "file name is not UTF-8",
+            )
         })?;
-        let key = if key_prefix.is_empty() { name.to_string() } else { format!("{key_prefix}/{name}") };
+        let key = if key_prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{key_prefix}/{name}")
+        };
         // Follows symbolic links, so a linked data folder lists like a real one.
         let meta = fs::metadata(entry.path())
             .map_err(|e| StorageError::io("list", entry.path().display().to_string(), e))?;
         if meta.is_dir() {
             walk(&entry.path(), &key, depth + 1, out)?;
         } else if meta.is_file() {
-            out.push(ObjectMeta { key, size: meta.len(), etag: None, modified: meta.modified().ok() });
+            out.push(ObjectMeta {
+                key,
+                size: meta.len(),
+                etag: None,
+                modified: meta.modified().ok(),
+            });
         }
     }
     Ok(())
@@ -67,13 +84,17 @@ pub(crate) fn head(root: &Path, key: &str) -> Result<Option<ObjectMeta>> {
 pub(crate) fn temp_sibling(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
     path.with_file_name(format!(".{name}.gluepipe-{}-{n}.tmp", std::process::id()))
 }
 
 pub(crate) fn create_parent(path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).map_err(|e| StorageError::io("create folder", parent.display().to_string(), e))?;
+        fs::create_dir_all(parent)
+            .map_err(|e| StorageError::io("create folder", parent.display().to_string(), e))?;
     }
     Ok(())
 }
@@ -126,7 +147,11 @@ pub(crate) fn copy(root: &Path, from: &str, to: &str) -> Result<()> {
     let tmp = temp_sibling(&dst);
     if let Err(e) = fs::copy(&src, &tmp).and_then(|_| fs::rename(&tmp, &dst)) {
         let _ = fs::remove_file(&tmp);
-        return Err(StorageError::io("copy", format!("{} to {}", src.display(), dst.display()), e));
+        return Err(StorageError::io(
+            "copy",
+            format!("{} to {}", src.display(), dst.display()),
+            e,
+        ));
     }
     Ok(())
 }
@@ -134,8 +159,13 @@ pub(crate) fn copy(root: &Path, from: &str, to: &str) -> Result<()> {
 pub(crate) fn rename(root: &Path, from: &str, to: &str) -> Result<()> {
     let (src, dst) = (root.join(from), root.join(to));
     create_parent(&dst)?;
-    fs::rename(&src, &dst)
-        .map_err(|e| StorageError::io("rename", format!("{} to {}", src.display(), dst.display()), e))?;
+    fs::rename(&src, &dst).map_err(|e| {
+        StorageError::io(
+            "rename",
+            format!("{} to {}", src.display(), dst.display()),
+            e,
+        )
+    })?;
     remove_empty_parents(root, &src);
     Ok(())
 }

@@ -41,7 +41,11 @@ pub enum StorageError {
     #[error("{uri}: no such file or object")]
     NotFound { uri: String },
     #[error("{op} {uri}: {message}")]
-    Failed { op: &'static str, uri: String, message: String },
+    Failed {
+        op: &'static str,
+        uri: String,
+        message: String,
+    },
     /// A request that cannot be carried out as asked (bad key, bad glob, no matches, …).
     #[error("{0}")]
     Invalid(String),
@@ -50,8 +54,16 @@ pub enum StorageError {
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 impl StorageError {
-    pub(crate) fn failed(op: &'static str, uri: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        StorageError::Failed { op, uri: uri.into(), message: message.to_string() }
+    pub(crate) fn failed(
+        op: &'static str,
+        uri: impl Into<String>,
+        message: impl std::fmt::Display,
+    ) -> Self {
+        StorageError::Failed {
+            op,
+            uri: uri.into(),
+            message: message.to_string(),
+        }
     }
 
     /// For errors from `std::fs`: `NotFound` keeps its kind so callers can tell it apart.
@@ -71,7 +83,11 @@ impl StorageError {
 
 impl From<StorageError> for std::io::Error {
     fn from(err: StorageError) -> Self {
-        let kind = if err.is_not_found() { std::io::ErrorKind::NotFound } else { std::io::ErrorKind::Other };
+        let kind = if err.is_not_found() {
+            std::io::ErrorKind::NotFound
+        } else {
+            std::io::ErrorKind::Other
+        };
         std::io::Error::new(kind, err)
     }
 }
@@ -81,7 +97,9 @@ pub(crate) fn check_key(key: &str) -> Result<()> {
     let bad = key.is_empty()
         || key.starts_with('/')
         || key.contains('\\')
-        || key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+        || key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
     if bad {
         return Err(StorageError::Invalid(format!(
             "invalid object key {key:?}: keys are relative, '/'-separated, without empty, '.' or '..' segments"

@@ -28,6 +28,7 @@ use gluepipe_spec::pipeline::WriteMode;
 use serde_json::json;
 
 use super::blocking::block_on;
+use super::s3::PendingUpload;
 use super::store::{Backend, Store};
 use super::writer::{ObjectWriter, Pending, Staging, WrittenObject, complete_upload};
 use super::{Result, StorageError, check_key};
@@ -68,7 +69,9 @@ impl Publisher {
     pub fn new(store: Store, run_id: &str, mode: WriteMode) -> Result<Publisher> {
         let valid = !run_id.is_empty()
             && run_id.len() <= 128
-            && run_id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && run_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
             && !run_id.starts_with('.');
         if !valid {
             return Err(StorageError::Invalid(format!(
@@ -76,7 +79,13 @@ impl Publisher {
             )));
         }
         let ledger = Arc::new(Ledger::new(store.clone()));
-        Ok(Publisher { store, run_id: run_id.to_string(), mode, ledger, done: false })
+        Ok(Publisher {
+            store,
+            run_id: run_id.to_string(),
+            mode,
+            ledger,
+            done: false,
+        })
     }
 
     pub fn run_id(&self) -> &str {
@@ -91,18 +100,38 @@ impl Publisher {
     /// [`Publisher::commit`]; each key can be written once per run.
     pub fn create(&self, key: &str) -> Result<ObjectWriter> {
         check_key(key)?;
-        if key.starts_with(&format!("{STAGING_DIR}/")) || key.starts_with(&format!("{MANIFEST_DIR}/")) {
-            return Err(StorageError::Invalid(format!("{key}: this folder is reserved for gluepipe")));
+        if key.starts_with(&format!("{STAGING_DIR}/"))
+            || key.starts_with(&format!("{MANIFEST_DIR}/"))
+        {
+            return Err(StorageError::Invalid(format!(
+                "{key}: this folder is reserved for gluepipe"
+            )));
         }
         self.ledger.claim(key, &self.store)?;
-        let local_path = self.store.local_root().map(|root| root.join(self.staging_key(key)));
-        let staging = Staging { ledger: self.ledger.clone(), local_path };
-        ObjectWriter::create(self.store.backend(), key, self.store.write_options(), Some(staging))
+        let local_path = self
+            .store
+            .local_root()
+            .map(|root| root.join(self.staging_key(key)));
+        let staging = Staging {
+            ledger: self.ledger.clone(),
+            local_path,
+        };
+        ObjectWriter::create(
+            self.store.backend(),
+            key,
+            self.store.write_options(),
+            Some(staging),
+        )
     }
 
     /// The files finished so far (not yet visible).
     pub fn staged(&self) -> Vec<WrittenObject> {
-        self.ledger.lock().staged.iter().map(|(w, _)| w.clone()).collect()
+        self.ledger
+            .lock()
+            .staged
+            .iter()
+            .map(|(w, _)| w.clone())
+            .collect()
     }
 
     fn staging_key(&self, key: &str) -> String {
@@ -174,9 +203,14 @@ impl Publisher {
             "run": extra,
         });
         let manifest_key = self.manifest_key();
-        let body = serde_json::to_vec_pretty(&manifest).map_err(|e| StorageError::Invalid(e.to_string()))?;
+        let body = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| StorageError::Invalid(e.to_string()))?;
         self.store.put_bytes(&manifest_key, body).await?;
-        Ok(Published { files, removed, manifest: self.store.uri(&manifest_key) })
+        Ok(Published {
+            files,
+            removed,
+            manifest: self.store.uri(&manifest_key),
+        })
     }
 
     /// Publishes every staged file; if one fails, takes back those already published and
@@ -233,30 +267,43 @@ impl Publisher {
     /// multipart uploads, started more than `older_than` ago. Returns how many it removed.
     /// Pick an age well above the longest run, so a run in progress is never touched.
     pub async fn sweep_abandoned(store: &Store, older_than: Duration) -> Result<usize> {
-        let cutoff = SystemTime::now().checked_sub(older_than).unwrap_or(SystemTime::UNIX_EPOCH);
+        let cutoff = SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let mut removed = 0;
         match store.backend() {
             Backend::Local(root) => {
                 let staging = root.join(STAGING_DIR);
-                let Ok(entries) = std::fs::read_dir(&staging) else { return Ok(0) };
+                let Ok(entries) = std::fs::read_dir(&staging) else {
+                    return Ok(0);
+                };
                 for entry in entries.flatten() {
-                    let old = entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < cutoff);
+                    let old = entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|t| t < cutoff);
                     if old && std::fs::remove_dir_all(entry.path()).is_ok() {
                         removed += 1;
                     }
                 }
             }
             Backend::S3(s3) => {
-                for upload in s3.pending_uploads("").await? {
-                    if upload.initiated.is_some_and(|t| t < cutoff) {
-                        s3.abort_upload(&upload.key, &upload.upload_id).await?;
-                        removed += 1;
-                    }
+                for upload in abandoned(s3.pending_uploads("").await?, cutoff) {
+                    s3.abort_upload(&upload.key, &upload.upload_id).await?;
+                    removed += 1;
                 }
             }
         }
         Ok(removed)
     }
+}
+
+/// Uploads started before `cutoff`; one without a start time is left alone.
+fn abandoned(uploads: Vec<PendingUpload>, cutoff: SystemTime) -> Vec<PendingUpload> {
+    uploads
+        .into_iter()
+        .filter(|u| u.initiated.is_some_and(|t| t < cutoff))
+        .collect()
 }
 
 impl Drop for Publisher {
@@ -279,10 +326,15 @@ async fn publish_one(store: &Store, key: &str, pending: &Pending) -> Result<()> 
         (Backend::Local(root), Pending::Local { staged }) => {
             let dest = root.join(key);
             super::local::create_parent(&dest)?;
-            std::fs::rename(staged, &dest).map_err(|e| StorageError::io("publish", dest.display().to_string(), e))
+            std::fs::rename(staged, &dest)
+                .map_err(|e| StorageError::io("publish", dest.display().to_string(), e))
         }
-        (Backend::S3(s3), Pending::S3 { upload_id, parts }) => complete_upload(s3, key, upload_id, parts.clone()).await,
-        _ => Err(StorageError::Invalid(format!("{key}: staged on a different kind of store"))),
+        (Backend::S3(s3), Pending::S3 { upload_id, parts }) => {
+            complete_upload(s3, key, upload_id, parts.clone()).await
+        }
+        _ => Err(StorageError::Invalid(format!(
+            "{key}: staged on a different kind of store"
+        ))),
     }
 }
 
@@ -312,7 +364,9 @@ fn discard_local(pending: Pending) {
 }
 
 fn now_rfc3339() -> String {
-    DateTime::from(SystemTime::now()).fmt(DateTimeFormat::DateTime).unwrap_or_default()
+    DateTime::from(SystemTime::now())
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
 /// The publisher's record of its writers: how many are open, which keys are taken, and the
@@ -333,23 +387,38 @@ struct LedgerState {
 
 impl Ledger {
     fn new(store: Store) -> Self {
-        Ledger { store, state: Mutex::new(LedgerState::default()) }
+        Ledger {
+            store,
+            state: Mutex::new(LedgerState::default()),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, LedgerState> {
         // A writer that panicked mid-update leaves nothing half-done here worth refusing.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn claim(&self, key: &str, store: &Store) -> Result<()> {
         let mut state = self.lock();
         if state.closed {
-            return Err(StorageError::Invalid(format!("{}: the run was already published or aborted", store.uri(key))));
+            return Err(StorageError::Invalid(format!(
+                "{}: the run was already published or aborted",
+                store.uri(key)
+            )));
         }
         if !state.keys.insert(key.to_string()) {
-            return Err(StorageError::Invalid(format!("{}: written twice in one run", store.uri(key))));
+            return Err(StorageError::Invalid(format!(
+                "{}: written twice in one run",
+                store.uri(key)
+            )));
         }
         Ok(())
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
     }
 
     pub(crate) fn writer_opened(&self) {
@@ -376,7 +445,10 @@ impl Ledger {
             }
             Backend::Local(_) => discard_local(pending),
         }
-        Err(StorageError::Invalid(format!("{}: finished after the run was published or aborted", written.uri)))
+        Err(StorageError::Invalid(format!(
+            "{}: finished after the run was published or aborted",
+            written.uri
+        )))
     }
 
     /// Ends the run: no more files are accepted. Returns the open count and the staged files.
@@ -387,3 +459,273 @@ impl Ledger {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::Write;
+
+    use super::*;
+    use crate::storage::store::tests::{files_under, seed};
+
+    fn write(publisher: &Publisher, key: &str, body: &[u8]) -> WrittenObject {
+        let mut writer = publisher.create(key).unwrap();
+        writer.write_all(body).unwrap();
+        writer.finish().unwrap()
+    }
+
+    /// The files a reader of the target sees (gluepipe's own folder excluded).
+    fn visible(dir: &std::path::Path) -> Vec<String> {
+        files_under(dir)
+            .into_iter()
+            .filter(|f| !f.starts_with("_gluepipe/"))
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn append_publishes_all_files_then_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(dir.path(), &[("day=1/old.parquet", "old")]);
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-1", WriteMode::Append).unwrap();
+        write(&publisher, "day=1/part-run-1-0.parquet", b"aa");
+        write(&publisher, "day=2/part-run-1-0.parquet", b"bbb");
+        assert_eq!(
+            visible(dir.path()),
+            ["day=1/old.parquet"],
+            "nothing visible before commit"
+        );
+        assert_eq!(publisher.staged().len(), 2);
+
+        let published = publisher.commit(json!({"rows_written": 5})).await.unwrap();
+        assert_eq!(
+            visible(dir.path()),
+            [
+                "day=1/old.parquet",
+                "day=1/part-run-1-0.parquet",
+                "day=2/part-run-1-0.parquet"
+            ]
+        );
+        assert_eq!(
+            files_under(&dir.path().join("_gluepipe")),
+            ["manifests/run-1.json"],
+            "staging removed"
+        );
+        assert_eq!(
+            published.files.iter().map(|f| f.bytes).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert!(published.removed.is_empty());
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("_gluepipe/manifests/run-1.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest["run_id"], "run-1");
+        assert_eq!(manifest["write_mode"], "append");
+        assert_eq!(manifest["run"]["rows_written"], 5);
+        assert_eq!(manifest["files"].as_array().unwrap().len(), 2);
+        assert_eq!(manifest["files"][1]["key"], "day=2/part-run-1-0.parquet");
+        assert_eq!(
+            published.manifest,
+            dir.path()
+                .join("_gluepipe/manifests/run-1.json")
+                .display()
+                .to_string()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn overwrite_removes_earlier_files_only_after_the_new_ones_are_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(
+            dir.path(),
+            &[
+                ("day=1/old.parquet", "old"),
+                ("day=9/old.parquet", "old"),
+                ("_gluepipe/dq/history.json", "[]"),
+                ("_gluepipe/manifests/run-0.json", "{}"),
+            ],
+        );
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-2", WriteMode::Overwrite).unwrap();
+        write(&publisher, "day=1/new.parquet", b"new");
+        assert_eq!(
+            visible(dir.path()),
+            ["day=1/old.parquet", "day=9/old.parquet"],
+            "old data intact before commit"
+        );
+        let published = publisher.commit(serde_json::Value::Null).await.unwrap();
+        assert_eq!(visible(dir.path()), ["day=1/new.parquet"]);
+        assert!(
+            !dir.path().join("day=9").exists(),
+            "emptied partition folder removed"
+        );
+        assert_eq!(published.removed.len(), 2);
+        assert_eq!(
+            files_under(&dir.path().join("_gluepipe")),
+            [
+                "dq/history.json",
+                "manifests/run-0.json",
+                "manifests/run-2.json"
+            ],
+            "gluepipe's own files survive overwrite"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn abort_and_drop_leave_the_target_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(dir.path(), &[("keep.parquet", "k")]);
+        let before = files_under(dir.path());
+
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-a", WriteMode::Overwrite).unwrap();
+        write(&publisher, "x.parquet", b"x");
+        publisher.abort().await.unwrap();
+        assert_eq!(files_under(dir.path()), before);
+
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-b", WriteMode::Overwrite).unwrap();
+        write(&publisher, "y.parquet", b"y");
+        let mut open = publisher.create("z.parquet").unwrap();
+        open.write_all(b"half").unwrap();
+        drop(publisher); // e.g. a failed data-quality check returning early
+        drop(open);
+        assert_eq!(files_under(dir.path()), before);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn commit_refuses_unfinished_writers_and_publishes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-c", WriteMode::Append).unwrap();
+        write(&publisher, "done.parquet", b"d");
+        let open = publisher.create("open.parquet").unwrap();
+        let err = publisher.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("1 output file(s) were not finished"),
+            "{err}"
+        );
+        assert!(
+            open.finish()
+                .unwrap_err()
+                .to_string()
+                .contains("after the run was published or aborted")
+        );
+        assert!(
+            files_under(dir.path()).is_empty(),
+            "{:?}",
+            files_under(dir.path())
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_dropped_writer_is_not_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-d", WriteMode::Append).unwrap();
+        write(&publisher, "good.parquet", b"g");
+        let mut failed = publisher.create("failed.parquet").unwrap();
+        failed.write_all(b"partial").unwrap();
+        drop(failed);
+        publisher.commit(serde_json::Value::Null).await.unwrap();
+        assert_eq!(visible(dir.path()), ["good.parquet"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_commit_that_fails_half_way_takes_back_what_it_published() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(dir.path(), &[("old.parquet", "old")]);
+        let publisher =
+            Publisher::new(Store::local(dir.path()), "run-e", WriteMode::Overwrite).unwrap();
+        for name in ["a", "b", "c", "d"] {
+            write(&publisher, &format!("{name}.parquet"), name.as_bytes());
+        }
+        // One staged file vanishes (a disk problem, a meddling process): its rename fails.
+        std::fs::remove_file(dir.path().join("_gluepipe/staging/run-e/c.parquet")).unwrap();
+        let err = publisher.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(err.to_string().contains("c.parquet"), "{err}");
+        assert_eq!(
+            files_under(dir.path()),
+            ["old.parquet"],
+            "as before the run"
+        );
+    }
+
+    #[test]
+    fn only_uploads_older_than_the_cutoff_are_abandoned() {
+        let now = SystemTime::now();
+        let upload = |key: &str, age: Option<u64>| PendingUpload {
+            key: key.into(),
+            upload_id: format!("id-{key}"),
+            initiated: age.map(|s| now - Duration::from_secs(s)),
+        };
+        let uploads = vec![
+            upload("old", Some(7200)),
+            upload("young", Some(60)),
+            upload("unknown", None),
+        ];
+        let picked = abandoned(uploads, now - Duration::from_secs(3600));
+        assert_eq!(
+            picked.iter().map(|u| u.key.as_str()).collect::<Vec<_>>(),
+            ["old"]
+        );
+        assert!(abandoned(Vec::new(), now).is_empty());
+    }
+
+    #[test]
+    fn keys_and_run_ids_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["", "a/b", "../x", ".hidden", "sp ace", &"x".repeat(129)] {
+            assert!(
+                Publisher::new(Store::local(dir.path()), bad, WriteMode::Append).is_err(),
+                "{bad:?}"
+            );
+        }
+        let publisher = Publisher::new(Store::local(dir.path()), "r", WriteMode::Append).unwrap();
+        let first = publisher.create("a.parquet").unwrap();
+        assert!(
+            publisher
+                .create("a.parquet")
+                .unwrap_err()
+                .to_string()
+                .contains("written twice")
+        );
+        assert!(
+            publisher
+                .create("_gluepipe/staging/x")
+                .unwrap_err()
+                .to_string()
+                .contains("reserved")
+        );
+        assert!(publisher.create("_gluepipe/manifests/r.json").is_err());
+        drop(first);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sweep_removes_abandoned_local_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        seed(
+            dir.path(),
+            &[
+                ("_gluepipe/staging/killed-run/part.parquet", "x"),
+                ("data.parquet", "d"),
+            ],
+        );
+        let store = Store::local(dir.path());
+        assert_eq!(
+            Publisher::sweep_abandoned(&store, Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0,
+            "too young"
+        );
+        assert_eq!(
+            Publisher::sweep_abandoned(&store, Duration::ZERO)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(files_under(dir.path()), ["data.parquet"]);
+    }
+}

@@ -34,7 +34,11 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { chunk_size: 8 << 20, concurrency: 4, attempts: 3 }
+        ReadOptions {
+            chunk_size: 8 << 20,
+            concurrency: 4,
+            attempts: 3,
+        }
     }
 }
 
@@ -51,23 +55,38 @@ enum Inner {
 
 impl std::fmt::Debug for ObjectReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectReader").field("uri", &self.uri).finish_non_exhaustive()
+        f.debug_struct("ObjectReader")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
     }
 }
 
 impl ObjectReader {
-    pub(crate) fn open(backend: &Backend, key: &str, known: Option<&ObjectMeta>, options: &ReadOptions) -> Result<Self> {
+    pub(crate) fn open(
+        backend: &Backend,
+        key: &str,
+        known: Option<&ObjectMeta>,
+        options: &ReadOptions,
+    ) -> Result<Self> {
         match backend {
             Backend::Local(root) => {
                 let path = root.join(key);
                 let uri = path.display().to_string();
-                let file = File::open(&path).map_err(|e| StorageError::io("open", uri.clone(), e))?;
-                Ok(ObjectReader { uri, inner: Inner::Local(file) })
+                let file =
+                    File::open(&path).map_err(|e| StorageError::io("open", uri.clone(), e))?;
+                Ok(ObjectReader {
+                    uri,
+                    inner: Inner::Local(file),
+                })
             }
             Backend::S3(s3) => {
                 let uri = s3.uri(key);
-                let reader = S3Reader::start(s3.clone(), key.to_string(), known.cloned(), options.clone());
-                Ok(ObjectReader { uri, inner: Inner::S3(reader) })
+                let reader =
+                    S3Reader::start(s3.clone(), key.to_string(), known.cloned(), options.clone());
+                Ok(ObjectReader {
+                    uri,
+                    inner: Inner::S3(reader),
+                })
             }
         }
     }
@@ -112,7 +131,12 @@ enum ReadState {
 }
 
 impl S3Reader {
-    fn start(s3: S3Backend, key: String, known: Option<ObjectMeta>, options: ReadOptions) -> S3Reader {
+    fn start(
+        s3: S3Backend,
+        key: String,
+        known: Option<ObjectMeta>,
+        options: ReadOptions,
+    ) -> S3Reader {
         // One finished chunk waits in the channel while the reader works on the previous one.
         let (tx, rx) = mpsc::channel(1);
         let handle = s3.handle.clone();
@@ -123,7 +147,13 @@ impl S3Reader {
             };
             let _ = tx.send(message).await;
         });
-        S3Reader { handle, rx, current: Bytes::new(), state: ReadState::Reading, fetcher }
+        S3Reader {
+            handle,
+            rx,
+            current: Bytes::new(),
+            state: ReadState::Reading,
+            fetcher,
+        }
     }
 
     fn read(&mut self, buf: &mut [u8], uri: &str) -> io::Result<usize> {
@@ -143,7 +173,10 @@ impl S3Reader {
                 Some(Chunk::End) => self.state = ReadState::Done,
                 Some(Chunk::Failed(err)) => self.state = ReadState::Failed(err.to_string()),
                 // Never silently short: a fetcher that vanished without `End` is an error.
-                None => self.state = ReadState::Failed(format!("read {uri}: the download stopped unexpectedly")),
+                None => {
+                    self.state =
+                        ReadState::Failed(format!("read {uri}: the download stopped unexpectedly"))
+                }
             }
         }
     }
@@ -176,22 +209,37 @@ async fn fetch(
 ) -> Result<()> {
     let meta = match known {
         Some(meta) => meta,
-        None => s3.head(key).await?.ok_or_else(|| StorageError::NotFound { uri: s3.uri(key) })?,
+        None => s3
+            .head(key)
+            .await?
+            .ok_or_else(|| StorageError::NotFound { uri: s3.uri(key) })?,
     };
     let chunk = options.chunk_size.max(1);
-    let mut ranges = (0..meta.size.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(meta.size) - 1));
+    let mut ranges =
+        (0..meta.size.div_ceil(chunk)).map(|i| (i * chunk, ((i + 1) * chunk).min(meta.size) - 1));
     let mut in_flight = InFlight(VecDeque::new());
     loop {
         while in_flight.0.len() < options.concurrency.max(1) {
-            let Some((first, last)) = ranges.next() else { break };
-            let (s3, key, etag, attempts) = (s3.clone(), key.to_string(), meta.etag.clone(), options.attempts);
+            let Some((first, last)) = ranges.next() else {
+                break;
+            };
+            let (s3, key, etag, attempts) = (
+                s3.clone(),
+                key.to_string(),
+                meta.etag.clone(),
+                options.attempts,
+            );
             in_flight.0.push_back(s3.handle.clone().spawn(async move {
                 get_range(&s3, &key, first, last, etag.as_deref(), attempts).await
             }));
         }
         // Awaited in place, so an abort while waiting still cancels this range too.
-        let Some(next) = in_flight.0.front_mut() else { return Ok(()) };
-        let bytes = next.await.map_err(|e| StorageError::failed("read", s3.uri(key), e))??;
+        let Some(next) = in_flight.0.front_mut() else {
+            return Ok(());
+        };
+        let bytes = next
+            .await
+            .map_err(|e| StorageError::failed("read", s3.uri(key), e))??;
         in_flight.0.pop_front();
         if tx.send(Chunk::Data(bytes)).await.is_err() {
             return Ok(()); // the reader was dropped
@@ -200,7 +248,14 @@ async fn fetch(
 }
 
 /// GETs bytes `first..=last`, again if the body breaks off or comes back short.
-async fn get_range(s3: &S3Backend, key: &str, first: u64, last: u64, etag: Option<&str>, attempts: u32) -> Result<Bytes> {
+async fn get_range(
+    s3: &S3Backend,
+    key: &str,
+    first: u64,
+    last: u64,
+    etag: Option<&str>,
+    attempts: u32,
+) -> Result<Bytes> {
     let uri = s3.uri(key);
     let expected = last - first + 1;
     let mut attempt = 0;
@@ -220,14 +275,21 @@ async fn get_range(s3: &S3Backend, key: &str, first: u64, last: u64, etag: Optio
             Err(e) => {
                 return Err(match http_status(&e) {
                     Some(404) => StorageError::NotFound { uri },
-                    Some(412) => StorageError::failed("read", uri, "the object was replaced while it was being read"),
+                    Some(412) => StorageError::failed(
+                        "read",
+                        uri,
+                        "the object was replaced while it was being read",
+                    ),
                     _ => sdk_error("read", &uri, e),
                 });
             }
         };
         let problem = match output.body.collect().await {
             Ok(body) if body.remaining() as u64 == expected => return Ok(body.into_bytes()),
-            Ok(body) => format!("bytes {first}-{last}: got {} bytes, expected {expected}", body.remaining()),
+            Ok(body) => format!(
+                "bytes {first}-{last}: got {} bytes, expected {expected}",
+                body.remaining()
+            ),
             Err(e) => format!("bytes {first}-{last}: {e}"),
         };
         if attempt >= attempts.max(1) {

@@ -29,7 +29,7 @@ pub(crate) struct S3Backend {
 
 /// A multipart upload that was started and neither completed nor aborted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingUpload {
+pub(crate) struct PendingUpload {
     /// Relative to the store's root.
     pub key: String,
     pub upload_id: String,
@@ -38,11 +38,21 @@ pub struct PendingUpload {
 
 impl S3Backend {
     pub fn new(client: Client, root: S3Uri, handle: Handle) -> Self {
-        S3Backend { client, root, handle }
+        S3Backend {
+            client,
+            root,
+            handle,
+        }
     }
 
     pub fn sub(&self, folder: &str) -> S3Backend {
-        S3Backend { root: S3Uri { bucket: self.root.bucket.clone(), key: format!("{}{folder}/", self.root.key) }, ..self.clone() }
+        S3Backend {
+            root: S3Uri {
+                bucket: self.root.bucket.clone(),
+                key: format!("{}{folder}/", self.root.key),
+            },
+            ..self.clone()
+        }
     }
 
     pub fn bucket(&self) -> &str {
@@ -60,13 +70,23 @@ impl S3Backend {
     pub async fn list(&self, folder: &str) -> Result<Vec<ObjectMeta>> {
         let prefix = self.full_key(folder);
         let uri = format!("s3://{}/{prefix}", self.root.bucket);
-        let mut pages = self.client.list_objects_v2().bucket(self.bucket()).prefix(&prefix).into_paginator().send();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(self.bucket())
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| {
                 let bucket_missing = e.as_service_error().is_some_and(|s| s.is_no_such_bucket());
                 if bucket_missing {
-                    StorageError::failed("list", uri.clone(), format!("bucket '{}' does not exist", self.bucket()))
+                    StorageError::failed(
+                        "list",
+                        uri.clone(),
+                        format!("bucket '{}' does not exist", self.bucket()),
+                    )
                 } else {
                     sdk_error("list", &uri, e)
                 }
@@ -77,12 +97,16 @@ impl S3Backend {
                 if full.ends_with('/') {
                     continue;
                 }
-                let Some(key) = full.strip_prefix(&self.root.key) else { continue };
+                let Some(key) = full.strip_prefix(&self.root.key) else {
+                    continue;
+                };
                 out.push(ObjectMeta {
                     key: key.to_string(),
                     size: u64::try_from(object.size().unwrap_or(0)).unwrap_or(0),
                     etag: object.e_tag().map(str::to_string),
-                    modified: object.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
+                    modified: object
+                        .last_modified()
+                        .and_then(|t| SystemTime::try_from(*t).ok()),
                 });
             }
         }
@@ -90,13 +114,21 @@ impl S3Backend {
     }
 
     pub async fn head(&self, key: &str) -> Result<Option<ObjectMeta>> {
-        let result = self.client.head_object().bucket(self.bucket()).key(self.full_key(key)).send().await;
+        let result = self
+            .client
+            .head_object()
+            .bucket(self.bucket())
+            .key(self.full_key(key))
+            .send()
+            .await;
         match result {
             Ok(out) => Ok(Some(ObjectMeta {
                 key: key.to_string(),
                 size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
                 etag: out.e_tag().map(str::to_string),
-                modified: out.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
+                modified: out
+                    .last_modified()
+                    .and_then(|t| SystemTime::try_from(*t).ok()),
             })),
             Err(e) if http_status(&e) == Some(404) => Ok(None),
             Err(e) => Err(sdk_error("stat", &self.uri(key), e)),
@@ -105,10 +137,25 @@ impl S3Backend {
 
     pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>> {
         let uri = self.uri(key);
-        let out = self.client.get_object().bucket(self.bucket()).key(self.full_key(key)).send().await.map_err(|e| {
-            if http_status(&e) == Some(404) { StorageError::NotFound { uri: uri.clone() } } else { sdk_error("read", &uri, e) }
-        })?;
-        let body = out.body.collect().await.map_err(|e| StorageError::failed("read", &uri, e))?;
+        let out = self
+            .client
+            .get_object()
+            .bucket(self.bucket())
+            .key(self.full_key(key))
+            .send()
+            .await
+            .map_err(|e| {
+                if http_status(&e) == Some(404) {
+                    StorageError::NotFound { uri: uri.clone() }
+                } else {
+                    sdk_error("read", &uri, e)
+                }
+            })?;
+        let body = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StorageError::failed("read", &uri, e))?;
         Ok(body.into_bytes().to_vec())
     }
 
@@ -149,7 +196,11 @@ impl S3Backend {
                 return Err(StorageError::failed(
                     "delete",
                     format!("s3://{}/{key}", self.bucket()),
-                    format!("{} {}", err.code().unwrap_or("error"), err.message().unwrap_or_default()),
+                    format!(
+                        "{} {}",
+                        err.code().unwrap_or("error"),
+                        err.message().unwrap_or_default()
+                    ),
                 ));
             }
         }
@@ -158,7 +209,11 @@ impl S3Backend {
 
     /// Server-side copy. CopyObject handles objects up to 5 GiB, far above our file sizes.
     pub async fn copy(&self, from: &str, to: &str) -> Result<()> {
-        let source = format!("{}/{}", self.bucket(), encode_copy_source(&self.full_key(from)));
+        let source = format!(
+            "{}/{}",
+            self.bucket(),
+            encode_copy_source(&self.full_key(from))
+        );
         self.client
             .copy_object()
             .bucket(self.bucket())
@@ -168,7 +223,11 @@ impl S3Backend {
             .await
             .map_err(|e| {
                 let uri = format!("{} to {}", self.uri(from), self.uri(to));
-                if http_status(&e) == Some(404) { StorageError::NotFound { uri } } else { sdk_error("copy", &uri, e) }
+                if http_status(&e) == Some(404) {
+                    StorageError::NotFound { uri }
+                } else {
+                    sdk_error("copy", &uri, e)
+                }
             })?;
         Ok(())
     }
@@ -191,12 +250,18 @@ impl S3Backend {
                 .await
                 .map_err(|e| sdk_error("list uploads", &uri, e))?;
             for upload in page.uploads() {
-                let (Some(full), Some(id)) = (upload.key(), upload.upload_id()) else { continue };
-                let Some(key) = full.strip_prefix(&self.root.key) else { continue };
+                let (Some(full), Some(id)) = (upload.key(), upload.upload_id()) else {
+                    continue;
+                };
+                let Some(key) = full.strip_prefix(&self.root.key) else {
+                    continue;
+                };
                 out.push(PendingUpload {
                     key: key.to_string(),
                     upload_id: id.to_string(),
-                    initiated: upload.initiated().and_then(|t| SystemTime::try_from(*t).ok()),
+                    initiated: upload
+                        .initiated()
+                        .and_then(|t| SystemTime::try_from(*t).ok()),
                 });
             }
             if page.is_truncated() != Some(true) {
@@ -263,7 +328,10 @@ mod tests {
     fn copy_source_is_url_encoded_except_slashes() {
         let cases = [
             ("a/b.parquet", "a/b.parquet"),
-            ("day=2024-01-01/x y.parquet", "day%3D2024-01-01/x%20y.parquet"),
+            (
+                "day=2024-01-01/x y.parquet",
+                "day%3D2024-01-01/x%20y.parquet",
+            ),
             ("ünï/%", "%C3%BCn%C3%AF/%25"),
             ("", ""),
         ];

@@ -57,9 +57,14 @@ impl Store {
     /// readers and writers it hands out run their requests there.
     pub fn s3(client: aws_sdk_s3::Client, uri: &S3Uri) -> Result<Store> {
         let handle = Handle::try_current().map_err(|_| {
-            StorageError::Invalid(format!("opening {uri} needs a tokio runtime (internal error)"))
+            StorageError::Invalid(format!(
+                "opening {uri} needs a tokio runtime (internal error)"
+            ))
         })?;
-        let root = S3Uri { bucket: uri.bucket.clone(), key: uri.prefix() };
+        let root = S3Uri {
+            bucket: uri.bucket.clone(),
+            key: uri.prefix(),
+        };
         Ok(Store {
             root: Location::S3(root.clone()),
             backend: Backend::S3(S3Backend::new(client, root, handle)),
@@ -120,7 +125,12 @@ impl Store {
             Backend::Local(path) => Location::Local(path.clone()),
             Backend::S3(s3) => Location::S3(s3.root.clone()),
         };
-        Ok(Store { root, backend, read: self.read.clone(), write: self.write.clone() })
+        Ok(Store {
+            root,
+            backend,
+            read: self.read.clone(),
+            write: self.write.clone(),
+        })
     }
 
     /// Every object below `folder` (`""` for the whole store), recursively, sorted by key.
@@ -172,7 +182,8 @@ impl Store {
         match &self.backend {
             Backend::Local(root) => {
                 let path = root.join(key);
-                std::fs::read(&path).map_err(|e| StorageError::io("read", path.display().to_string(), e))
+                std::fs::read(&path)
+                    .map_err(|e| StorageError::io("read", path.display().to_string(), e))
             }
             Backend::S3(s3) => s3.get_bytes(key).await,
         }
@@ -300,17 +311,47 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn lists_recursively_sorted_with_sizes() {
         let dir = tempfile::tempdir().unwrap();
-        seed(dir.path(), &[("b.json", "12"), ("a/x.json", "1"), ("a/b/y.json", "123"), ("_hidden", "")]);
+        seed(
+            dir.path(),
+            &[
+                ("b.json", "12"),
+                ("a/x.json", "1"),
+                ("a/b/y.json", "123"),
+                ("_hidden", ""),
+            ],
+        );
         let store = Store::local(dir.path());
-        let keys = |objects: Vec<ObjectMeta>| objects.into_iter().map(|o| (o.key, o.size)).collect::<Vec<_>>();
+        let keys = |objects: Vec<ObjectMeta>| {
+            objects
+                .into_iter()
+                .map(|o| (o.key, o.size))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             keys(store.list("").await.unwrap()),
-            [("_hidden".into(), 0), ("a/b/y.json".into(), 3), ("a/x.json".into(), 1), ("b.json".into(), 2)]
+            [
+                ("_hidden".into(), 0),
+                ("a/b/y.json".into(), 3),
+                ("a/x.json".into(), 1),
+                ("b.json".into(), 2)
+            ]
         );
-        assert_eq!(keys(store.list("a").await.unwrap()), keys(store.list("a/").await.unwrap()));
-        assert_eq!(keys(store.list("a/b").await.unwrap()), [("a/b/y.json".to_string(), 3)]);
+        assert_eq!(
+            keys(store.list("a").await.unwrap()),
+            keys(store.list("a/").await.unwrap())
+        );
+        assert_eq!(
+            keys(store.list("a/b").await.unwrap()),
+            [("a/b/y.json".to_string(), 3)]
+        );
         assert!(store.list("missing").await.unwrap().is_empty());
-        assert!(Store::local(dir.path().join("nope")).list("").await.unwrap().is_empty());
+        assert!(
+            Store::local(dir.path().join("nope"))
+                .list("")
+                .await
+                .unwrap()
+                .is_empty()
+        );
         assert!(store.list("../x").await.is_err());
     }
 
@@ -318,7 +359,10 @@ pub(crate) mod tests {
     async fn rejects_bad_keys() {
         let store = Store::local("/tmp");
         for key in ["", "/abs", "a//b", "a/../b", "..", "./a", "a/", "a\\b"] {
-            assert!(matches!(store.head(key).await, Err(StorageError::Invalid(_))), "{key:?}");
+            assert!(
+                matches!(store.head(key).await, Err(StorageError::Invalid(_))),
+                "{key:?}"
+            );
             assert!(store.create(key).is_err(), "{key:?}");
         }
     }
@@ -330,12 +374,22 @@ pub(crate) mod tests {
         let mut writer = store.create("out/part-0.bin").unwrap();
         writer.write_all(b"hello ").unwrap();
         writer.write_all(b"world").unwrap();
-        assert!(!dir.path().join("out/part-0.bin").exists(), "visible before finish");
+        assert!(
+            !dir.path().join("out/part-0.bin").exists(),
+            "visible before finish"
+        );
         let written = writer.finish().unwrap();
         assert_eq!(written.bytes, 11);
         assert_eq!(written.key, "out/part-0.bin");
-        assert_eq!(std::fs::read(dir.path().join("out/part-0.bin")).unwrap(), b"hello world");
-        assert_eq!(files_under(dir.path()), ["out/part-0.bin"], "no temporary files left");
+        assert_eq!(
+            std::fs::read(dir.path().join("out/part-0.bin")).unwrap(),
+            b"hello world"
+        );
+        assert_eq!(
+            files_under(dir.path()),
+            ["out/part-0.bin"],
+            "no temporary files left"
+        );
 
         let mut reader = store.open("out/part-0.bin").unwrap();
         let mut text = String::new();
@@ -353,7 +407,11 @@ pub(crate) mod tests {
         let mut aborted = store.create("b.bin").unwrap();
         aborted.write_all(b"x").unwrap();
         aborted.abort();
-        assert!(files_under(dir.path()).is_empty(), "{:?}", files_under(dir.path()));
+        assert!(
+            files_under(dir.path()).is_empty(),
+            "{:?}",
+            files_under(dir.path())
+        );
     }
 
     #[tokio::test]
@@ -364,7 +422,13 @@ pub(crate) mod tests {
         assert_eq!(store.get_bytes("m/one.json").await.unwrap(), b"{}");
         assert_eq!(store.head("m/one.json").await.unwrap().unwrap().size, 2);
         assert!(store.head("m/none.json").await.unwrap().is_none());
-        assert!(store.get_bytes("m/none.json").await.unwrap_err().is_not_found());
+        assert!(
+            store
+                .get_bytes("m/none.json")
+                .await
+                .unwrap_err()
+                .is_not_found()
+        );
         assert!(store.open("m/none.json").unwrap_err().is_not_found());
 
         store.copy("m/one.json", "c/two.json").await.unwrap();
@@ -372,7 +436,14 @@ pub(crate) mod tests {
         assert!(!dir.path().join("c").exists(), "emptied folder removed");
         assert_eq!(store.get_bytes("r/three.json").await.unwrap(), b"{}");
 
-        store.delete_many(&["m/one.json".into(), "r/three.json".into(), "never.json".into()]).await.unwrap();
+        store
+            .delete_many(&[
+                "m/one.json".into(),
+                "r/three.json".into(),
+                "never.json".into(),
+            ])
+            .await
+            .unwrap();
         assert!(files_under(dir.path()).is_empty());
         assert!(dir.path().exists(), "the root itself stays");
     }
@@ -384,7 +455,10 @@ pub(crate) mod tests {
         let sub = store.sub("day=1/").unwrap();
         sub.put_bytes("x.json", b"1".to_vec()).await.unwrap();
         assert_eq!(store.list("").await.unwrap()[0].key, "day=1/x.json");
-        assert_eq!(sub.uri("x.json"), dir.path().join("day=1/x.json").display().to_string());
+        assert_eq!(
+            sub.uri("x.json"),
+            dir.path().join("day=1/x.json").display().to_string()
+        );
         assert!(store.sub("../up").is_err());
     }
 }

@@ -43,7 +43,10 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { part_size: 8 << 20, parts_in_flight: 2 }
+        WriteOptions {
+            part_size: 8 << 20,
+            parts_in_flight: 2,
+        }
     }
 }
 
@@ -63,7 +66,10 @@ pub(crate) enum Pending {
     /// Fully written to this file in the staging folder.
     Local { staged: PathBuf },
     /// Every part uploaded; CompleteMultipartUpload not yet sent.
-    S3 { upload_id: String, parts: Vec<CompletedPart> },
+    S3 {
+        upload_id: String,
+        parts: Vec<CompletedPart>,
+    },
 }
 
 /// Where a staged writer reports.
@@ -91,19 +97,30 @@ enum Sink {
 
 impl std::fmt::Debug for ObjectWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectWriter").field("uri", &self.uri).field("bytes", &self.bytes).finish_non_exhaustive()
+        f.debug_struct("ObjectWriter")
+            .field("uri", &self.uri)
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
     }
 }
 
 impl ObjectWriter {
-    pub(crate) fn create(backend: &Backend, key: &str, options: &WriteOptions, staging: Option<Staging>) -> Result<Self> {
+    pub(crate) fn create(
+        backend: &Backend,
+        key: &str,
+        options: &WriteOptions,
+        staging: Option<Staging>,
+    ) -> Result<Self> {
         let (sink, uri) = match backend {
             Backend::Local(root) => {
                 let dest = match staging.as_ref().and_then(|s| s.local_path.clone()) {
                     Some(path) => path,
                     None => root.join(key),
                 };
-                (Sink::Local(LocalSink::create(dest)?), root.join(key).display().to_string())
+                (
+                    Sink::Local(LocalSink::create(dest)?),
+                    root.join(key).display().to_string(),
+                )
             }
             Backend::S3(s3) => {
                 let sink = S3Sink::new(s3.clone(), key.to_string(), options, staging.is_some());
@@ -114,7 +131,13 @@ impl ObjectWriter {
         if let Some(ledger) = &ledger {
             ledger.writer_opened();
         }
-        Ok(ObjectWriter { key: key.to_string(), uri, bytes: 0, sink, ledger })
+        Ok(ObjectWriter {
+            key: key.to_string(),
+            uri,
+            bytes: 0,
+            sink,
+            ledger,
+        })
     }
 
     /// The object's full (final) location.
@@ -133,14 +156,29 @@ impl ObjectWriter {
 
     /// Completes the object: visible now, or for a staged writer, ready for its publisher.
     pub fn finish(mut self) -> Result<WrittenObject> {
+        if self.ledger.as_ref().is_some_and(|l| l.is_closed()) {
+            self.discard();
+            return Err(StorageError::Invalid(format!(
+                "{}: finished after the run was published or aborted",
+                self.uri
+            )));
+        }
         let sink = std::mem::replace(&mut self.sink, Sink::Closed);
         let staged = self.ledger.is_some();
         let pending = match sink {
             Sink::Local(local) => local.finish(),
             Sink::S3(s3) => s3.finish(),
-            Sink::Closed => Err(StorageError::failed("write", self.uri.clone(), "the writer failed earlier")),
+            Sink::Closed => Err(StorageError::failed(
+                "write",
+                self.uri.clone(),
+                "the writer failed earlier",
+            )),
         };
-        let written = WrittenObject { key: self.key.clone(), uri: self.uri.clone(), bytes: self.bytes };
+        let written = WrittenObject {
+            key: self.key.clone(),
+            uri: self.uri.clone(),
+            bytes: self.bytes,
+        };
         match (pending, self.ledger.take()) {
             (Err(e), ledger) => {
                 if let Some(ledger) = ledger {
@@ -177,9 +215,16 @@ impl ObjectWriter {
 impl Write for ObjectWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let result = match &mut self.sink {
-            Sink::Local(local) => local.file.write(buf).map_err(|e| StorageError::failed("write", self.uri.clone(), e)),
+            Sink::Local(local) => local
+                .file
+                .write(buf)
+                .map_err(|e| StorageError::failed("write", self.uri.clone(), e)),
             Sink::S3(s3) => s3.write(buf).map(|()| buf.len()),
-            Sink::Closed => Err(StorageError::failed("write", self.uri.clone(), "the writer failed earlier")),
+            Sink::Closed => Err(StorageError::failed(
+                "write",
+                self.uri.clone(),
+                "the writer failed earlier",
+            )),
         };
         match result {
             Ok(n) => {
@@ -218,8 +263,13 @@ impl LocalSink {
     fn create(dest: PathBuf) -> Result<Self> {
         local::create_parent(&dest)?;
         let tmp = local::temp_sibling(&dest);
-        let file = File::create(&tmp).map_err(|e| StorageError::io("create", dest.display().to_string(), e))?;
-        Ok(LocalSink { file: BufWriter::with_capacity(1 << 20, file), tmp, dest })
+        let file = File::create(&tmp)
+            .map_err(|e| StorageError::io("create", dest.display().to_string(), e))?;
+        Ok(LocalSink {
+            file: BufWriter::with_capacity(1 << 20, file),
+            tmp,
+            dest,
+        })
     }
 
     fn finish(self) -> Result<Pending> {
@@ -262,7 +312,17 @@ impl S3Sink {
             part_size: options.part_size.max(MIN_PART_SIZE),
             parts_in_flight: options.parts_in_flight.max(1),
         };
-        S3Sink { s3, key, options, staged, buf: Vec::new(), upload_id: None, next_part: 1, in_flight: VecDeque::new(), done: Vec::new() }
+        S3Sink {
+            s3,
+            key,
+            options,
+            staged,
+            buf: Vec::new(),
+            upload_id: None,
+            next_part: 1,
+            in_flight: VecDeque::new(),
+            done: Vec::new(),
+        }
     }
 
     fn uri(&self) -> String {
@@ -271,7 +331,9 @@ impl S3Sink {
 
     /// Part sizes double every 2000 parts: 8 MiB parts reach 16 GB, then 16 MiB parts, and so on.
     fn part_size(&self) -> usize {
-        let doublings = u32::try_from((self.next_part - 1) / 2000).unwrap_or(0).min(4);
+        let doublings = u32::try_from((self.next_part - 1) / 2000)
+            .unwrap_or(0)
+            .min(4);
         self.options.part_size << doublings
     }
 
@@ -294,12 +356,19 @@ impl S3Sink {
         }
         let (s3, key) = (&self.s3, &self.key);
         let created = block_on(&s3.handle, async {
-            s3.client.create_multipart_upload().bucket(s3.bucket()).key(s3.full_key(key)).send().await
+            s3.client
+                .create_multipart_upload()
+                .bucket(s3.bucket())
+                .key(s3.full_key(key))
+                .send()
+                .await
         })
         .map_err(|e| sdk_error("start upload", &s3.uri(key), e))?;
         let id = created
             .upload_id()
-            .ok_or_else(|| StorageError::failed("start upload", s3.uri(key), "S3 returned no upload id"))?
+            .ok_or_else(|| {
+                StorageError::failed("start upload", s3.uri(key), "S3 returned no upload id")
+            })?
             .to_string();
         self.upload_id = Some(id.clone());
         Ok(id)
@@ -309,7 +378,11 @@ impl S3Sink {
     fn send_part(&mut self) -> Result<()> {
         let upload_id = self.ensure_upload()?;
         if self.next_part > MAX_PARTS {
-            return Err(StorageError::failed("write", self.uri(), "the object exceeds S3's 10 000 parts"));
+            return Err(StorageError::failed(
+                "write",
+                self.uri(),
+                "the object exceeds S3's 10 000 parts",
+            ));
         }
         let number = self.next_part;
         self.next_part += 1;
@@ -327,7 +400,10 @@ impl S3Sink {
                 .send()
                 .await
                 .map_err(|e| sdk_error("upload part", &s3.uri(&key), e))?;
-            Ok(CompletedPart::builder().part_number(number).set_e_tag(uploaded.e_tag().map(str::to_string)).build())
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(uploaded.e_tag().map(str::to_string))
+                .build())
         }));
         while self.in_flight.len() > self.options.parts_in_flight {
             self.wait_oldest()?;
@@ -336,8 +412,11 @@ impl S3Sink {
     }
 
     fn wait_oldest(&mut self) -> Result<()> {
-        let Some(task) = self.in_flight.front_mut() else { return Ok(()) };
-        let part = block_on(&self.s3.handle, task).map_err(|e| StorageError::failed("upload part", self.uri(), e))??;
+        let Some(task) = self.in_flight.front_mut() else {
+            return Ok(());
+        };
+        let part = block_on(&self.s3.handle, task)
+            .map_err(|e| StorageError::failed("upload part", self.uri(), e))??;
         self.in_flight.pop_front();
         self.done.push(part);
         Ok(())
@@ -356,10 +435,19 @@ impl S3Sink {
         if self.upload_id.is_none() && !self.staged {
             let (s3, key, body) = (&self.s3, &self.key, std::mem::take(&mut self.buf));
             block_on(&s3.handle, async {
-                s3.client.put_object().bucket(s3.bucket()).key(s3.full_key(key)).body(ByteStream::from(body)).send().await
+                s3.client
+                    .put_object()
+                    .bucket(s3.bucket())
+                    .key(s3.full_key(key))
+                    .body(ByteStream::from(body))
+                    .send()
+                    .await
             })
             .map_err(|e| sdk_error("write", &s3.uri(key), e))?;
-            return Ok(Pending::S3 { upload_id: String::new(), parts: Vec::new() });
+            return Ok(Pending::S3 {
+                upload_id: String::new(),
+                parts: Vec::new(),
+            });
         }
         // The last part may be short, even empty when nothing at all was written.
         if !self.buf.is_empty() || self.next_part == 1 {
@@ -375,7 +463,10 @@ impl S3Sink {
             self.upload_id = None;
             return Ok(Pending::S3 { upload_id, parts });
         }
-        block_on(&self.s3.handle, complete_upload(&self.s3, &self.key, &upload_id, parts.clone()))?;
+        block_on(
+            &self.s3.handle,
+            complete_upload(&self.s3, &self.key, &upload_id, parts.clone()),
+        )?;
         self.upload_id = None;
         Ok(Pending::S3 { upload_id, parts })
     }
@@ -386,7 +477,9 @@ impl S3Sink {
             task.abort();
         }
         let tasks = std::mem::take(&mut self.in_flight);
-        let Some(upload_id) = self.upload_id.take() else { return };
+        let Some(upload_id) = self.upload_id.take() else {
+            return;
+        };
         let s3 = &self.s3;
         block_on(&s3.handle, async {
             for task in tasks {
@@ -400,14 +493,23 @@ impl S3Sink {
 }
 
 /// Makes a staged or finished multipart upload visible as the object.
-pub(crate) async fn complete_upload(s3: &S3Backend, key: &str, upload_id: &str, mut parts: Vec<CompletedPart>) -> Result<()> {
+pub(crate) async fn complete_upload(
+    s3: &S3Backend,
+    key: &str,
+    upload_id: &str,
+    mut parts: Vec<CompletedPart>,
+) -> Result<()> {
     parts.sort_by_key(|p| p.part_number());
     s3.client
         .complete_multipart_upload()
         .bucket(s3.bucket())
         .key(s3.full_key(key))
         .upload_id(upload_id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
         .send()
         .await
         .map_err(|e| sdk_error("complete upload", &s3.uri(key), e))?;
