@@ -123,3 +123,37 @@ fn rejected_corpus_fails_where_and_how_expected() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn accepted_corpus_covers_every_rule_type_and_condition_kind() {
+    use gluepipe_spec::dqdl::catalog::RuleType;
+    use gluepipe_spec::dqdl::{Condition, ConditionKind, Rule};
+    use std::collections::HashSet;
+    let mut types = HashSet::new();
+    let mut kinds = HashSet::new();
+    for case in cases("accepted.cases") {
+        let ruleset = parse(&case.body).unwrap();
+        for leaf in ruleset.rules.iter().flat_map(Rule::leaves) {
+            types.insert(leaf.rule_type);
+            kinds.extend(leaf.condition.as_ref().map(Condition::kind));
+        }
+        types.extend(ruleset.analyzers.iter().map(|a| a.analyzer_type));
+    }
+    let missing: Vec<&RuleType> = RuleType::ALL
+        .iter()
+        .filter(|t| !types.contains(t))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rule types without an accepted case: {missing:?}"
+    );
+    for kind in [
+        ConditionKind::Number,
+        ConditionKind::String,
+        ConditionKind::Date,
+        ConditionKind::Duration,
+        ConditionKind::Size,
+    ] {
+        assert!(kinds.contains(&kind), "no accepted {kind:?} condition");
+    }
+}
