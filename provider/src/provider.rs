@@ -266,9 +266,16 @@ mod tests {
         v
     }
 
+    /// Case name, provider block attributes, the path of the expected error.
+    type Case = (
+        &'static str,
+        Vec<(&'static str, Value)>,
+        Option<AttributePath>,
+    );
+
     #[test]
     fn validation_names_the_attribute() {
-        let cases: Vec<(&str, Vec<(&str, Value)>, Option<AttributePath>)> = vec![
+        let cases: Vec<Case> = vec![
             ("empty block", vec![], None),
             (
                 "good",

@@ -172,3 +172,193 @@ fn replacements(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Attribute, NestedBlock, Type};
+
+    fn block() -> Block {
+        Block::new()
+            .attribute(Attribute::string("name").required().requires_replace())
+            .attribute(Attribute::string("arn").computed().use_state_for_unknown())
+            .attribute(Attribute::string("version").computed())
+            .attribute(Attribute::string("mode").optional().computed())
+            .attribute(Attribute::string("description").optional())
+            .block(NestedBlock::list(
+                "rule",
+                Block::new()
+                    .attribute(Attribute::string("expr").required().requires_replace())
+                    .attribute(Attribute::string("id").computed().use_state_for_unknown()),
+            ))
+            .block(NestedBlock::single(
+                "target",
+                Block::new().attribute(Attribute::string("path").required()),
+            ))
+    }
+
+    fn rule(expr: &str, id: Value) -> Value {
+        Value::object([("expr", Value::from(expr)), ("id", id)])
+    }
+
+    /// A resource object: config has computed attributes null.
+    fn object(name: &str, description: Option<&str>, rules: Vec<Value>, computed: bool) -> Value {
+        let c = |v: &str| {
+            if computed {
+                Value::from(v)
+            } else {
+                Value::Null
+            }
+        };
+        Value::object([
+            ("name", Value::from(name)),
+            ("arn", c("arn:1")),
+            ("version", c("v1")),
+            ("mode", c("auto")),
+            ("description", description.into()),
+            ("rule", Value::List(rules)),
+            ("target", Value::Null),
+        ])
+    }
+
+    fn request(prior: Value, config: Value) -> PlanRequest {
+        // Terraform's proposed state: config, with prior values for
+        // computed attributes the config leaves null.
+        let mut proposed = config.clone();
+        if let (Value::Object(p), Value::Object(prior)) = (&mut proposed, &prior) {
+            for (k, v) in p.iter_mut() {
+                if v.is_null() && matches!(k.as_str(), "arn" | "version" | "mode") {
+                    *v = prior.get(k).cloned().unwrap_or_default();
+                }
+            }
+            if let (Some(Value::List(rules)), Some(Value::List(prior_rules))) =
+                (p.get_mut("rule"), prior.get("rule"))
+            {
+                for (r, pr) in rules.iter_mut().zip(prior_rules) {
+                    r.set_attr("id", pr.attr("id").clone());
+                }
+            }
+        }
+        if config.is_null() {
+            proposed = Value::Null;
+        }
+        PlanRequest {
+            prior_state: prior,
+            proposed_new_state: proposed,
+            config,
+            prior_private: b"private".to_vec(),
+        }
+    }
+
+    #[test]
+    fn create_marks_computed_attributes_unknown() {
+        let config = object("a", None, vec![rule("x > 1", Value::Null)], false);
+        let plan = prefill(&block(), &request(Value::Null, config));
+        let p = &plan.planned_state;
+        assert_eq!(p.attr("arn"), &Value::Unknown);
+        assert_eq!(p.attr("version"), &Value::Unknown);
+        assert_eq!(p.attr("mode"), &Value::Unknown);
+        assert_eq!(p.attr("description"), &Value::Null);
+        assert_eq!(p.attr("rule").elements()[0].attr("id"), &Value::Unknown);
+        assert_eq!(p.attr("target"), &Value::Null);
+        assert!(plan.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn configured_optional_computed_values_are_kept() {
+        let mut config = object("a", None, vec![], false);
+        config.set_attr("mode", Value::from("manual"));
+        let plan = prefill(&block(), &request(Value::Null, config));
+        assert_eq!(plan.planned_state.attr("mode").as_str(), Some("manual"));
+    }
+
+    #[test]
+    fn no_change_plans_the_prior_state() {
+        let prior = object("a", Some("d"), vec![rule("x", Value::from("r1"))], true);
+        let config = object("a", Some("d"), vec![rule("x", Value::Null)], false);
+        let plan = prefill(&block(), &request(prior.clone(), config));
+        assert_eq!(plan.planned_state, prior);
+        assert!(plan.requires_replace.is_empty());
+        assert_eq!(plan.planned_private, b"private");
+    }
+
+    #[test]
+    fn update_keeps_state_for_unknown_and_marks_the_rest() {
+        let prior = object("a", Some("d"), vec![rule("x", Value::from("r1"))], true);
+        let config = object("a", Some("changed"), vec![rule("x", Value::Null)], false);
+        let plan = prefill(&block(), &request(prior, config));
+        let p = &plan.planned_state;
+        assert_eq!(p.attr("arn").as_str(), Some("arn:1"));
+        assert_eq!(p.attr("version"), &Value::Unknown);
+        assert_eq!(p.attr("rule").elements()[0].attr("id").as_str(), Some("r1"));
+        assert!(plan.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn requires_replace_lists_changed_paths() {
+        let prior = object("a", None, vec![rule("x", Value::from("r1"))], true);
+        let cases = [
+            (
+                "name",
+                object("b", None, vec![rule("x", Value::Null)], false),
+                vec![AttributePath::root("name")],
+            ),
+            (
+                "nested expr",
+                object("a", None, vec![rule("y", Value::Null)], false),
+                vec![AttributePath::root("rule").index(0).attr("expr")],
+            ),
+            (
+                "added rule",
+                object(
+                    "a",
+                    None,
+                    vec![rule("x", Value::Null), rule("z", Value::Null)],
+                    false,
+                ),
+                vec![AttributePath::root("rule").index(1).attr("expr")],
+            ),
+            ("removed rule", object("a", None, vec![], false), vec![]),
+        ];
+        for (name, config, expected) in cases {
+            let plan = prefill(&block(), &request(prior.clone(), config));
+            assert_eq!(plan.requires_replace, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn replace_when_a_requires_replace_block_changes() {
+        let b = Block::new().block(
+            NestedBlock::single(
+                "target",
+                Block::new().attribute(Attribute::string("path").optional()),
+            )
+            .requires_replace(),
+        );
+        let target =
+            |p: &str| Value::object([("target", Value::object([("path", Value::from(p))]))]);
+        let plan = prefill(&b, &request(target("s3://a"), target("s3://b")));
+        assert_eq!(plan.requires_replace, vec![AttributePath::root("target")]);
+        let plan = prefill(&b, &request(target("s3://a"), target("s3://a")));
+        assert!(plan.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn destroy_plans_null() {
+        let prior = object("a", None, vec![], true);
+        let plan = prefill(&block(), &request(prior, Value::Null));
+        assert_eq!(plan.planned_state, Value::Null);
+        assert!(plan.requires_replace.is_empty());
+        assert_eq!(plan.planned_private, b"private");
+    }
+
+    #[test]
+    fn unknown_config_is_not_mistaken_for_unset() {
+        let mut config = object("a", None, vec![], false);
+        config.set_attr("mode", Value::Unknown);
+        let plan = prefill(&block(), &request(Value::Null, config));
+        assert_eq!(plan.planned_state.attr("mode"), &Value::Unknown);
+        let ty = block().value_type();
+        assert!(matches!(ty, Type::Object(_)));
+    }
+}

@@ -437,3 +437,334 @@ impl<P: Provider> ProviderServer for Framework<P> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::framework::{ApplyResponse, ReadResponse};
+    use crate::protocol::{Attribute, AttributePath};
+    use std::sync::{Arc, Mutex};
+
+    /// Context: the region the provider was configured with.
+    struct Region(String);
+
+    struct TestProvider;
+
+    #[async_trait]
+    impl Provider for TestProvider {
+        type Data = Region;
+        fn schema(&self) -> Schema {
+            Schema::new().attribute(Attribute::string("region").optional())
+        }
+        async fn configure(&self, req: ConfigureRequest) -> Result<Region, Diagnostics> {
+            Ok(Region(
+                req.config
+                    .attr("region")
+                    .as_str()
+                    .unwrap_or("none")
+                    .to_owned(),
+            ))
+        }
+    }
+
+    /// Version 2 of a note: `body` was called `text` in version 1, and
+    /// version 0 stored the text upper-cased under `TEXT`.
+    #[derive(Default)]
+    struct Note {
+        calls: Arc<Mutex<Vec<&'static str>>>,
+    }
+
+    impl Note {
+        fn called(&self, what: &'static str) {
+            self.calls.lock().unwrap().push(what);
+        }
+    }
+
+    #[async_trait]
+    impl Resource<Region> for Note {
+        fn type_name(&self) -> &'static str {
+            "test_note"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new()
+                .version(2)
+                .attribute(Attribute::string("body").required())
+                .attribute(Attribute::string("region").computed())
+        }
+        async fn create(&self, ctx: &ProviderData<Region>, req: ApplyRequest) -> ApplyResponse {
+            self.called("create");
+            let mut state = req.planned_state;
+            match ctx.get() {
+                Ok(region) => state.set_attr("region", Value::from(region.0.as_str())),
+                Err(d) => return ApplyResponse::error(Value::Null, d),
+            };
+            ApplyResponse {
+                new_state: state,
+                private: b"p1".to_vec(),
+                ..Default::default()
+            }
+        }
+        async fn read(&self, _ctx: &ProviderData<Region>, req: ReadRequest) -> ReadResponse {
+            self.called("read");
+            ReadResponse {
+                new_state: req.state,
+                private: req.private,
+                ..Default::default()
+            }
+        }
+        async fn update(&self, _ctx: &ProviderData<Region>, req: ApplyRequest) -> ApplyResponse {
+            self.called("update");
+            // A buggy update that leaves an unknown in the new state.
+            ApplyResponse {
+                new_state: req.planned_state,
+                ..Default::default()
+            }
+        }
+        async fn delete(&self, _ctx: &ProviderData<Region>, _req: ApplyRequest) -> ApplyResponse {
+            self.called("delete");
+            ApplyResponse::default()
+        }
+        fn upgrade_state(
+            &self,
+            version: i64,
+            state: serde_json::Value,
+        ) -> Result<serde_json::Value, Diagnostic> {
+            match version {
+                0 => Ok(
+                    serde_json::json!({ "text": state["TEXT"].as_str().unwrap_or_default().to_lowercase() }),
+                ),
+                1 => Ok(serde_json::json!({ "body": state["text"], "region": state["region"] })),
+                _ => Err(Diagnostic::error("no", "")),
+            }
+        }
+    }
+
+    fn framework() -> Framework<TestProvider> {
+        Framework::new(TestProvider).resource(Note::default())
+    }
+
+    /// A framework and the log of lifecycle calls its note resource gets.
+    fn framework_with_calls() -> (Framework<TestProvider>, Arc<Mutex<Vec<&'static str>>>) {
+        let note = Note::default();
+        let calls = Arc::clone(&note.calls);
+        (Framework::new(TestProvider).resource(note), calls)
+    }
+
+    fn note_type() -> Type {
+        Note::default().schema().value_type()
+    }
+
+    fn dv(value: &Value, ty: &Type) -> DynamicValue {
+        DynamicValue::encode(value, ty).unwrap()
+    }
+
+    fn note(body: &str, region: Value) -> Value {
+        Value::object([("body", Value::from(body)), ("region", region)])
+    }
+
+    async fn configure(fw: &Framework<TestProvider>, region: Value) -> Diagnostics {
+        let ty = TestProvider.schema().value_type();
+        fw.configure_provider(ConfigureProviderRequest {
+            terraform_version: "1.0.3".into(),
+            config: dv(&Value::object([("region", region)]), &ty),
+        })
+        .await
+    }
+
+    async fn upgrade(
+        fw: &Framework<TestProvider>,
+        version: i64,
+        json: &str,
+    ) -> UpgradeResourceStateResponse {
+        fw.upgrade_resource_state(UpgradeResourceStateRequest {
+            type_name: "test_note".into(),
+            version,
+            raw_json: json.as_bytes().to_vec(),
+            raw_flatmap: Default::default(),
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn upgrade_current_version_drops_removed_attributes() {
+        let resp = upgrade(&framework(), 2, r#"{"body":"hi","region":"r","gone":1}"#).await;
+        assert!(resp.diagnostics.is_empty(), "{}", resp.diagnostics);
+        let state = resp.upgraded_state.unwrap().decode(&note_type()).unwrap();
+        assert_eq!(state, note("hi", Value::from("r")));
+    }
+
+    #[tokio::test]
+    async fn upgrade_chains_version_steps() {
+        let resp = upgrade(&framework(), 0, r#"{"TEXT":"HELLO"}"#).await;
+        assert!(resp.diagnostics.is_empty(), "{}", resp.diagnostics);
+        let state = resp.upgraded_state.unwrap().decode(&note_type()).unwrap();
+        assert_eq!(state, note("hello", Value::Null));
+    }
+
+    #[tokio::test]
+    async fn upgrade_errors() {
+        let fw = framework();
+        let cases = [
+            (3, r#"{"body":"x"}"#, "newer provider"),
+            (2, "not json", "not JSON"),
+            (2, r#"{"body":5}"#, "does not fit"),
+            (2, "", "empty"),
+        ];
+        for (version, json, needle) in cases {
+            let resp = upgrade(&fw, version, json).await;
+            assert!(resp.upgraded_state.is_none(), "{needle}");
+            assert!(
+                resp.diagnostics.to_string().contains(needle),
+                "{needle}: {}",
+                resp.diagnostics
+            );
+        }
+        let flatmap = fw
+            .upgrade_resource_state(UpgradeResourceStateRequest {
+                type_name: "test_note".into(),
+                version: 0,
+                raw_json: Vec::new(),
+                raw_flatmap: [("body".to_owned(), "x".to_owned())].into(),
+            })
+            .await;
+        assert!(flatmap.diagnostics.to_string().contains("flatmap"));
+    }
+
+    #[tokio::test]
+    async fn apply_dispatches_and_checks_results() {
+        let (fw, calls) = framework_with_calls();
+        assert!(configure(&fw, Value::from("eu-west-1")).await.is_empty());
+        let ty = note_type();
+        let apply = |prior: Value, planned: Value| ApplyResourceChangeRequest {
+            type_name: "test_note".into(),
+            prior_state: dv(&prior, &ty),
+            planned_state: dv(&planned, &ty),
+            config: dv(&planned, &ty),
+            planned_private: Vec::new(),
+        };
+        let created = fw
+            .apply_resource_change(apply(Value::Null, note("a", Value::Unknown)))
+            .await;
+        assert!(created.diagnostics.is_empty(), "{}", created.diagnostics);
+        assert_eq!(
+            created.new_state.unwrap().decode(&ty).unwrap(),
+            note("a", Value::from("eu-west-1"))
+        );
+        assert_eq!(created.private, b"p1");
+
+        let updated = fw
+            .apply_resource_change(apply(
+                note("a", Value::from("x")),
+                note("b", Value::Unknown),
+            ))
+            .await;
+        assert!(
+            updated
+                .diagnostics
+                .to_string()
+                .contains("`region` is unknown"),
+            "{}",
+            updated.diagnostics
+        );
+
+        let deleted = fw
+            .apply_resource_change(apply(note("a", Value::from("x")), Value::Null))
+            .await;
+        assert!(deleted.diagnostics.is_empty());
+        assert_eq!(deleted.new_state.unwrap().decode(&ty).unwrap(), Value::Null);
+
+        assert_eq!(*calls.lock().unwrap(), ["create", "update", "delete"]);
+    }
+
+    #[tokio::test]
+    async fn unknown_provider_config_defers_configure() {
+        let fw = framework();
+        assert!(configure(&fw, Value::Unknown).await.is_empty());
+        assert!(
+            matches!(fw.provider_data(), ProviderData::Unknown(ref p) if *p == AttributePath::root("region"))
+        );
+        let ty = note_type();
+        let created = fw
+            .apply_resource_change(ApplyResourceChangeRequest {
+                type_name: "test_note".into(),
+                prior_state: DynamicValue::default(),
+                planned_state: dv(&note("a", Value::Unknown), &ty),
+                config: dv(&note("a", Value::Null), &ty),
+                planned_private: Vec::new(),
+            })
+            .await;
+        let text = created.diagnostics.to_string();
+        assert!(
+            text.contains("not known yet") && text.contains("`region`"),
+            "{text}"
+        );
+        // Configured again with known values (as Terraform does at apply).
+        assert!(configure(&fw, Value::from("us-east-1")).await.is_empty());
+        assert!(fw.provider_data().is_known());
+    }
+
+    #[tokio::test]
+    async fn plan_and_read_route_through_the_resource() {
+        let fw = framework();
+        let ty = note_type();
+        let planned = fw
+            .plan_resource_change(PlanResourceChangeRequest {
+                type_name: "test_note".into(),
+                prior_state: DynamicValue::default(),
+                proposed_new_state: dv(&note("a", Value::Null), &ty),
+                config: dv(&note("a", Value::Null), &ty),
+                prior_private: Vec::new(),
+            })
+            .await;
+        assert_eq!(
+            planned.planned_state.unwrap().decode(&ty).unwrap(),
+            note("a", Value::Unknown)
+        );
+        let read = fw
+            .read_resource(ReadResourceRequest {
+                type_name: "test_note".into(),
+                current_state: dv(&note("a", Value::from("r")), &ty),
+                private: b"x".to_vec(),
+            })
+            .await;
+        assert_eq!(read.private, b"x");
+        assert_eq!(
+            read.new_state.unwrap().decode(&ty).unwrap(),
+            note("a", Value::from("r"))
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_types_and_import_are_diagnostics() {
+        let fw = framework();
+        let diags = fw
+            .validate_resource_config("nope", DynamicValue::default())
+            .await;
+        assert!(
+            diags
+                .to_string()
+                .contains("no resource type named \"nope\""),
+            "{diags}"
+        );
+        let diags = fw
+            .validate_data_resource_config("nope", DynamicValue::default())
+            .await;
+        assert!(diags.has_error());
+        let imported = fw
+            .import_resource_state(ImportResourceStateRequest {
+                type_name: "test_note".into(),
+                id: "x".into(),
+            })
+            .await;
+        assert!(imported.imported.is_empty());
+        assert!(
+            imported
+                .diagnostics
+                .to_string()
+                .contains("cannot be imported")
+        );
+        let schema = fw.get_provider_schema().await;
+        assert_eq!(schema.resources["test_note"].version, 2);
+    }
+}
