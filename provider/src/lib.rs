@@ -2,10 +2,10 @@
 //! protocol 6) for gluepipe pipelines.
 //!
 //! - [`protocol`]: the wire layer (handshake, mTLS, tfplugin6 gRPC, values);
-//! - [`framework`]: the typed resource/data-source API on top of it;
-//! - [`provider`]: gluepipe's provider block and AWS context;
-//! - [`data_sources`]: `gluepipe_catalog_table`;
-//! - `registry()`: the one list of everything this provider serves.
+//! - [`framework`]: the typed resource and data source API on top of it;
+//! - [`provider`]: gluepipe's provider block and the AWS context it builds;
+//! - [`data_sources`]: the `gluepipe_catalog_table` data source;
+//! - [`registry`]: the one list of everything this provider serves.
 
 pub mod aws;
 pub mod data_sources;
