@@ -220,3 +220,41 @@ pub trait ProviderServer: Send + Sync + 'static {
     /// to the user.
     async fn stop_provider(&self) -> Result<(), String>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dynamic_values_decode_msgpack_json_or_nothing() {
+        let ty = Type::object([("name", Type::String), ("size", Type::Number)]);
+        let expected = Value::object([("name", Value::from("a")), ("size", Value::from(2))]);
+        let cases = [
+            (
+                "msgpack",
+                DynamicValue::encode(&expected, &ty).expect("fits"),
+                expected.clone(),
+            ),
+            (
+                "json",
+                DynamicValue {
+                    msgpack: Vec::new(),
+                    json: br#"{"name":"a","size":2}"#.to_vec(),
+                },
+                expected.clone(),
+            ),
+            ("empty is null", DynamicValue::default(), Value::Null),
+        ];
+        for (name, dv, want) in cases {
+            assert_eq!(dv.decode(&ty).ok(), Some(want), "{name}");
+        }
+        let bad_json = DynamicValue {
+            msgpack: Vec::new(),
+            json: b"{".to_vec(),
+        };
+        assert!(bad_json.decode(&ty).is_err());
+        // Responses are always msgpack.
+        let out = DynamicValue::encode(&expected, &ty).expect("fits");
+        assert!(out.json.is_empty() && !out.msgpack.is_empty());
+    }
+}
