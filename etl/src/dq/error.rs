@@ -10,14 +10,9 @@ use std::path::PathBuf;
 /// An error that stops the evaluation of a whole ruleset.
 #[derive(Debug, thiserror::Error)]
 pub enum DqError {
-    /// A batch's schema differs from the schema given to `DqEngine::new`.
-    #[error("data-quality batch has {found} columns but the engine was built for {expected}")]
-    SchemaMismatch {
-        /// Columns the engine expects.
-        expected: usize,
-        /// Columns in the offending batch.
-        found: usize,
-    },
+    /// A batch does not match the schema given to `DqEngine::new` (or its row outcomes).
+    #[error("data-quality batch does not match: {0}")]
+    SchemaMismatch(String),
     /// An Arrow kernel failed on data the engine itself prepared (a bug or resource limit).
     #[error("data-quality evaluation: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

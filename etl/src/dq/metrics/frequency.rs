@@ -233,7 +233,7 @@ mod tests {
         let mut freq = Frequencies::new(&[DataType::Utf8]).unwrap();
         let values: Vec<String> = (0..50_000).map(|i| format!("v{i}")).collect();
         let col: ArrayRef = Arc::new(StringArray::from_iter_values(values.iter()));
-        freq.update(&[col.clone()], None).unwrap();
+        freq.update(std::slice::from_ref(&col), None).unwrap();
         freq.update(&[col], None).unwrap();
         let s = freq.stats();
         assert_eq!((s.distinct, s.singletons, s.rows), (50_000, 0, 100_000));

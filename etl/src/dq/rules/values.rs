@@ -1,0 +1,785 @@
+//! Per-row rules: ColumnValues, ColumnLength, ColumnDataType and DataFreshness. Each batch is
+//! tested value by value in tight loops over the column's primitive or string buffers (no
+//! per-value boxing); the rule keeps counts (and a min/max) and decides at the end on the
+//! compliance ratio — the share of rows in scope that pass — against `with threshold`, or 1.0.
+//!
+//! Null rows fail every form except `!=` and `not in` (which pass them), unless the condition
+//! names NULL: `= NULL` and `in [..., NULL]` accept nulls, `!= NULL` and `not in [..., NULL]`
+//! reject them. ColumnLength measures a null as length 0. ColumnDataType fails a null (and
+//! `!=` passes it). DataFreshness fails a null.
+
+use std::collections::HashSet;
+
+use arrow::array::{Array, AsArray, Float64Array};
+use arrow::buffer::{BooleanBuffer, NullBuffer};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, NaiveDate, Utc};
+use gluepipe_spec::dqdl::{
+    Comparison, Condition, DateExpr, Duration, DurationUnit, NumberCondition, OffsetOp, SingleRule,
+    StringCondition, StringKeyword, StringValue, unescape,
+};
+use regex::Regex;
+
+use super::metric::value_message;
+use super::{
+    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, decide_ratio,
+    tally, threshold,
+};
+use crate::dq::condition::{NoHistory, Resolved, holds, is_dynamic, resolve};
+use crate::dq::metrics::lengths::{LengthRange, char_lengths};
+use crate::dq::metrics::moments::Moments;
+use crate::dq::plan::{BatchView, FilterId, mask_values};
+use crate::dq::results::{Metrics, Outcome};
+use crate::dq::sql::eval::days_since_epoch;
+
+/// Pass bits from per-value results: `hit` decides non-null rows, `null_passes` null rows.
+fn combine(hit: BooleanBuffer, nulls: Option<&NullBuffer>, null_passes: bool) -> BooleanBuffer {
+    match nulls.filter(|n| n.null_count() > 0) {
+        None => hit,
+        Some(n) if null_passes => &hit | &!n.inner(),
+        Some(n) => &hit & n.inner(),
+    }
+}
+
+/// Whether null rows pass a number (or date) condition.
+fn null_passes(c: &Resolved) -> bool {
+    match c {
+        Comparison::Eq(v) => v.is_none(),
+        Comparison::Ne(v) => v.is_some(),
+        Comparison::In(list) => list.iter().any(Option::is_none),
+        Comparison::NotIn(list) => !list.iter().any(Option::is_none),
+        _ => false,
+    }
+}
+
+/// Per-row test of `values` against `c`.
+fn test_numbers(values: &Float64Array, c: &Resolved) -> BooleanBuffer {
+    let v = values.values();
+    let hit = BooleanBuffer::collect_bool(values.len(), |i| holds(c, v[i]));
+    combine(hit, values.nulls(), null_passes(c))
+}
+
+/// Operands of a per-row number condition must be constants (no `last(k)`).
+fn literal_condition(rule: &SingleRule, c: &NumberCondition) -> Result<Resolved, Problem> {
+    if is_dynamic(c) {
+        return Err(Problem::Error(format!(
+            "{} compares each value, so its condition takes numbers and NULL, not dynamic expressions",
+            rule.rule_type
+        )));
+    }
+    resolve(c, &NoHistory).map_err(Problem::Error)
+}
+
+/// What ColumnValues tests each value against.
+enum ValueTest {
+    /// A number condition (the column is read as numbers).
+    Number(Resolved),
+    /// A date condition on the value's date (days since 1970-01-01).
+    Date(Resolved),
+    /// A string condition.
+    Text(TextTest),
+}
+
+/// A string condition as a set membership or regex test.
+enum TextTest {
+    /// `= x`, `!= x`, `in [...]`, `not in [...]`.
+    Set { set: TextSet, negated: bool },
+    /// `matches "re"`, `not matches "re"` (full match).
+    Regex { re: Regex, negated: bool },
+}
+
+#[derive(Default)]
+struct TextSet {
+    texts: HashSet<String>,
+    empty: bool,
+    whitespace_only: bool,
+    null: bool,
+}
+
+impl TextSet {
+    fn add(&mut self, v: &StringValue, unescaped: bool) {
+        match v {
+            StringValue::Quoted(s) if unescaped => {
+                self.texts.insert(unescape(s));
+            }
+            StringValue::Quoted(s) => {
+                self.texts.insert(s.clone());
+            }
+            StringValue::Keyword(StringKeyword::Null) => self.null = true,
+            StringValue::Keyword(StringKeyword::Empty) => self.empty = true,
+            StringValue::Keyword(StringKeyword::WhitespacesOnly) => self.whitespace_only = true,
+        }
+    }
+
+    fn contains(&self, s: &str) -> bool {
+        (self.empty && s.is_empty())
+            || (self.whitespace_only && !s.is_empty() && s.chars().all(char::is_whitespace))
+            || self.texts.contains(s)
+    }
+}
+
+impl TextTest {
+    fn new(c: &StringCondition) -> Result<Self, Problem> {
+        let set = |values: &[StringValue], unescaped: bool, negated: bool| {
+            let mut set = TextSet::default();
+            values.iter().for_each(|v| set.add(v, unescaped));
+            TextTest::Set { set, negated }
+        };
+        let regex = |p: &str, negated: bool| {
+            Regex::new(&format!("^(?:{p})$"))
+                .map(|re| TextTest::Regex { re, negated })
+                .map_err(|e| Problem::Error(format!("invalid regular expression {p:?}: {e}")))
+        };
+        Ok(match c {
+            StringCondition::Eq(v) => set(std::slice::from_ref(v), false, false),
+            StringCondition::Ne(v) => set(std::slice::from_ref(v), false, true),
+            StringCondition::In(s) => set(s.values(), true, false),
+            StringCondition::NotIn(s) => set(s.values(), true, true),
+            StringCondition::Matches(p) => regex(p, false)?,
+            StringCondition::NotMatches(p) => regex(p, true)?,
+        })
+    }
+
+    fn test(&self, column: &dyn Array) -> Result<BooleanBuffer, String> {
+        let text = cast_with_options(column, &DataType::Utf8, &CastOptions::default())
+            .map_err(|e| e.to_string())?;
+        let s = text.as_string::<i32>();
+        let (hit, null_passes) = match self {
+            TextTest::Set { set, negated } => (
+                BooleanBuffer::collect_bool(s.len(), |i| set.contains(s.value(i)) != *negated),
+                set.null != *negated,
+            ),
+            TextTest::Regex { re, negated } => (
+                BooleanBuffer::collect_bool(s.len(), |i| re.is_match(s.value(i)) != *negated),
+                false,
+            ),
+        };
+        Ok(combine(hit, s.nulls(), null_passes))
+    }
+}
+
+/// `ColumnValues "col" <condition>`.
+pub struct ColumnValuesCheck {
+    column: usize,
+    name: String,
+    filter: Option<FilterId>,
+    test: ValueTest,
+    threshold: Option<Resolved>,
+    /// For `>`, `>=`, `<`, `<=`, `= x` without threshold: the extremes are reported, as Glue does.
+    extremes: Option<Moments>,
+    compliance: Compliance,
+    /// Rows in scope whose value is null, and whether such rows fail.
+    nulls_failed: u64,
+}
+
+/// Compiles ColumnValues.
+pub fn column_values(
+    rule: &SingleRule,
+    planner: &mut Planner<'_>,
+) -> Result<Box<dyn Check>, Problem> {
+    let name = super::param(rule, 0)?.to_string();
+    let column = planner.column(&name)?;
+    let filter = planner.filter(rule)?;
+    let threshold = threshold(rule)?;
+    let test = match &rule.condition {
+        Some(Condition::Number(c)) => ValueTest::Number(literal_condition(rule, c)?),
+        Some(Condition::String(c)) => ValueTest::Text(TextTest::new(c)?),
+        Some(Condition::Date(c)) => ValueTest::Date(date_condition(c, rule, planner.now)?),
+        _ => {
+            return Err(Problem::Error(
+                "ColumnValues needs a number, string or date condition".into(),
+            ));
+        }
+    };
+    let extremes = match (&test, &threshold) {
+        (
+            ValueTest::Number(
+                Comparison::Gt(_) | Comparison::Ge(_) | Comparison::Lt(_) | Comparison::Le(_),
+            ),
+            None,
+        )
+        | (ValueTest::Number(Comparison::Eq(Some(_))), None) => Some(Moments::default()),
+        _ => None,
+    };
+    Ok(Box::new(ColumnValuesCheck {
+        column,
+        name,
+        filter,
+        test,
+        threshold,
+        extremes,
+        compliance: Compliance::default(),
+        nulls_failed: 0,
+    }))
+}
+
+impl Check for ColumnValuesCheck {
+    fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
+        let scope = view.mask(self.filter)?.cloned();
+        let column = view.column(self.column);
+        let pass = match &self.test {
+            ValueTest::Number(c) => {
+                let values = match view.numbers(self.column).map_err(|e| e.to_string())? {
+                    Some(v) => v.clone(),
+                    None => cast_with_options(column, &DataType::Float64, &CastOptions::default())
+                        .map_err(|e| e.to_string())?
+                        .as_primitive()
+                        .clone(),
+                };
+                if let Some(m) = &mut self.extremes {
+                    m.update(&mask_values(&values, scope.as_ref()));
+                }
+                test_numbers(&values, c)
+            }
+            ValueTest::Date(c) => {
+                let days = as_days(column.as_ref())?;
+                test_numbers(&days, c)
+            }
+            ValueTest::Text(t) => t.test(column.as_ref())?,
+        };
+        if let Some(nulls) = column.logical_nulls().filter(|n| n.null_count() > 0) {
+            let failed_nulls = &!nulls.inner() & &!&pass;
+            self.nulls_failed += tally(&failed_nulls, scope.as_ref()).0;
+        }
+        self.compliance.add(&pass, scope.as_ref());
+        Ok(Some(RowResult { pass, scope }))
+    }
+
+    fn row_level(&self) -> bool {
+        true
+    }
+
+    fn finish(&mut self, _: &FinishContext<'_>) -> LeafOutcome {
+        let pattern = matches!(self.test, ValueTest::Text(TextTest::Regex { .. }));
+        let key = if pattern {
+            format!("Column.{}.PatternMatch", self.name)
+        } else {
+            format!("Column.{}.ColumnValues.Compliance", self.name)
+        };
+        let nulls_failed = self.nulls_failed;
+        let mut out = decide_ratio(
+            self.compliance.ratio(),
+            self.threshold.as_ref(),
+            &key,
+            |r| {
+                if nulls_failed > 0 {
+                    "Value: NULL does not meet the constraint requirement!".to_string()
+                } else {
+                    value_message(r)
+                }
+            },
+        );
+        if let (Some(m), ValueTest::Number(c)) = (&self.extremes, &self.test) {
+            // Glue reports the minimum and/or maximum for these forms, not the compliance.
+            out.metrics.clear();
+            out.history.clear();
+            let (show_min, show_max) = match c {
+                Comparison::Gt(_) | Comparison::Ge(_) => (true, false),
+                Comparison::Lt(_) | Comparison::Le(_) => (false, true),
+                _ => (true, true),
+            };
+            for (show, metric, value) in [
+                (show_min, "Minimum", m.min()),
+                (show_max, "Maximum", m.max()),
+            ] {
+                if let (true, Some(v)) = (show, value) {
+                    let k = format!("Column.{}.{metric}", self.name);
+                    out.metrics.insert(k.clone(), v);
+                    out.history.push((k, v));
+                }
+            }
+            if out.outcome == Outcome::Failed && nulls_failed == 0 {
+                let offending = match c {
+                    Comparison::Lt(_) | Comparison::Le(_) => m.max(),
+                    Comparison::Eq(_) if m.min().is_some_and(|v| holds(c, v)) => m.max(),
+                    _ => m.min(),
+                };
+                if let Some(v) = offending {
+                    out.reason = Some(value_message(v));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The date of each value, as days since 1970-01-01 in `f64` (null where there is none).
+fn as_days(column: &dyn Array) -> Result<Float64Array, String> {
+    let dates = cast_with_options(column, &DataType::Date32, &CastOptions::default())
+        .map_err(|e| format!("cannot read values as dates: {e}"))?;
+    let days = cast_with_options(&dates, &DataType::Float64, &CastOptions::default())
+        .map_err(|e| e.to_string())?;
+    Ok(days.as_primitive().clone())
+}
+
+/// A date condition with each operand resolved to its date (days since 1970-01-01).
+fn date_condition(
+    c: &Comparison<DateExpr>,
+    rule: &SingleRule,
+    now: DateTime<Utc>,
+) -> Result<Resolved, Problem> {
+    let zone = match rule.tag("timeZone") {
+        None => FixedOffset::east_opt(0),
+        Some(z) => fixed_zone(&z),
+    };
+    let mut problem = None;
+    let resolved = c.clone().map(|e| match date_operand(&e, now, zone) {
+        Ok(v) => v,
+        Err(p) => {
+            problem.get_or_insert(p);
+            None
+        }
+    });
+    match problem {
+        Some(p) => Err(p),
+        None => Ok(resolved),
+    }
+}
+
+fn date_operand(
+    e: &DateExpr,
+    now: DateTime<Utc>,
+    zone: Option<FixedOffset>,
+) -> Result<Option<f64>, Problem> {
+    Ok(Some(match e {
+        DateExpr::Null => return Ok(None),
+        DateExpr::Date(text) => {
+            let d = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| Problem::Error(format!("\"{text}\" is not a valid date")))?;
+            f64::from(days_of(d))
+        }
+        DateExpr::Now => f64::from(days_since_epoch(now)),
+        DateExpr::NowOffset { op, duration } => {
+            let shift = ChronoDuration::minutes(duration.minutes() as i64);
+            let t = match op {
+                OffsetOp::Plus => now + shift,
+                OffsetOp::Minus => now - shift,
+            };
+            f64::from(days_since_epoch(t))
+        }
+        DateExpr::Time(t) => {
+            let zone = zone.ok_or_else(|| {
+                Problem::Error(
+                    "only UTC, GMT and fixed offsets such as +05:30 are supported as timeZone"
+                        .into(),
+                )
+            })?;
+            let local_today = now.with_timezone(&zone).date_naive();
+            let local = local_today
+                .and_hms_opt(u32::from(t.hour), u32::from(t.minute), 0)
+                .and_then(|dt| dt.and_local_timezone(zone).single())
+                .ok_or_else(|| Problem::Error(format!("invalid time {}", t.text)))?;
+            f64::from(days_since_epoch(local.with_timezone(&Utc)))
+        }
+    }))
+}
+
+/// Days from 1970-01-01 (`NaiveDate::default()`) to `d`.
+fn days_of(d: NaiveDate) -> i32 {
+    (d - NaiveDate::default()).num_days() as i32
+}
+
+/// `UTC`, `GMT`, `UT`, `Z`, and offsets (`+05:30`, `UTC+2`, `-0800`); named regions are not
+/// supported without a time-zone database.
+fn fixed_zone(id: &str) -> Option<FixedOffset> {
+    let rest = ["UTC", "GMT", "UT"]
+        .iter()
+        .find_map(|p| id.strip_prefix(p))
+        .unwrap_or(id);
+    if rest.is_empty() || rest == "Z" {
+        return FixedOffset::east_opt(0);
+    }
+    let (sign, body) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let digits: String = body.chars().filter(|c| *c != ':').collect();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = |s: &str| s.parse::<i32>().ok();
+    let (h, m, s) = match digits.len() {
+        1 | 2 => (n(&digits)?, 0, 0),
+        4 => (n(&digits[..2])?, n(&digits[2..])?, 0),
+        6 => (n(&digits[..2])?, n(&digits[2..4])?, n(&digits[4..])?),
+        _ => return None,
+    };
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60 + s))
+}
+
+/// `ColumnLength "col" <number condition>` (literal operands only).
+pub struct ColumnLengthCheck {
+    column: usize,
+    name: String,
+    filter: Option<FilterId>,
+    condition: Resolved,
+    range: LengthRange,
+    compliance: Compliance,
+}
+
+/// Compiles ColumnLength.
+pub fn column_length(
+    rule: &SingleRule,
+    planner: &mut Planner<'_>,
+) -> Result<Box<dyn Check>, Problem> {
+    let name = super::param(rule, 0)?.to_string();
+    let column = planner.column(&name)?;
+    let filter = planner.filter(rule)?;
+    let condition = literal_condition(rule, super::number_condition(rule)?)?;
+    Ok(Box::new(ColumnLengthCheck {
+        column,
+        name,
+        filter,
+        condition,
+        range: LengthRange::default(),
+        compliance: Compliance::default(),
+    }))
+}
+
+impl ColumnLengthCheck {
+    /// `in`, `not in` and `not between` are decided row by row; the other forms on the
+    /// shortest and longest length, as Glue does.
+    fn per_row(&self) -> bool {
+        matches!(
+            self.condition,
+            Comparison::In(_) | Comparison::NotIn(_) | Comparison::NotBetween(..)
+        )
+    }
+}
+
+impl Check for ColumnLengthCheck {
+    fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
+        let scope = view.mask(self.filter)?.cloned();
+        let lengths = char_lengths(view.column(self.column).as_ref()).map_err(|e| e.to_string())?;
+        self.range.update(
+            &lengths,
+            scope.as_ref().map(|s| NullBuffer::new(s.clone())).as_ref(),
+        );
+        let nulls = lengths.nulls();
+        let values = lengths.values();
+        let pass = BooleanBuffer::collect_bool(lengths.len(), |i| {
+            let len = if nulls.is_some_and(|n| n.is_null(i)) {
+                0
+            } else {
+                values[i]
+            };
+            holds(&self.condition, len as f64)
+        });
+        self.compliance.add(&pass, scope.as_ref());
+        Ok(Some(RowResult { pass, scope }))
+    }
+
+    fn row_level(&self) -> bool {
+        true
+    }
+
+    fn finish(&mut self, _: &FinishContext<'_>) -> LeafOutcome {
+        if self.per_row() {
+            let key = format!("Column.{}.LengthCompliance", self.name);
+            return decide_ratio(self.compliance.ratio(), None, &key, value_message);
+        }
+        let (Some(min), Some(max)) = (self.range.min(), self.range.max()) else {
+            return decide_ratio(None, None, "", value_message);
+        };
+        let (min, max) = (min as f64, max as f64);
+        let c = &self.condition;
+        let (use_min, use_max, failing) = match c {
+            Comparison::Gt(_) | Comparison::Ge(_) => (true, false, (!holds(c, min)).then_some(min)),
+            Comparison::Lt(_) | Comparison::Le(_) => (false, true, (!holds(c, max)).then_some(max)),
+            Comparison::Between(a, b) => {
+                let low_ok = holds(&Comparison::Gt(*a), min);
+                let high_ok = holds(&Comparison::Lt(*b), max);
+                (
+                    true,
+                    true,
+                    if !low_ok {
+                        Some(min)
+                    } else if !high_ok {
+                        Some(max)
+                    } else {
+                        None
+                    },
+                )
+            }
+            _ => (
+                true,
+                true,
+                if !holds(c, min) {
+                    Some(min)
+                } else if !holds(c, max) {
+                    Some(max)
+                } else {
+                    None
+                },
+            ),
+        };
+        let mut metrics = Metrics::new();
+        if use_min {
+            metrics.insert(format!("Column.{}.MinimumLength", self.name), min);
+        }
+        if use_max {
+            metrics.insert(format!("Column.{}.MaximumLength", self.name), max);
+        }
+        LeafOutcome {
+            outcome: if failing.is_some() {
+                Outcome::Failed
+            } else {
+                Outcome::Passed
+            },
+            reason: failing.map(value_message),
+            history: metrics.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            metrics,
+            evaluated_rule: None,
+        }
+    }
+}
+
+/// What ColumnDataType checks a value can become.
+enum TypeTarget {
+    /// A cast to this type succeeds.
+    Cast(DataType),
+    /// The text parses as a date in this `chrono` format (after completing a partial format).
+    DateFormat { format: String, complete: Partial },
+    /// A `format` tag Glue does not accept: every value fails.
+    Never,
+}
+
+/// How a partial date format is completed to a full date before parsing (as deequ does).
+#[derive(Clone, Copy)]
+enum Partial {
+    None,
+    Prefix(&'static str),
+    Suffix(&'static str),
+}
+
+/// `ColumnDataType "col" = "Type"` / `!= "Type"`, optionally `with format` and a threshold.
+pub struct DataTypeCheck {
+    column: usize,
+    name: String,
+    filter: Option<FilterId>,
+    target: TypeTarget,
+    negated: bool,
+    threshold: Option<Resolved>,
+    compliance: Compliance,
+}
+
+/// Compiles ColumnDataType.
+pub fn column_data_type(
+    rule: &SingleRule,
+    planner: &mut Planner<'_>,
+) -> Result<Box<dyn Check>, Problem> {
+    let name = super::param(rule, 0)?.to_string();
+    let column = planner.column(&name)?;
+    let filter = planner.filter(rule)?;
+    let (type_name, negated) = match &rule.condition {
+        Some(Condition::String(StringCondition::Eq(StringValue::Quoted(t)))) => (t.clone(), false),
+        Some(Condition::String(StringCondition::Ne(StringValue::Quoted(t)))) => (t.clone(), true),
+        Some(Condition::String(StringCondition::Eq(_) | StringCondition::Ne(_))) => {
+            return Err(Problem::Error(
+                "ColumnDataType needs a type name such as \"Integer\"".into(),
+            ));
+        }
+        _ => {
+            return Err(Problem::Error(
+                "ColumnDataType rule only supports EQUALS (=) or NOT_EQUALS (!=) operators".into(),
+            ));
+        }
+    };
+    let upper = type_name.to_ascii_uppercase();
+    let target = match upper.as_str() {
+        "BOOLEAN" => TypeTarget::Cast(DataType::Boolean),
+        "INTEGER" => TypeTarget::Cast(DataType::Int32),
+        "LONG" => TypeTarget::Cast(DataType::Int64),
+        "DOUBLE" => TypeTarget::Cast(DataType::Float64),
+        "FLOAT" => TypeTarget::Cast(DataType::Float32),
+        "TIMESTAMP" => TypeTarget::Cast(DataType::Timestamp(TimeUnit::Microsecond, None)),
+        "DATE" => {
+            let other_tags = rule.tags.iter().any(|t| t.name != "format");
+            match rule.tag("format") {
+                None if other_tags => return Err(Problem::Error("Unsupported rule format".into())),
+                None => TypeTarget::Cast(DataType::Date32),
+                Some(f) => date_format(&f),
+            }
+        }
+        _ => match decimal(&upper) {
+            Some((p, s)) => TypeTarget::Cast(DataType::Decimal128(p, s)),
+            None => {
+                return Err(Problem::Error(format!(
+                    "Unrecognized data type: {type_name}"
+                )));
+            }
+        },
+    };
+    Ok(Box::new(DataTypeCheck {
+        column,
+        name,
+        filter,
+        target,
+        negated,
+        threshold: threshold(rule)?,
+        compliance: Compliance::default(),
+    }))
+}
+
+/// `DECIMAL(p,s)`.
+fn decimal(upper: &str) -> Option<(u8, i8)> {
+    let inner = upper.strip_prefix("DECIMAL(")?.strip_suffix(')')?;
+    let (p, s) = inner.split_once(',')?;
+    let (p, s): (u8, i8) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
+    ((1..=38).contains(&p) && s >= 0 && s as u8 <= p).then_some((p, s))
+}
+
+/// The date formats Glue accepts in `with format`, as `chrono` formats.
+fn date_format(f: &str) -> TypeTarget {
+    let (format, complete) = match f {
+        "dd-MM-yyyy" => ("%d-%m-%Y", Partial::None),
+        "MM-dd-yyyy" => ("%m-%d-%Y", Partial::None),
+        "yyyy-MM-dd" => ("%Y-%m-%d", Partial::None),
+        "dd/MM/yyyy" => ("%d/%m/%Y", Partial::None),
+        "MM/dd/yyyy" => ("%m/%d/%Y", Partial::None),
+        "yyyy/MM/dd" => ("%Y/%m/%d", Partial::None),
+        "MM-yyyy" => ("%d-%m-%Y", Partial::Prefix("01-")),
+        "yyyy-MM" => ("%Y-%m-%d", Partial::Suffix("-01")),
+        "MM/yyyy" => ("%d/%m/%Y", Partial::Prefix("01/")),
+        "yyyy/MM" => ("%Y/%m/%d", Partial::Suffix("/01")),
+        "dd-MM" => ("%d-%m-%Y", Partial::Suffix("-2000")),
+        "dd/MM" => ("%d/%m/%Y", Partial::Suffix("/2000")),
+        "MM/dd" => ("%m/%d/%Y", Partial::Suffix("/2000")),
+        "MM-dd" => ("%m-%d-%Y", Partial::Suffix("-2000")),
+        _ => return TypeTarget::Never,
+    };
+    TypeTarget::DateFormat {
+        format: format.to_string(),
+        complete,
+    }
+}
+
+impl Check for DataTypeCheck {
+    fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
+        let scope = view.mask(self.filter)?.cloned();
+        let column = view.column(self.column);
+        let ok = match &self.target {
+            TypeTarget::Never => BooleanBuffer::new_unset(column.len()),
+            TypeTarget::Cast(t) => {
+                let cast = cast_with_options(column.as_ref(), t, &CastOptions::default())
+                    .map_err(|e| e.to_string())?;
+                match (column.logical_nulls(), cast.logical_nulls()) {
+                    (_, Some(after)) => after.into_inner(),
+                    (Some(before), None) => before.into_inner(),
+                    (None, None) => BooleanBuffer::new_set(column.len()),
+                }
+            }
+            TypeTarget::DateFormat { format, complete } => {
+                let text =
+                    cast_with_options(column.as_ref(), &DataType::Utf8, &CastOptions::default())
+                        .map_err(|e| e.to_string())?;
+                let s = text.as_string::<i32>();
+                let parses = |v: &str| {
+                    let full = match complete {
+                        Partial::None => v.to_string(),
+                        Partial::Prefix(p) => format!("{p}{v}"),
+                        Partial::Suffix(x) => format!("{v}{x}"),
+                    };
+                    NaiveDate::parse_from_str(&full, format).is_ok()
+                };
+                BooleanBuffer::collect_bool(s.len(), |i| s.is_valid(i) && parses(s.value(i)))
+            }
+        };
+        let pass = if self.negated { !&ok } else { ok };
+        self.compliance.add(&pass, scope.as_ref());
+        // Glue gives ColumnDataType no row-level outcome.
+        Ok(None)
+    }
+
+    fn finish(&mut self, _: &FinishContext<'_>) -> LeafOutcome {
+        let key = format!("Column.{}.ColumnDataType.Compliance", self.name);
+        decide_ratio(
+            self.compliance.ratio(),
+            self.threshold.as_ref(),
+            &key,
+            |r| format!("{:.2}% of rows passed", r * 100.0),
+        )
+    }
+}
+
+/// `DataFreshness "col" <duration condition>`: every row's age, in hours rounded to 2 decimals,
+/// must satisfy the condition.
+pub struct FreshnessCheck {
+    column: usize,
+    name: String,
+    filter: Option<FilterId>,
+    /// The condition in hours.
+    condition: Resolved,
+    now_seconds: i64,
+    compliance: Compliance,
+}
+
+/// Compiles DataFreshness.
+pub fn data_freshness(
+    rule: &SingleRule,
+    planner: &mut Planner<'_>,
+) -> Result<Box<dyn Check>, Problem> {
+    let name = super::param(rule, 0)?.to_string();
+    let column = planner.column(&name)?;
+    let filter = planner.filter(rule)?;
+    let Some(Condition::Duration(c)) = &rule.condition else {
+        return Err(Problem::Error(
+            "Unsupported condition type for DataFreshness rule".into(),
+        ));
+    };
+    Ok(Box::new(FreshnessCheck {
+        column,
+        name,
+        filter,
+        condition: c.clone().map(|d| Some(hours(d))),
+        now_seconds: planner.now.timestamp(),
+        compliance: Compliance::default(),
+    }))
+}
+
+/// A duration in hours; minutes are rounded to 4 decimals, as Glue does.
+fn hours(d: Duration) -> f64 {
+    let amount = f64::from(d.amount);
+    match d.unit {
+        DurationUnit::Days => 24.0 * amount,
+        DurationUnit::Hours => amount,
+        DurationUnit::Minutes => (amount / 60.0 * 10_000.0).round() / 10_000.0,
+    }
+}
+
+impl Check for FreshnessCheck {
+    fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
+        let scope = view.mask(self.filter)?.cloned();
+        let column = view.column(self.column);
+        // Keep a time zone if there is one: the values are UTC instants either way.
+        let target = match column.data_type() {
+            DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Microsecond, tz.clone()),
+            _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+        };
+        let ts = cast_with_options(column.as_ref(), &target, &CastOptions::default())
+            .map_err(|e| format!("cannot read {} as timestamps: {e}", self.name))?;
+        let micros = cast_with_options(&ts, &DataType::Int64, &CastOptions::default())
+            .map_err(|e| e.to_string())?;
+        let micros = micros.as_primitive::<arrow::datatypes::Int64Type>();
+        let values = micros.values();
+        let now = self.now_seconds;
+        let hit = BooleanBuffer::collect_bool(micros.len(), |i| {
+            let age_seconds = now - values[i].div_euclid(1_000_000);
+            let age_hours = (age_seconds as f64 / 3600.0 * 100.0).round() / 100.0;
+            holds(&self.condition, age_hours)
+        });
+        let pass = combine(hit, micros.nulls(), false);
+        self.compliance.add(&pass, scope.as_ref());
+        // deequ gives DataFreshness no row-level outcome.
+        Ok(None)
+    }
+
+    fn finish(&mut self, _: &FinishContext<'_>) -> LeafOutcome {
+        let key = format!("Column.{}.DataFreshness.Compliance", self.name);
+        decide_ratio(self.compliance.ratio(), None, &key, |r| {
+            format!("{:.2} % of rows passed the threshold", r * 100.0)
+        })
+    }
+}
