@@ -3,8 +3,15 @@
 //! row-level rules (for quarantine), and at the end gives the Glue-shaped results and whether
 //! the ruleset passed. The pipeline never invents results: without a ruleset there is no stage.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 use arrow::array::{BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+use arrow::datatypes::SchemaRef;
+use gluepipe_spec::pipeline::{DataQuality, OnFailure};
+
+use crate::dq::{DqContext, DqEngine, LocalMetricHistory, Outcome, annotate_rows};
 
 /// Per-row outcome of one batch, when the ruleset has row-level rules.
 #[derive(Debug, Clone)]
@@ -33,13 +40,78 @@ pub trait QualityStage: Send {
     fn finish(self: Box<Self>) -> Result<QualityReport>;
 }
 
-/// The stage for a `data_quality` block. The DQDL evaluator is wired in here.
+/// The DQDL evaluator ([`crate::dq::DqEngine`]) as the pipeline's quality stage.
+pub struct DqdlStage {
+    engine: DqEngine,
+    /// Quarantine needs the failing rows annotated; warn and fail only need the verdict.
+    annotate: bool,
+}
+
+/// Where a run keeps its metric history for dynamic rules (`avg(last(10))`).
+pub enum HistoryAt {
+    /// `<dir>/<pipeline>/metric-history.jsonl`.
+    Local(PathBuf),
+    /// None kept: dynamic rules see no earlier runs.
+    None,
+}
+
+/// The stage for a `data_quality` block: parses the ruleset (a usage error if it does not
+/// parse) and compiles it against the output schema.
 pub fn build(
-    dq: &gluepipe_spec::pipeline::DataQuality,
-    schema: &arrow::datatypes::SchemaRef,
-) -> Result<Option<Box<dyn QualityStage>>> {
-    let _ = (dq, schema);
-    Err(crate::error::usage(
-        "this build of gluepipe-etl cannot evaluate data_quality rules yet (the DQDL evaluator is not wired in)",
-    ))
+    dq: &DataQuality,
+    schema: &SchemaRef,
+    run_id: &str,
+    pipeline: &str,
+    history: HistoryAt,
+) -> Result<Box<dyn QualityStage>> {
+    let ruleset = gluepipe_spec::dqdl::parse(&dq.ruleset)
+        .map_err(|e| crate::error::usage(format!("data_quality.ruleset: {e}")))?;
+    let mut ctx = DqContext::at(chrono::Utc::now()).with_run_id(run_id);
+    if let HistoryAt::Local(dir) = history {
+        ctx = ctx.with_history(LocalMetricHistory::new(dir, pipeline));
+    }
+    let engine = DqEngine::new(&ruleset, schema, ctx)?;
+    Ok(Box::new(DqdlStage {
+        engine,
+        annotate: dq.on_failure == OnFailure::Quarantine,
+    }))
+}
+
+impl QualityStage for DqdlStage {
+    fn update(&mut self, batch: &RecordBatch) -> Result<Option<RowVerdicts>> {
+        let Some(outcomes) = self.engine.update(batch)? else {
+            return Ok(None);
+        };
+        if !self.annotate {
+            return Ok(None);
+        }
+        let failed = BooleanArray::new(outcomes.failed(), None);
+        let quarantine = if failed.true_count() == 0 {
+            RecordBatch::new_empty(batch.schema())
+        } else {
+            filter_record_batch(&annotate_rows(batch, &outcomes)?, &failed)?
+        };
+        Ok(Some(RowVerdicts {
+            passed: BooleanArray::new(outcomes.passed(), None),
+            quarantine,
+        }))
+    }
+
+    fn finish(self: Box<Self>) -> Result<QualityReport> {
+        let results = self.engine.finish()?;
+        let failures = results
+            .rule_outcomes
+            .iter()
+            .filter(|r| r.outcome != Outcome::Passed)
+            .map(|r| match &r.failure_reason {
+                Some(reason) => format!("{} ({}): {reason}", r.rule, r.outcome.as_str()),
+                None => format!("{} ({})", r.rule, r.outcome.as_str()),
+            })
+            .collect();
+        Ok(QualityReport {
+            passed: results.passed(),
+            results: serde_json::to_value(&results)?,
+            failures,
+        })
+    }
 }

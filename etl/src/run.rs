@@ -30,7 +30,7 @@ use crate::decode::{Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
 use crate::mapping::MappingPlan;
 use crate::progress::{Counters, Log, Progress};
-use crate::quality::{QualityReport, QualityStage};
+use crate::quality::{HistoryAt, QualityReport, QualityStage};
 use crate::rejects::{Reject, RejectsSink};
 use crate::schema::{InferOptions, arrow_to_glue, infer_schema, schema_from_glue};
 use crate::settings::{RunSettings, Tuning};
@@ -163,14 +163,6 @@ pub fn infer_input_schema(
         InferOptions { sample_rows },
     );
     crate::schema::glue_columns(&schema)
-}
-
-/// Builds the data-quality stage for the spec's ruleset, if it has one.
-fn quality_stage(spec: &PipelineSpec, schema: &SchemaRef) -> Result<Option<Box<dyn QualityStage>>> {
-    match &spec.data_quality {
-        None => Ok(None),
-        Some(dq) => crate::quality::build(dq, schema),
-    }
 }
 
 /// State shared by the reader and the workers.
@@ -349,7 +341,35 @@ fn execute(
         ));
     }
     let partition_indices = check_partition_columns(&output_schema, &spec.target.partition_by)?;
-    let quality = quality_stage(spec, &output_schema)?;
+    let quality = match &spec.data_quality {
+        None => None,
+        Some(dq) => {
+            // Metric history for dynamic rules: kept on local disk (the results path, or the
+            // target's `_gluepipe/dq/`); on S3 none yet, so dynamic rules see no earlier runs.
+            let history = match dq
+                .results_path
+                .as_deref()
+                .map(Location::parse)
+                .transpose()?
+            {
+                Some(Location::Local(dir)) => HistoryAt::Local(dir),
+                Some(Location::S3(_)) => HistoryAt::None,
+                None => {
+                    match Location::parse(&spec.target.path).map_err(|e| usage(e.to_string()))? {
+                        Location::Local(dir) => HistoryAt::Local(dir.join("_gluepipe/dq")),
+                        Location::S3(_) => HistoryAt::None,
+                    }
+                }
+            };
+            Some(crate::quality::build(
+                dq,
+                &output_schema,
+                &record.run_id,
+                &spec.name,
+                history,
+            )?)
+        }
+    };
     let on_failure = spec
         .data_quality
         .as_ref()
@@ -863,14 +883,21 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             human_bytes(r.input_bytes),
             human_bytes(rate as u64)
         ),
-        format!(
+    ];
+    if r.status == "succeeded" {
+        lines.push(format!(
             "  written   {} row(s) in {} file(s), {} → {}",
             r.rows_written,
             r.outputs.len(),
             human_bytes(written_bytes),
             settings.spec.target.path
-        ),
-    ];
+        ));
+    } else {
+        lines.push(format!(
+            "  published nothing: {} is as it was",
+            settings.spec.target.path
+        ));
+    }
     if r.rows_rejected > 0 || r.rejects_path.is_some() {
         lines.push(format!(
             "  rejected  {} record(s){}",
