@@ -960,3 +960,306 @@ async fn glue_output_table_registration_round_trip() {
     let err = catalog.register_table(&nodb).await.unwrap_err().to_string();
     assert!(err.contains("database 'nodb' does not exist"), "{err}");
 }
+
+/// Runs the built `gluepipe-etl` with the emulator's environment.
+fn etl(emu: &Emulator, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(gluepipe_tests::bins::etl().unwrap())
+        .args(args)
+        .envs(emu.env())
+        .output()
+        .unwrap()
+}
+
+/// Reads every Parquet file under `prefix` with pyarrow (an independent reader): rows per key,
+/// the Arrow types, and all rows as JSON.
+fn read_parquet_with_pyarrow(emu: &Emulator, prefix: &str) -> serde_json::Value {
+    let script = r#"
+import io, json, sys, boto3, pyarrow.parquet as pq
+s3 = boto3.client("s3")
+bucket, prefix = sys.argv[1], sys.argv[2]
+out = {"files": {}, "rows": [], "types": None}
+for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+    if o["Key"].endswith(".parquet"):
+        t = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()))
+        out["files"][o["Key"]] = t.num_rows
+        out["types"] = {f.name: str(f.type) for f in t.schema}
+        out["rows"] += t.to_pylist()
+print(json.dumps(out, default=str))
+"#;
+    let output = std::process::Command::new(gluepipe_tests::bins::python().unwrap())
+        .args(["-c", script, BUCKET, prefix])
+        .envs(emu.env())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn order_line(id: u64, dt: &str) -> String {
+    serde_json::json!({
+        "order_id": id,
+        "amount": format!("{id}.25"),
+        "placed_at": format!("{dt}T10:00:00+02:00"),
+        "tags": ["new", "gift"],
+        "address": {"street": "1 Main St", "city": "Zürich", "geo": {"lat": 47.37, "lon": 8.54}},
+        "items": [{"sku": format!("sku-{id}"), "qty": 2, "price": "9.99"}],
+        "attributes": {"channel": "web"}
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etl_binary_reads_a_catalog_table_and_registers_its_output() {
+    let b = bench().await;
+    let glue = aws_sdk_glue::Client::new(&b.emu.sdk_config().await);
+    create_source_table(&glue, true).await;
+    glue.create_database()
+        .database_input(DatabaseInput::builder().name("curated").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let plain: Vec<String> = (0..30).map(|i| order_line(i, "2024-03-01")).collect();
+    b.put(
+        "raw/orders/dt=2024-03-01/region=eu/part-0.json",
+        plain.join("\n").as_bytes(),
+    )
+    .await;
+    let zipped = {
+        let lines: Vec<String> = (30..50).map(|i| order_line(i, "2024-03-02")).collect();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(lines.join("\n").as_bytes()).unwrap();
+        gz.finish().unwrap()
+    };
+    b.put("raw/orders/dt=2024-03-02/region=us/part-0.json.gz", &zipped)
+        .await;
+    for (dt, region) in [("2024-03-01", "eu"), ("2024-03-02", "us")] {
+        glue.create_partition()
+            .database_name("raw")
+            .table_name("orders_json")
+            .partition_input(
+                PartitionInput::builder()
+                    .values(dt)
+                    .values(region)
+                    .storage_descriptor(
+                        StorageDescriptor::builder()
+                            .location(format!("s3://{BUCKET}/raw/orders/dt={dt}/region={region}/"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let target = format!("s3://{BUCKET}/curated/orders/");
+    let results = format!("s3://{BUCKET}/runs/first.json");
+    let run = etl(
+        &b.emu,
+        &[
+            "run",
+            "--catalog-database",
+            "raw",
+            "--catalog-table",
+            "orders_json",
+            "--output",
+            &target,
+            "--partition-by",
+            "dt",
+            "--target-catalog-database",
+            "curated",
+            "--target-catalog-table",
+            "orders",
+            "--results",
+            &results,
+            "--no-progress",
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    // The run record, in S3.
+    let record: serde_json::Value =
+        serde_json::from_slice(&b.get("runs/first.json").await).unwrap();
+    assert_eq!(
+        (record["rows_in"].as_u64(), record["rows_written"].as_u64()),
+        (Some(50), Some(50)),
+        "{record:#}"
+    );
+    assert_eq!(record["status"], "succeeded");
+
+    // The data, read back by pyarrow: every row once, partition values from the source paths.
+    let read = read_parquet_with_pyarrow(&b.emu, "curated/orders/");
+    let files = read["files"].as_object().unwrap();
+    assert!(
+        files
+            .keys()
+            .all(|k| k.starts_with("curated/orders/dt=2024-03-0")),
+        "{files:?}"
+    );
+    assert_eq!(files.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), 50);
+    let rows = read["rows"].as_array().unwrap();
+    let mut ids: Vec<u64> = rows
+        .iter()
+        .map(|r| r["order_id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..50).collect::<Vec<_>>());
+    let row = rows.iter().find(|r| r["order_id"] == 31).unwrap();
+    assert_eq!(row["amount"], "31.25");
+    assert_eq!(
+        row["placed_at"], "2024-03-02 08:00:00+00:00",
+        "UTC-adjusted"
+    );
+    assert_eq!(row["address"]["city"], "Zürich");
+    assert_eq!(row["items"][0]["sku"], "sku-31");
+    assert_eq!(
+        row["region"], "us",
+        "a source partition key becomes a column"
+    );
+    assert_eq!(read["types"]["amount"], "decimal128(12, 2)");
+
+    // The output table and its partitions, in Glue.
+    let catalog = Catalog::connect(&b.aws).await;
+    let table = catalog.table("curated", "orders").await.unwrap();
+    assert_eq!(table.location, Some(Location::parse(&target).unwrap()));
+    assert_eq!(table.partition_key_names(), ["dt"]);
+    let types: Vec<(String, String)> = table
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.glue_type.to_string()))
+        .collect();
+    assert!(
+        types.contains(&("amount".into(), "decimal(12,2)".into())),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&(
+            "items".into(),
+            "array<struct<sku:string,qty:int,price:decimal(10,2)>>".into()
+        )),
+        "{types:?}"
+    );
+    let partitions = catalog.partitions(&table).await.unwrap();
+    assert_eq!(
+        partitions
+            .iter()
+            .map(|p| p.values.clone())
+            .collect::<Vec<_>>(),
+        [
+            vec![Some("2024-03-01".to_string())],
+            vec![Some("2024-03-02".to_string())]
+        ]
+    );
+
+    // A run that fails on bad input, in overwrite mode, leaves the target exactly as it was.
+    b.put(
+        "bad/orders.json",
+        format!("{}\n{{\"order_id\": 7,\n", order_line(1, "2024-03-03")).as_bytes(),
+    )
+    .await;
+    let before = b.keys().await;
+    let run = etl(
+        &b.emu,
+        &[
+            "run",
+            "--input",
+            &format!("s3://{BUCKET}/bad/"),
+            "--output",
+            &target,
+            "--write-mode",
+            "overwrite",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!("s3://{BUCKET}/bad/orders.json line 2")),
+        "{stderr}"
+    );
+    let after: Vec<String> = b
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| !k.starts_with("curated/orders/_gluepipe/rejects/"))
+        .collect();
+    assert_eq!(after, before);
+    assert!(b.pending_uploads().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etl_binary_killed_mid_run_leaves_nothing_visible() {
+    let b = bench().await;
+    // Enough data, over many partitions, that files are finished (and held back) long before the end.
+    let lines: Vec<String> = (0..120_000u64)
+        .map(|i| {
+            serde_json::json!({"id": i, "bucket": i % 200, "pad": "x".repeat(150)}).to_string()
+        })
+        .collect();
+    for (n, part) in lines.chunks(30_000).enumerate() {
+        b.put(&format!("big/part-{n}.json"), part.join("\n").as_bytes())
+            .await;
+    }
+    b.put("out/keep.parquet", b"earlier").await;
+    let mut child = std::process::Command::new(gluepipe_tests::bins::etl().unwrap())
+        .args([
+            "run",
+            "--input",
+            &format!("s3://{BUCKET}/big/"),
+            "--output",
+            &format!("s3://{BUCKET}/out/"),
+        ])
+        .args([
+            "--partition-by",
+            "bucket",
+            "--write-mode",
+            "overwrite",
+            "--no-progress",
+        ])
+        .envs(b.emu.env())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as some output is staged.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if !b.pending_uploads().await.is_empty() {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be interrupted"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no output was ever staged"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out: Vec<String> = b
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with("out/"))
+        .collect();
+    assert_eq!(out, ["out/keep.parquet"], "the target is as it was");
+    // What remains is invisible, and the sweep removes it.
+    let store = b.store(&format!("s3://{BUCKET}/out/")).await;
+    assert!(
+        Publisher::sweep_abandoned(&store, Duration::from_secs(3600))
+            .await
+            .unwrap()
+            > 0
+    );
+    assert!(b.pending_uploads().await.is_empty());
+}
