@@ -16,7 +16,9 @@ pub mod provider;
 
 /// Everything this provider serves. Add a resource or data source here.
 pub fn registry() -> framework::Framework<provider::GluepipeProvider> {
-    framework::Framework::new(provider::GluepipeProvider).data_source(data_sources::CatalogTable)
+    framework::Framework::new(provider::GluepipeProvider)
+        .resource(pipeline::PipelineResource::new())
+        .data_source(data_sources::CatalogTable)
 }
 
 /// The provider's source address (`source = "gluepipe/gluepipe"`).

@@ -2,16 +2,27 @@
 //! a Step Functions state machine, that machine's IAM role and the S3 artifacts they run.
 //!
 //! - [`model`]: the configuration as Rust data (the pipeline part is `gluepipe_spec::PipelineSpec`);
+//! - [`schema`]: the resource schema and defaults; [`values`]: Terraform values ⇄ the model;
 //! - [`names`]: names and ARNs of the children, and the pipeline-name rule;
 //! - [`policy`], [`asl`]: IAM policy documents and the state machine definition;
 //! - [`expand`]: configuration → desired AWS state (pure);
-//! - [`validate`]: plan-time checks with attribute paths.
+//! - [`validate`]: plan-time checks with attribute paths;
+//! - [`lifecycle`]: converge, observe and destroy the children in AWS;
+//! - [`state`]: the state value from the plan or from what AWS reports (pure);
+//! - [`resource`]: the `Resource` implementation.
 //!
 //! AWS calls for each child are in [`crate::aws`].
 
 pub mod asl;
 pub mod expand;
+pub mod lifecycle;
 pub mod model;
 pub mod names;
 pub mod policy;
+pub mod resource;
+pub mod schema;
+pub mod state;
 pub mod validate;
+pub mod values;
+
+pub use resource::PipelineResource;

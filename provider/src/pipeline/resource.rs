@@ -1,0 +1,520 @@
+//! `gluepipe_pipeline`: the [`Resource`] implementation, tying the schema, validation,
+//! expansion, the AWS lifecycle and the state together.
+//!
+//! - **plan**: defaults, validation, then every computed attribute set to what apply will
+//!   produce (ARNs, policies, the definition, artifact URIs and the binary's SHA-256 are all
+//!   known at plan time when the configuration is). A refreshed state that differs from that
+//!   is drift, and the plan shows it attribute by attribute.
+//! - **create/update**: one convergent walk over the children (see `lifecycle`), then a read
+//!   back. A failure midway returns the state of what exists, with the error.
+//! - **read**: refreshes every child; a pipeline whose Glue job is gone is removed from state.
+//! - **delete**: dependents first, waiting until AWS confirms; missing children are fine.
+//! - **import** by name: the stub is completed by read from AWS and the spec in S3.
+
+use async_trait::async_trait;
+use gluepipe_spec::S3Uri;
+use tokio::sync::OnceCell;
+
+use super::expand::{DesiredPipeline, ExpandInput, expand, sha256_hex};
+use super::lifecycle::{self, ArtifactUris, Clients};
+use super::model::PipelineConfig;
+use super::names::{Arns, AwsEnv, Names, account_of_arn, check_pipeline_name};
+use super::schema::{MIRRORED, schema};
+use super::state::{refreshed, set_planned};
+use super::validate::validate;
+use super::values::{apply_defaults, decode};
+use crate::aws::{AwsError, OptionalExt};
+use crate::framework::{
+    ApplyRequest, ApplyResponse, AttributePath, Diagnostic, Diagnostics, ImportResponse,
+    PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
+};
+use crate::provider::{AwsContext, Ctx};
+
+/// The `gluepipe_pipeline` resource type.
+#[derive(Default)]
+pub struct PipelineResource {
+    /// The caller's account (STS), looked up once per provider process, for ARNs at plan time.
+    account: OnceCell<String>,
+}
+
+impl PipelineResource {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The account: from an ARN already in state, else from STS (cached).
+    async fn account(&self, aws: &AwsContext, state: &Value) -> Result<String, AwsError> {
+        if let Some(account) = account_in_state(state) {
+            return Ok(account);
+        }
+        self.account
+            .get_or_try_init(|| async {
+                let out = aws_sdk_sts::Client::new(&aws.sdk)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::from_sdk(
+                            "reading the caller's account (sts:GetCallerIdentity)",
+                            &[],
+                            e,
+                        )
+                    })?;
+                out.account.ok_or_else(|| {
+                    AwsError::local("reading the caller's account", "STS returned no account")
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    async fn env(&self, aws: &AwsContext, state: &Value) -> Result<AwsEnv, AwsError> {
+        Ok(AwsEnv::new(aws.region(), self.account(aws, state).await?))
+    }
+}
+
+fn account_in_state(state: &Value) -> Option<String> {
+    [
+        "glue_job_role_arn",
+        "state_machine_arn",
+        "state_machine_role_arn",
+    ]
+    .iter()
+    .find_map(|attr| {
+        state
+            .attr(attr)
+            .as_str()
+            .and_then(account_of_arn)
+            .map(str::to_owned)
+    })
+}
+
+/// The SHA-256 of the local ETL binary, or an error at `runtime.etl_binary`.
+async fn hash_binary(path: &str) -> Result<String, Diagnostic> {
+    let bytes = tokio::fs::read(path).await.map_err(|e| {
+        Diagnostic::error(
+            "Cannot read the ETL binary",
+            format!(
+                "{path}: {e}. Build it first (see the README), or point runtime.etl_binary at it."
+            ),
+        )
+        .at(AttributePath::root("runtime").attr("etl_binary"))
+    })?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// For a catalog-table source, the table's S3 location. `Ok(None)` if the table does not exist
+/// (yet); an error if it exists but does not live in S3.
+async fn source_table_location(
+    aws: &AwsContext,
+    config: &PipelineConfig,
+) -> Result<Option<S3Uri>, Diagnostic> {
+    let (Some(db), Some(table)) = (
+        &config.spec.source.catalog_database,
+        &config.spec.source.catalog_table,
+    ) else {
+        return Ok(None);
+    };
+    let at = AttributePath::root("source").attr("catalog_table");
+    let out = aws
+        .glue()
+        .get_table()
+        .database_name(db)
+        .name(table)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::from_sdk(
+                format!("reading Glue Table ({db}.{table})"),
+                &["EntityNotFoundException"],
+                e,
+            )
+        })
+        .optional()
+        .map_err(|e| {
+            Diagnostic::error("Cannot read the source table", e.to_string()).at(at.clone())
+        })?;
+    let Some(location) = out
+        .and_then(|o| o.table)
+        .and_then(|t| t.storage_descriptor)
+        .and_then(|s| s.location)
+    else {
+        return Ok(None);
+    };
+    // Hadoop spellings of S3 name the same objects.
+    let normalised = ["s3a://", "s3n://"]
+        .iter()
+        .find_map(|p| location.strip_prefix(p).map(|rest| format!("s3://{rest}")))
+        .unwrap_or_else(|| location.clone());
+    S3Uri::parse(&normalised).map(Some).map_err(|e| {
+        Diagnostic::error(
+            "Source table is not in S3",
+            format!("{db}.{table} lives at {location}: {}", e.reason),
+        )
+        .at(at)
+    })
+}
+
+/// Builds the desired state for `config` (hashing the binary and resolving the source table).
+/// `require_source` makes a missing catalog table an error (at apply) instead of an unknown
+/// policy (at plan).
+async fn build(
+    resource: &PipelineResource,
+    aws: &AwsContext,
+    config: &PipelineConfig,
+    state: &Value,
+    require_source: bool,
+) -> Result<DesiredPipeline, Diagnostics> {
+    let sha = hash_binary(&config.runtime.etl_binary).await?;
+    let env = resource
+        .env(aws, state)
+        .await
+        .map_err(|e| Diagnostics::from(aws_error("Cannot reach AWS", &e)))?;
+    let location = source_table_location(aws, config).await?;
+    if require_source && location.is_none() && config.spec.source.catalog_table.is_some() {
+        let s = &config.spec.source;
+        return Err(Diagnostic::error(
+            "Source table not found",
+            format!(
+                "The Glue table {}.{} does not exist (or has no location), so the job role cannot be \
+                 given access to its data.",
+                s.catalog_database.as_deref().unwrap_or_default(),
+                s.catalog_table.as_deref().unwrap_or_default()
+            ),
+        )
+        .at(AttributePath::root("source").attr("catalog_table"))
+        .into());
+    }
+    let tags_all = aws.tags_all(&config.tags);
+    Ok(expand(&ExpandInput {
+        config,
+        env: &env,
+        etl_binary_sha256: &sha,
+        tags_all: &tags_all,
+        source_table_location: location.as_ref(),
+    }))
+}
+
+fn aws_error(summary: &str, err: &AwsError) -> Diagnostic {
+    Diagnostic::error(summary, err.to_string())
+}
+
+fn names_and_arns(aws: &AwsContext, name: &str, account: &str) -> (Names, Arns) {
+    let names = Names::new(name);
+    let arns = Arns::new(&AwsEnv::new(aws.region(), account), &names);
+    (names, arns)
+}
+
+#[async_trait]
+impl Resource<AwsContext> for PipelineResource {
+    fn type_name(&self) -> &'static str {
+        "gluepipe_pipeline"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        let decoded = decode(config);
+        let mut diags = decoded.diags.clone();
+        diags.extend(validate(&decoded.config, &decoded.unknown));
+        diags
+    }
+
+    async fn plan(&self, ctx: &Ctx, req: &PlanRequest, plan: &mut PlanResponse) {
+        if req.is_destroy() {
+            return;
+        }
+        let planned = &mut plan.planned_state;
+        apply_defaults(planned, &req.config);
+        let decoded = decode(planned);
+        plan.diagnostics.extend(decoded.diags.clone());
+        plan.diagnostics
+            .extend(validate(&decoded.config, &decoded.unknown));
+        if plan.diagnostics.has_error() {
+            return;
+        }
+        let name = decoded.config.name().to_owned();
+        if !req.config.attr("name").is_known() {
+            return;
+        }
+        planned.set_attr("id", Value::from(name.as_str()));
+        planned.set_attr("glue_job_name", Value::from(name.as_str()));
+        let Ok(aws) = ctx.get() else {
+            return; // provider configured from unknown values: leave computed values unknown
+        };
+        if !decoded.is_fully_known() {
+            // Only the name-derived values are certain; keep known ARNs (the name cannot change).
+            for attr in [
+                "glue_job_role_arn",
+                "state_machine_arn",
+                "state_machine_role_arn",
+            ] {
+                let prior = req.prior_state.attr(attr);
+                planned.set_attr(
+                    attr,
+                    if prior.is_null() {
+                        Value::Unknown
+                    } else {
+                        prior.clone()
+                    },
+                );
+            }
+            return;
+        }
+        match build(self, aws, &decoded.config, &req.prior_state, false).await {
+            Ok(desired) => {
+                set_planned(planned, &desired);
+                if !desired.source_resolved {
+                    // The source table appears during this apply; its location is read then.
+                    planned.set_attr("glue_job_role_policy", Value::Unknown);
+                }
+            }
+            Err(diags) => plan.diagnostics.extend(diags),
+        }
+    }
+
+    async fn create(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+        self.apply(ctx, req).await
+    }
+
+    async fn update(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+        self.apply(ctx, req).await
+    }
+
+    async fn read(&self, ctx: &Ctx, req: ReadRequest) -> ReadResponse {
+        let keep = |diags: Diagnostics| ReadResponse {
+            new_state: req.state.clone(),
+            private: req.private.clone(),
+            diagnostics: diags,
+        };
+        let aws = match ctx.get() {
+            Ok(aws) => aws,
+            Err(d) => return keep(d.into()),
+        };
+        let Some(name) = req.state.attr("name").as_str().map(str::to_owned) else {
+            return keep(
+                Diagnostic::error(
+                    "State has no name",
+                    "The pipeline state lacks its name; import it again.",
+                )
+                .into(),
+            );
+        };
+        match self.observe(aws, &name, &req.state).await {
+            Ok(None) => ReadResponse::default(), // the job is gone: the pipeline is gone
+            Ok(Some((state, diags))) => ReadResponse {
+                new_state: state,
+                private: req.private,
+                diagnostics: diags,
+            },
+            Err(e) => keep(aws_error("Cannot read the pipeline", &e).into()),
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+        let prior = req.prior_state;
+        let aws = match ctx.get() {
+            Ok(aws) => aws,
+            Err(d) => return ApplyResponse::error(prior, d),
+        };
+        let Some(name) = prior.attr("name").as_str().map(str::to_owned) else {
+            return ApplyResponse::default();
+        };
+        let account = match self.account(aws, &prior).await {
+            Ok(a) => a,
+            Err(e) => {
+                return ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e));
+            }
+        };
+        let (names, arns) = names_and_arns(aws, &name, &account);
+        let rt = decode(&prior).config.runtime;
+        let folder = (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
+            bucket: rt.artifact_bucket.clone(),
+            key: format!("{}{name}/", rt.artifact_prefix),
+        });
+        match lifecycle::destroy(&Clients::new(aws), &names, &arns, folder.as_ref()).await {
+            Ok(()) => ApplyResponse::default(),
+            Err(e) => ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
+        }
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: &str) -> ImportResponse {
+        if let Err(e) = check_pipeline_name(id) {
+            return ImportResponse {
+                diagnostics: Diagnostic::error(
+                    "Invalid import ID",
+                    format!("Import a pipeline by its name: {e}"),
+                )
+                .into(),
+                ..ImportResponse::default()
+            };
+        }
+        // Read completes the stub from AWS and the spec in S3.
+        ImportResponse {
+            state: Value::object([("id", Value::from(id)), ("name", Value::from(id))]),
+            ..ImportResponse::default()
+        }
+    }
+}
+
+impl PipelineResource {
+    /// Reads every child; `None` if the pipeline's job is gone.
+    async fn observe(
+        &self,
+        aws: &AwsContext,
+        name: &str,
+        prior: &Value,
+    ) -> Result<Option<(Value, Diagnostics)>, AwsError> {
+        let clients = Clients::new(aws);
+        // The job's role ARN names the account, so a plain read needs no STS call.
+        let account = match account_in_state(prior) {
+            Some(a) => a,
+            None => match crate::aws::glue_job::find_job(&clients.glue, name)
+                .await
+                .optional()?
+            {
+                None => return Ok(None),
+                Some(job) => match job.role().and_then(account_of_arn) {
+                    Some(a) => a.to_owned(),
+                    None => self.account(aws, prior).await?,
+                },
+            },
+        };
+        let (names, arns) = names_and_arns(aws, name, &account);
+        Ok(lifecycle::observe(&clients, &names, &arns)
+            .await?
+            .map(|observed| refreshed(prior, name, &observed, &aws.default_tags)))
+    }
+
+    /// Create and update: converge every child, then read back. On failure, the state of what
+    /// exists goes back with the error, so Terraform keeps track of it.
+    async fn apply(&self, ctx: &Ctx, req: ApplyRequest) -> ApplyResponse {
+        let prior = req.prior_state.clone();
+        let aws = match ctx.get() {
+            Ok(aws) => aws,
+            Err(d) => return ApplyResponse::error(prior, d),
+        };
+        let decoded = decode(&req.planned_state);
+        let config = decoded.config;
+        let name = config.name().to_owned();
+        let desired = match build(self, aws, &config, &req.planned_state, true).await {
+            Ok(desired) => desired,
+            Err(diags) => {
+                return ApplyResponse {
+                    new_state: prior,
+                    private: Vec::new(),
+                    diagnostics: diags,
+                };
+            }
+        };
+        if let Some(planned_sha) = req.planned_state.attr("etl_binary_sha256").as_str() {
+            if planned_sha != desired.artifacts.etl_binary_sha256 {
+                let d = Diagnostic::error(
+                    "ETL binary changed since the plan",
+                    format!(
+                        "{} now has SHA-256 {}, the plan said {planned_sha}. Run terraform plan again.",
+                        config.runtime.etl_binary, desired.artifacts.etl_binary_sha256
+                    ),
+                )
+                .at(AttributePath::root("runtime").attr("etl_binary"));
+                return ApplyResponse::error(prior, d);
+            }
+        }
+        let clients = Clients::new(aws);
+        let mut diags = Diagnostics::new();
+        let converged = lifecycle::converge(&clients, &desired).await;
+        match &converged {
+            Ok(()) => {
+                let before = prior_artifacts(&prior, &name);
+                if let Err(e) =
+                    lifecycle::remove_replaced_artifacts(&clients, &before, &desired).await
+                {
+                    diags.push(Diagnostic::warning(
+                        "Old artifacts left in S3",
+                        e.to_string(),
+                    ));
+                }
+            }
+            Err(e) => diags.push(aws_error(
+                if prior.is_null() {
+                    "Cannot create the pipeline"
+                } else {
+                    "Cannot update the pipeline"
+                },
+                e,
+            )),
+        }
+        // Read back what exists now; the planned state is the template, so equivalent values keep
+        // their planned form.
+        let (names, arns) = (desired.names.clone(), desired.arns.clone());
+        match lifecycle::observe(&clients, &names, &arns).await {
+            Ok(Some(observed)) => {
+                let (state, read_diags) =
+                    refreshed(&req.planned_state, &name, &observed, &aws.default_tags);
+                diags.extend(read_diags);
+                if converged.is_ok() {
+                    diags.extend(unmatched_plan(&req.planned_state, &state));
+                }
+                ApplyResponse {
+                    new_state: state,
+                    private: Vec::new(),
+                    diagnostics: diags,
+                }
+            }
+            // Nothing to track yet (the job was not created): whatever was, a re-apply adopts.
+            Ok(None) => ApplyResponse {
+                new_state: if prior.is_null() { Value::Null } else { prior },
+                private: Vec::new(),
+                diagnostics: diags,
+            },
+            Err(e) => {
+                diags.push(aws_error("Cannot read the pipeline back", &e));
+                ApplyResponse {
+                    new_state: if prior.is_null() { Value::Null } else { prior },
+                    private: Vec::new(),
+                    diagnostics: diags,
+                }
+            }
+        }
+    }
+}
+
+/// Where the prior state's artifacts were (nothing on create).
+fn prior_artifacts(prior: &Value, name: &str) -> ArtifactUris {
+    let uri = |attr: &str| prior.attr(attr).as_str().and_then(|u| S3Uri::parse(u).ok());
+    let rt = decode(prior).config.runtime;
+    ArtifactUris {
+        folder: (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
+            bucket: rt.artifact_bucket.clone(),
+            key: format!("{}{name}/", rt.artifact_prefix),
+        }),
+        spec: uri("spec_uri"),
+        launcher: uri("launcher_uri"),
+        etl_binary: uri("etl_binary_uri"),
+    }
+}
+
+/// A converged pipeline must read back as planned; if AWS keeps a value of its own, say which
+/// (instead of Terraform's generic "inconsistent result" error).
+fn unmatched_plan(planned: &Value, state: &Value) -> Diagnostics {
+    MIRRORED
+        .iter()
+        .filter(|attr| {
+            let p = planned.attr(attr);
+            p.is_known() && p != state.attr(attr)
+        })
+        .map(|attr| {
+            Diagnostic::error(
+                "AWS did not take a planned value",
+                format!(
+                    "After apply, {attr} is {} but {} was planned.",
+                    state.attr(attr),
+                    planned.attr(attr)
+                ),
+            )
+            .at(AttributePath::root(*attr))
+        })
+        .collect()
+}

@@ -1,0 +1,384 @@
+//! The `gluepipe_pipeline` schema (version 1): every attribute, its Markdown description (the
+//! registry documentation is written from these), and the defaults the plan fills in for
+//! optional attributes left unset.
+
+use gluepipe_spec::pipeline::DEFAULT_RULESET;
+
+use super::model::defaults;
+use crate::protocol::{Attribute, Block, NestedBlock, Number, Schema, Type, Value};
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Computed attributes that mirror what AWS holds; a difference between them and the plan is
+/// drift (or a change) that the next apply repairs.
+pub const MIRRORED: [&str; 16] = [
+    "glue_job_role_arn",
+    "state_machine_arn",
+    "state_machine_role_arn",
+    "spec_uri",
+    "launcher_uri",
+    "etl_binary_uri",
+    "etl_binary_sha256",
+    "glue_version",
+    "python_version",
+    "glue_job_default_arguments",
+    "glue_job_non_overridable_arguments",
+    "glue_job_role_policy",
+    "glue_job_role_assume_role_policy",
+    "state_machine_role_policy",
+    "state_machine_role_assume_role_policy",
+    "state_machine_definition",
+];
+
+/// `(block, attribute, default)` for every optional attribute with a default.
+pub fn defaults() -> Vec<(&'static str, &'static str, Value)> {
+    let number = |v: f64| Value::Number(Number::from_f64(v).unwrap_or_else(|| Number::from(0)));
+    vec![
+        ("", "max_bad_records", Value::from(0)),
+        ("source", "format", Value::from("json")),
+        ("data_quality", "ruleset", Value::from(DEFAULT_RULESET)),
+        ("data_quality", "on_failure", Value::from("fail")),
+        ("target", "compression", Value::from("snappy")),
+        ("target", "write_mode", Value::from("append")),
+        ("runtime", "kind", Value::from(defaults::RUNTIME_KIND)),
+        (
+            "runtime",
+            "artifact_prefix",
+            Value::from(defaults::ARTIFACT_PREFIX),
+        ),
+        ("runtime", "max_capacity", number(defaults::MAX_CAPACITY)),
+        (
+            "runtime",
+            "timeout_minutes",
+            Value::from(defaults::TIMEOUT_MINUTES),
+        ),
+        ("runtime", "max_retries", Value::from(defaults::MAX_RETRIES)),
+        (
+            "runtime",
+            "max_concurrent_runs",
+            Value::from(defaults::MAX_CONCURRENT_RUNS),
+        ),
+    ]
+}
+
+fn optional_with_default(attribute: Attribute) -> Attribute {
+    attribute.optional().computed()
+}
+
+pub fn schema() -> Schema {
+    Schema::new()
+        .version(SCHEMA_VERSION)
+        .description(
+            "A JSON-to-Parquet pipeline with data-quality gates, run on AWS: one resource creates \
+             the Glue Python-shell job that runs `gluepipe-etl`, the job's IAM role (least privilege, \
+             derived from the pipeline), a Step Functions state machine that runs the job and waits \
+             for it, that machine's IAM role, and the artifacts in S3 (pipeline spec, launcher, ETL \
+             binary). Drift in any of them shows in the next plan and is repaired by the next apply.",
+        )
+        .attribute(Attribute::string("id").computed().use_state_for_unknown().description("The pipeline name."))
+        .attribute(Attribute::string("name").required().requires_replace().description(
+            "Name of the pipeline, the Glue job and the state machine; the IAM roles are named \
+             `<name>-glue` and `<name>-sfn`. ASCII letters, digits, `-` and `_`, starting with a \
+             letter or digit, at most 59 characters. Changing it replaces the pipeline.",
+        ))
+        .attribute(Attribute::string("description").optional().description("Description of the pipeline and its Glue job."))
+        .attribute(optional_with_default(Attribute::number("max_bad_records")).description(
+            "How many rejected records (malformed JSON, values that cannot be cast) a run may set \
+             aside in its rejects file before it fails. `0` (default) fails on the first one, \
+             before anything is published.",
+        ))
+        .attribute(Attribute::map("tags", Type::String).optional().description(
+            "Tags for every AWS resource of the pipeline. They override the provider's \
+             `default_tags` with the same key.",
+        ))
+        .attribute(Attribute::map("tags_all", Type::String).computed().description(
+            "The tags every resource of the pipeline carries: the provider's `default_tags` \
+             overlaid with `tags`.",
+        ))
+        .attribute(Attribute::string("glue_job_name").computed().use_state_for_unknown().description("Name of the Glue job (the pipeline name)."))
+        .attribute(Attribute::string("glue_job_role_arn").computed().description("ARN of the Glue job's IAM role."))
+        .attribute(Attribute::string("state_machine_arn").computed().description(
+            "ARN of the Step Functions state machine. Start an execution to run the pipeline; an \
+             input of `{\"arguments\": {\"--input\": \"s3://…\"}}` overrides run arguments.",
+        ))
+        .attribute(Attribute::string("state_machine_role_arn").computed().description("ARN of the state machine's IAM role."))
+        .attribute(Attribute::string("spec_uri").computed().description(
+            "S3 URI of the pipeline spec (JSON) the job runs; `gluepipe-etl run` runs the same file \
+             locally.",
+        ))
+        .attribute(Attribute::string("launcher_uri").computed().description("S3 URI of the launcher script, the Glue job's script."))
+        .attribute(Attribute::string("etl_binary_uri").computed().description(
+            "S3 URI of the uploaded ETL binary; the key holds its SHA-256, so an unchanged binary \
+             is never uploaded again.",
+        ))
+        .attribute(Attribute::string("etl_binary_sha256").computed().description(
+            "SHA-256 of `runtime.etl_binary`; the launcher refuses to run a binary with another hash.",
+        ))
+        .attribute(Attribute::string("glue_version").computed().description("Glue version of the job (pinned to `3.0`)."))
+        .attribute(Attribute::string("python_version").computed().description("Python version of the job's Python shell (pinned to `3.9`)."))
+        .attribute(Attribute::map("glue_job_default_arguments", Type::String).computed().description(
+            "The job's default arguments, as Glue holds them.",
+        ))
+        .attribute(Attribute::map("glue_job_non_overridable_arguments", Type::String).computed().description(
+            "The job's non-overridable arguments: the spec, the binary and its SHA-256. A run cannot \
+             change them.",
+        ))
+        .attribute(Attribute::string("glue_job_role_policy").computed().description(
+            "The Glue job role's inline policy (JSON), generated from the pipeline: read the source, \
+             write the target, results and quarantine locations, read the artifacts, write Glue's \
+             Python-shell logs, and update the target catalog table when one is set.",
+        ))
+        .attribute(Attribute::string("glue_job_role_assume_role_policy").computed().description(
+            "The Glue job role's trust policy (JSON): `glue.amazonaws.com` may assume it.",
+        ))
+        .attribute(Attribute::string("state_machine_role_policy").computed().description(
+            "The state machine role's inline policy (JSON): start, watch and stop runs of this job only.",
+        ))
+        .attribute(Attribute::string("state_machine_role_assume_role_policy").computed().description(
+            "The state machine role's trust policy (JSON): `states.amazonaws.com`, for this state \
+             machine in this account only.",
+        ))
+        .attribute(Attribute::string("state_machine_definition").computed().description(
+            "The state machine definition (Amazon States Language): run the job with \
+             `glue:startJobRun.sync`, retry Glue throttling and concurrency errors with backoff, and \
+             end in a `Fail` state carrying the job's error.",
+        ))
+        .block(NestedBlock::single("source", source_block()).items(1, 1))
+        .block(NestedBlock::list("mapping", mapping_block()))
+        .block(NestedBlock::single("data_quality", data_quality_block()).items(0, 1))
+        .block(NestedBlock::single("target", target_block()).items(1, 1))
+        .block(NestedBlock::single("runtime", runtime_block()).items(1, 1))
+}
+
+fn source_block() -> Block {
+    Block::new()
+        .description(
+            "Where the input comes from: a Glue catalog table (`catalog_database` and \
+             `catalog_table`) or an S3 `path`, not both.",
+        )
+        .attribute(Attribute::string("catalog_database").optional().description("Glue database of the source table."))
+        .attribute(Attribute::string("catalog_table").optional().description(
+            "Glue table to read: its location, columns, types and partition keys. The job role may \
+             read the table's S3 location, resolved from the catalog at plan time.",
+        ))
+        .attribute(Attribute::string("path").optional().description(
+            "S3 URI of the input: a folder (`s3://bucket/raw/orders/`), an object, or a glob \
+             (`s3://bucket/raw/2024-*/`).",
+        ))
+        .attribute(optional_with_default(Attribute::string("format")).description(
+            "Input format: `json` (default) — newline-delimited JSON or a JSON array, plain, `.gz` or \
+             `.zst`.",
+        ))
+}
+
+fn mapping_block() -> Block {
+    Block::new()
+        .description(
+            "One output column, in order (as Glue's ApplyMapping). Without any `mapping` block \
+             every source column is written unchanged.",
+        )
+        .attribute(Attribute::string("from").required().description(
+            "Source column; a dotted path reaches into nested fields (`customer.id`).",
+        ))
+        .attribute(
+            Attribute::string("to")
+                .required()
+                .description("Output column name (unique, case-insensitively)."),
+        )
+        .attribute(Attribute::string("type").required().description(
+            "Glue type of the output column, e.g. `bigint`, `decimal(10,2)`, `timestamp`, \
+             `array<struct<sku:string,qty:int>>`.",
+        ))
+}
+
+fn data_quality_block() -> Block {
+    Block::new()
+        .description("Data-quality rules evaluated on every run, in the same pass as the conversion.")
+        .attribute(optional_with_default(Attribute::string("ruleset")).description(
+            "DQDL ruleset, checked at plan time. Default: `Rules = [ ColumnCount > 0 ]`.",
+        ))
+        .attribute(optional_with_default(Attribute::string("on_failure")).description(
+            "What a failed rule does: `fail` (default; publish nothing, the run fails naming the \
+             rules), `warn` (publish and report), `quarantine` (rows failing row-level rules go to \
+             `quarantine_path`, the rest is published).",
+        ))
+        .attribute(Attribute::string("results_path").optional().description(
+            "S3 URI for rule results and metric history. Default: `_gluepipe/dq/` under the target.",
+        ))
+        .attribute(Attribute::string("quarantine_path").optional().description(
+            "S3 URI for quarantined rows. Default: `_gluepipe/quarantine/` under the target.",
+        ))
+}
+
+fn target_block() -> Block {
+    Block::new()
+        .description("Where the Parquet output goes.")
+        .attribute(Attribute::string("path").required().description("S3 URI of the output folder."))
+        .attribute(optional_with_default(Attribute::string("compression")).description(
+            "Parquet compression: `snappy` (default), `zstd`, `gzip` or `none`.",
+        ))
+        .attribute(Attribute::list("partition_by", Type::String).optional().description(
+            "Output columns to partition by (Hive-style `col=value/` folders), in order.",
+        ))
+        .attribute(optional_with_default(Attribute::string("write_mode")).description(
+            "`append` (default; add files next to earlier runs') or `overwrite` (earlier files \
+             are removed once the new ones are complete).",
+        ))
+        .attribute(Attribute::string("catalog_database").optional().description(
+            "Glue database of a table to create or update for the output (with `catalog_table`).",
+        ))
+        .attribute(Attribute::string("catalog_table").optional().description(
+            "Glue table to create or update for the output; the job role may update only this table.",
+        ))
+}
+
+fn runtime_block() -> Block {
+    Block::new()
+        .description("Where and how the pipeline runs.")
+        .attribute(optional_with_default(Attribute::string("kind")).description(
+            "`python-shell` (default): a Glue Python-shell job runs the launcher, which runs \
+             `gluepipe-etl`.",
+        ))
+        .attribute(Attribute::string("artifact_bucket").required().description(
+            "Existing S3 bucket for the pipeline's artifacts.",
+        ))
+        .attribute(optional_with_default(Attribute::string("artifact_prefix")).description(
+            "Key prefix in `artifact_bucket`, empty or ending in `/` (default `gluepipe/`). The \
+             pipeline keeps its objects under `<prefix><name>/`.",
+        ))
+        .attribute(Attribute::string("etl_binary").required().description(
+            "Local path of the `gluepipe-etl` binary (Linux x86-64) to upload. It is hashed at plan \
+             time: a rebuilt binary is a planned change.",
+        ))
+        .attribute(optional_with_default(Attribute::number("max_capacity")).description(
+            "DPUs of the Python-shell job: `0.0625` (default, about 1 GB of memory) or `1`.",
+        ))
+        .attribute(optional_with_default(Attribute::number("timeout_minutes")).description(
+            "Job run timeout in minutes, 1 to 2880 (default 60).",
+        ))
+        .attribute(optional_with_default(Attribute::number("max_retries")).description(
+            "How often Glue retries a failed run, 0 to 10 (default 0).",
+        ))
+        .attribute(optional_with_default(Attribute::number("max_concurrent_runs")).description(
+            "How many runs of the job may run at once, 1 to 1000 (default 1). Executions that find \
+             the job busy retry with backoff.",
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_attribute_is_described() {
+        fn check(block: &Block, path: &str) {
+            for a in &block.attributes {
+                assert!(
+                    !a.description.is_empty(),
+                    "{path}{} has no description",
+                    a.name
+                );
+                assert!(a.required || a.optional || a.computed, "{path}{}", a.name);
+            }
+            for b in &block.blocks {
+                assert!(
+                    !b.block.description.is_empty(),
+                    "block {path}{} has no description",
+                    b.name
+                );
+                check(&b.block, &format!("{path}{}.", b.name));
+            }
+        }
+        let schema = schema();
+        assert_eq!(schema.version, 1);
+        check(&schema.block, "");
+    }
+
+    #[test]
+    fn the_interface_names_are_all_there() {
+        let schema = schema();
+        let top = [
+            "id",
+            "name",
+            "description",
+            "tags",
+            "tags_all",
+            "glue_job_name",
+            "glue_job_role_arn",
+            "state_machine_arn",
+            "state_machine_role_arn",
+            "spec_uri",
+            "launcher_uri",
+            "etl_binary_uri",
+            "etl_binary_sha256",
+        ];
+        for name in top.iter().chain(MIRRORED.iter()) {
+            assert!(schema.block.find_attribute(name).is_some(), "{name}");
+        }
+        let blocks: [(&str, &[&str]); 5] = [
+            (
+                "source",
+                &["catalog_database", "catalog_table", "path", "format"],
+            ),
+            ("mapping", &["from", "to", "type"]),
+            ("data_quality", &["ruleset", "on_failure", "results_path"]),
+            (
+                "target",
+                &[
+                    "path",
+                    "compression",
+                    "partition_by",
+                    "catalog_database",
+                    "catalog_table",
+                ],
+            ),
+            (
+                "runtime",
+                &[
+                    "kind",
+                    "artifact_bucket",
+                    "artifact_prefix",
+                    "etl_binary",
+                    "max_capacity",
+                    "timeout_minutes",
+                    "max_retries",
+                    "max_concurrent_runs",
+                ],
+            ),
+        ];
+        for (block, attrs) in blocks {
+            let b = schema
+                .block
+                .find_block(block)
+                .unwrap_or_else(|| panic!("block {block}"));
+            for a in attrs {
+                assert!(b.block.find_attribute(a).is_some(), "{block}.{a}");
+            }
+        }
+        let name = schema
+            .block
+            .find_attribute("name")
+            .map(|a| a.requires_replace);
+        assert_eq!(name, Some(true));
+    }
+
+    #[test]
+    fn defaults_name_optional_computed_attributes() {
+        let schema = schema();
+        for (block, attr, _) in defaults() {
+            let found = if block.is_empty() {
+                schema.block.find_attribute(attr)
+            } else {
+                schema
+                    .block
+                    .find_block(block)
+                    .and_then(|b| b.block.find_attribute(attr))
+            };
+            let a = found.unwrap_or_else(|| panic!("{block}.{attr}"));
+            assert!(
+                a.optional && a.computed,
+                "{block}.{attr} must be optional and computed"
+            );
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The resource's state value, built from what is desired (plan) or what AWS reports (refresh,
+//! import, end of apply). Pure functions: the AWS calls are in `lifecycle`.
+//!
+//! Refresh keeps the prior value of anything AWS reports in an equivalent form (a policy
+//! re-encoded by IAM, the spec re-serialised, a definition re-indented) and takes AWS's value
+//! for any real difference, so drift shows in the next plan and nothing flips back and forth.
+
+use std::collections::BTreeMap;
+
+use super::expand::{DesiredPipeline, args};
+use super::lifecycle::{Observed, SpecObject};
+use super::model::RuntimeConfig;
+use super::values::{decode, encode_runtime, encode_spec, string_map};
+use crate::aws::artifacts::META_SOURCE;
+use crate::aws::json_equiv::{definitions_equivalent, keep_if_equivalent, policies_equivalent};
+use crate::protocol::{Diagnostic, Diagnostics, Value};
+
+/// Sets every computed attribute to the value `desired` will produce.
+pub fn set_planned(state: &mut Value, desired: &DesiredPipeline) {
+    let name = desired.names.pipeline.as_str();
+    let a = &desired.artifacts;
+    let job = &desired.job.settings;
+    for (attr, value) in [
+        ("id", Value::from(name)),
+        ("glue_job_name", Value::from(&desired.names.job)),
+        ("tags_all", string_map(&desired.tags_all)),
+        ("glue_job_role_arn", Value::from(&desired.job_role.arn)),
+        ("state_machine_arn", Value::from(&desired.state_machine.arn)),
+        (
+            "state_machine_role_arn",
+            Value::from(&desired.state_machine_role.arn),
+        ),
+        ("spec_uri", Value::from(a.spec.to_string())),
+        ("launcher_uri", Value::from(a.launcher.to_string())),
+        ("etl_binary_uri", Value::from(a.etl_binary.to_string())),
+        ("etl_binary_sha256", Value::from(&a.etl_binary_sha256)),
+        ("glue_version", Value::from(&job.glue_version)),
+        ("python_version", Value::from(&job.python_version)),
+        (
+            "glue_job_default_arguments",
+            string_map(&job.default_arguments),
+        ),
+        (
+            "glue_job_non_overridable_arguments",
+            string_map(&job.non_overridable_arguments),
+        ),
+        (
+            "glue_job_role_policy",
+            Value::from(desired.job_role.policy.to_json()),
+        ),
+        (
+            "glue_job_role_assume_role_policy",
+            Value::from(desired.job_role.assume_role_policy.to_json()),
+        ),
+        (
+            "state_machine_role_policy",
+            Value::from(desired.state_machine_role.policy.to_json()),
+        ),
+        (
+            "state_machine_role_assume_role_policy",
+            Value::from(desired.state_machine_role.assume_role_policy.to_json()),
+        ),
+        (
+            "state_machine_definition",
+            Value::from(&desired.state_machine.definition),
+        ),
+    ] {
+        state.set_attr(attr, value);
+    }
+}
+
+/// The state after reading every child. `prior` is the state (or plan) being refreshed — an
+/// import stub holds only `id` and `name`. Warnings name what gluepipe found but does not own.
+pub fn refreshed(
+    prior: &Value,
+    name: &str,
+    observed: &Observed,
+    default_tags: &BTreeMap<String, String>,
+) -> (Value, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut state = match prior {
+        Value::Object(_) => prior.clone(),
+        _ => Value::Object(BTreeMap::new()),
+    };
+    let before = decode(prior).config;
+    let text = |attr: &str| prior.attr(attr).as_str().map(str::to_owned);
+
+    // The pipeline itself: the spec in S3, unless it is missing or unreadable (then the prior
+    // attributes stay, and `spec_uri` goes null so the plan uploads it again).
+    if let SpecObject::Present(spec) = &observed.spec {
+        if **spec != before.spec {
+            for (attr, value) in encode_spec(spec) {
+                state.set_attr(&attr, value);
+            }
+        }
+    }
+    state.set_attr("name", Value::from(name));
+    let job = &observed.job;
+    if job.description != before.spec.description {
+        state.set_attr("description", Value::from(job.description.clone()));
+    }
+
+    let folder = observed.artifacts.folder.as_ref();
+    let runtime = RuntimeConfig {
+        kind: if job.command_name == "pythonshell" {
+            "python-shell".into()
+        } else {
+            job.command_name.clone()
+        },
+        artifact_bucket: folder.map_or_else(
+            || before.runtime.artifact_bucket.clone(),
+            |f| f.bucket.clone(),
+        ),
+        artifact_prefix: folder
+            .and_then(|f| f.key.strip_suffix(&format!("{name}/")).map(str::to_owned))
+            .unwrap_or_else(|| before.runtime.artifact_prefix.clone()),
+        etl_binary: if before.runtime.etl_binary.is_empty() {
+            // Import: the binary's object remembers where it was uploaded from.
+            observed
+                .binary_metadata
+                .as_ref()
+                .and_then(|m| m.get(META_SOURCE))
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            before.runtime.etl_binary.clone()
+        },
+        max_capacity: job.max_capacity,
+        timeout_minutes: job.timeout_minutes,
+        max_retries: job.max_retries,
+        max_concurrent_runs: job.max_concurrent_runs,
+    };
+    if runtime != before.runtime {
+        let mut block = encode_runtime(&runtime);
+        if runtime.etl_binary.is_empty() {
+            block.set_attr("etl_binary", Value::Null);
+        }
+        state.set_attr("runtime", block);
+    }
+
+    let job_role = observed.job_role.as_ref();
+    let sm_role = observed.state_machine_role.as_ref();
+    let sm = observed.state_machine.as_ref();
+    let uris = &observed.artifacts;
+    let uri_if = |present: bool, uri: &Option<gluepipe_spec::S3Uri>| match uri {
+        Some(u) if present => Value::from(u.to_string()),
+        _ => Value::Null,
+    };
+    let policy = |attr: &str, observed: Option<&String>| {
+        observed.map_or(Value::Null, |p| {
+            Value::from(keep_if_equivalent(
+                text(attr).as_deref(),
+                p,
+                policies_equivalent,
+            ))
+        })
+    };
+    for (attr, value) in [
+        ("id", Value::from(name)),
+        ("glue_job_name", Value::from(name)),
+        (
+            // The role's ARN, unless the job was pointed at another role (then that one: drift).
+            "glue_job_role_arn",
+            match job_role {
+                Some(r) if job.role_arn.is_empty() || job.role_arn == r.arn => Value::from(&r.arn),
+                Some(_) => Value::from(&job.role_arn),
+                None => Value::Null,
+            },
+        ),
+        (
+            "state_machine_role_arn",
+            match (sm_role, sm) {
+                (Some(r), Some(m)) if m.role_arn != r.arn => Value::from(&m.role_arn),
+                (Some(r), _) => Value::from(&r.arn),
+                (None, _) => Value::Null,
+            },
+        ),
+        (
+            "state_machine_arn",
+            sm.map_or(Value::Null, |m| Value::from(&m.arn)),
+        ),
+        (
+            "spec_uri",
+            uri_if(matches!(observed.spec, SpecObject::Present(_)), &uris.spec),
+        ),
+        (
+            "launcher_uri",
+            uri_if(observed.launcher_exists, &uris.launcher),
+        ),
+        (
+            "etl_binary_uri",
+            uri_if(observed.binary_metadata.is_some(), &uris.etl_binary),
+        ),
+        (
+            "etl_binary_sha256",
+            Value::from(job.non_overridable_arguments.get(args::ETL_SHA256).cloned()),
+        ),
+        ("glue_version", Value::from(&job.glue_version)),
+        ("python_version", Value::from(&job.python_version)),
+        (
+            "glue_job_default_arguments",
+            string_map(&job.default_arguments),
+        ),
+        (
+            "glue_job_non_overridable_arguments",
+            string_map(&job.non_overridable_arguments),
+        ),
+        (
+            "glue_job_role_policy",
+            policy(
+                "glue_job_role_policy",
+                job_role.and_then(|r| r.policy.as_ref()),
+            ),
+        ),
+        (
+            "glue_job_role_assume_role_policy",
+            policy(
+                "glue_job_role_assume_role_policy",
+                job_role.map(|r| &r.assume_role_policy),
+            ),
+        ),
+        (
+            "state_machine_role_policy",
+            policy(
+                "state_machine_role_policy",
+                sm_role.and_then(|r| r.policy.as_ref()),
+            ),
+        ),
+        (
+            "state_machine_role_assume_role_policy",
+            policy(
+                "state_machine_role_assume_role_policy",
+                sm_role.map(|r| &r.assume_role_policy),
+            ),
+        ),
+        (
+            "state_machine_definition",
+            sm.map_or(Value::Null, |m| {
+                Value::from(keep_if_equivalent(
+                    text("state_machine_definition").as_deref(),
+                    &m.definition,
+                    definitions_equivalent,
+                ))
+            }),
+        ),
+    ] {
+        state.set_attr(attr, value);
+    }
+
+    // Tags: every existing child should carry `tags_all`; the first that does not shows its own.
+    let prior_all = prior.attr("tags_all").as_string_map();
+    let children: Vec<&BTreeMap<String, String>> = [
+        Some(&observed.job_tags),
+        job_role.map(|r| &r.tags),
+        sm_role.map(|r| &r.tags),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(sm.map(|_| &observed.state_machine_tags))
+    .collect();
+    let tags_all = match &prior_all {
+        Some(all) if children.iter().all(|t| *t == all) => all.clone(),
+        _ => children
+            .iter()
+            .find(|t| prior_all.as_ref() != Some(**t))
+            .map_or_else(|| observed.job_tags.clone(), |t| (*t).clone()),
+    };
+    if prior.attr("tags_all").is_null() && prior.attr("tags").is_null() {
+        // Import: the resource's own tags are those the provider does not add.
+        let own: BTreeMap<String, String> = tags_all
+            .iter()
+            .filter(|(k, v)| default_tags.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        state.set_attr(
+            "tags",
+            if own.is_empty() {
+                Value::Null
+            } else {
+                string_map(&own)
+            },
+        );
+    }
+    state.set_attr("tags_all", string_map(&tags_all));
+
+    for role in [job_role, sm_role].into_iter().flatten() {
+        if !role.foreign_policies.is_empty() {
+            diags.push(Diagnostic::warning(
+                "Role has policies gluepipe does not manage",
+                format!(
+                    "IAM role {} also has {}; the pipeline's least-privilege policy no longer bounds \
+                     what the role may do. Remove them, or they are removed when the pipeline is destroyed.",
+                    role.name,
+                    role.foreign_policies.join(", ")
+                ),
+            ));
+        }
+    }
+    if let SpecObject::Invalid(why) = &observed.spec {
+        diags.push(Diagnostic::warning(
+            "Pipeline spec in S3 is not readable",
+            format!("The spec object is not a valid pipeline spec ({why}); the next apply uploads it again."),
+        ));
+    }
+    (replace_unknown(state), diags)
+}
+
+/// A refreshed state may not hold unknowns; a template (the plan) may.
+fn replace_unknown(value: Value) -> Value {
+    match value {
+        Value::Unknown => Value::Null,
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, replace_unknown(v)))
+                .collect(),
+        ),
+        Value::Map(m) => Value::Map(
+            m.into_iter()
+                .map(|(k, v)| (k, replace_unknown(v)))
+                .collect(),
+        ),
+        Value::List(v) => Value::List(v.into_iter().map(replace_unknown).collect()),
+        Value::Set(v) => Value::Set(v.into_iter().map(replace_unknown).collect()),
+        other => other,
+    }
+}
