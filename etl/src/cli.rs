@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a pipeline: from a spec file, from flags, or a spec file with flags overriding it.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the schema inferred from the input as Glue type strings.
     Schema(SchemaArgs),
 }

@@ -222,7 +222,8 @@ mod tests {
 
     #[test]
     fn clean_and_bad_records() {
-        let cases: &[(&str, &str, &[Option<i64>], &[(u64, &str)])] = &[
+        type Case<'a> = (&'a str, &'a str, &'a [Option<i64>], &'a [(u64, &'a str)]);
+        let cases: &[Case] = &[
             ("empty", "", &[], &[]),
             (
                 "clean",

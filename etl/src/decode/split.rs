@@ -465,15 +465,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// `(line, text)` pairs.
+    type Lines = Vec<(u64, String)>;
+
     /// (line, text) of every record and (line, reason) of every reject.
-    fn split(input: &[u8], chunk_bytes: usize) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+    fn split(input: &[u8], chunk_bytes: usize) -> (Lines, Lines) {
         split_reader(input, chunk_bytes)
     }
 
-    fn split_reader(
-        reader: impl Read,
-        chunk_bytes: usize,
-    ) -> (Vec<(u64, String)>, Vec<(u64, String)>) {
+    fn split_reader(reader: impl Read, chunk_bytes: usize) -> (Lines, Lines) {
         let mut records = Vec::new();
         let mut rejects = Vec::new();
         for chunk in Splitter::new(reader, "f.json".into(), 0, chunk_bytes) {
@@ -491,13 +491,14 @@ mod tests {
         (records, rejects)
     }
 
-    fn lines(v: &[(u64, &str)]) -> Vec<(u64, String)> {
+    fn lines(v: &[(u64, &str)]) -> Lines {
         v.iter().map(|(l, s)| (*l, s.to_string())).collect()
     }
 
     #[test]
     fn ndjson_cases() {
-        let cases: &[(&str, &[u8], &[(u64, &str)])] = &[
+        type Case<'a> = (&'a str, &'a [u8], &'a [(u64, &'a str)]);
+        let cases: &[Case] = &[
             ("empty file", b"", &[]),
             ("only blanks", b"\n \r\n\n", &[]),
             (
@@ -555,7 +556,13 @@ mod tests {
 
     #[test]
     fn array_cases() {
-        let cases: &[(&str, &[u8], &[(u64, &str)], &[(u64, &str)])] = &[
+        type Case<'a> = (
+            &'a str,
+            &'a [u8],
+            &'a [(u64, &'a str)],
+            &'a [(u64, &'a str)],
+        );
+        let cases: &[Case] = &[
             ("empty array", b"[]", &[], &[]),
             (
                 "objects",
