@@ -970,6 +970,21 @@ fn etl(emu: &Emulator, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Like [`etl`], but the endpoint comes from `--endpoint-url` alone, not the environment.
+fn etl_with_endpoint_flag(emu: &Emulator, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(gluepipe_tests::bins::etl().unwrap())
+        .args(args)
+        .args(["--endpoint-url", emu.endpoint()])
+        .envs(
+            emu.env()
+                .into_iter()
+                .filter(|(k, _)| k != "AWS_ENDPOINT_URL"),
+        )
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap()
+}
+
 /// Reads every Parquet file under `prefix` with pyarrow (an independent reader): rows per key,
 /// the Arrow types, and all rows as JSON.
 fn read_parquet_with_pyarrow(emu: &Emulator, prefix: &str) -> serde_json::Value {
@@ -1160,13 +1175,14 @@ async fn etl_binary_reads_a_catalog_table_and_registers_its_output() {
     );
 
     // A run that fails on bad input, in overwrite mode, leaves the target exactly as it was.
+    // (This one finds the emulator through --endpoint-url, not AWS_ENDPOINT_URL.)
     b.put(
         "bad/orders.json",
         format!("{}\n{{\"order_id\": 7,\n", order_line(1, "2024-03-03")).as_bytes(),
     )
     .await;
     let before = b.keys().await;
-    let run = etl(
+    let run = etl_with_endpoint_flag(
         &b.emu,
         &[
             "run",

@@ -82,9 +82,8 @@ impl AwsClients {
     /// emulators and most S3-compatible stores do not resolve `bucket.host` names.
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let config = self.sdk_config().await;
-        let overridden = config.endpoint_url().is_some() || env_set("AWS_ENDPOINT_URL_S3");
         let s3_config = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(overridden)
+            .force_path_style(path_style(config))
             .build();
         aws_sdk_s3::Client::from_conf(s3_config)
     }
@@ -117,6 +116,51 @@ async fn load_sdk_config(options: &AwsOptions) -> SdkConfig {
     loader.load().await
 }
 
+/// Path-style S3 addressing when any endpoint override is in effect.
+fn path_style(config: &SdkConfig) -> bool {
+    config.endpoint_url().is_some() || env_set("AWS_ENDPOINT_URL_S3")
+}
+
 fn env_set(name: &str) -> bool {
     std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn explicit_options_win_and_retries_are_bounded() {
+        let options = AwsOptions {
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+            region: Some("eu-west-1".into()),
+            max_attempts: 3,
+        };
+        let aws = AwsClients::new(options.clone());
+        let config = aws.sdk_config().await;
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:9"));
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(3));
+        let timeouts = config.timeout_config().expect("timeouts are set");
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(10)));
+        // An endpoint override switches S3 to path-style addressing.
+        assert!(path_style(config));
+        assert_eq!(aws.options(), &options);
+    }
+
+    #[tokio::test]
+    async fn zero_attempts_still_means_one() {
+        let aws = AwsClients::new(AwsOptions {
+            max_attempts: 0,
+            region: Some("us-east-1".into()),
+            ..AwsOptions::default()
+        });
+        assert_eq!(
+            aws.sdk_config()
+                .await
+                .retry_config()
+                .map(|r| r.max_attempts()),
+            Some(1)
+        );
+    }
 }
