@@ -164,7 +164,6 @@ impl ObjectWriter {
             )));
         }
         let sink = std::mem::replace(&mut self.sink, Sink::Closed);
-        let staged = self.ledger.is_some();
         let pending = match sink {
             Sink::Local(local) => local.finish(),
             Sink::S3(s3) => s3.finish(),
@@ -187,7 +186,6 @@ impl ObjectWriter {
                 Err(e)
             }
             (Ok(pending), Some(ledger)) => {
-                debug_assert!(staged);
                 ledger.record(written.clone(), pending)?;
                 Ok(written)
             }
