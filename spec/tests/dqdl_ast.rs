@@ -484,3 +484,16 @@ fn rule_text_is_the_canonical_form() {
         "ColumnValues \"c\" in [\"a\",NULL] where \"x > 1\" labels=[\"k\"=\"v\"] with threshold > 0.5 with note = \"n\""
     );
 }
+
+#[test]
+fn analyzer_variables_resolve_when_declared_and_stay_literal_otherwise() {
+    let ruleset =
+        parse("col = \"a\"\nlist = [\"x\"]\nAnalyzers = [ Completeness $col, Completeness $list, Completeness $nope ]")
+            .unwrap();
+    let texts: Vec<&str> = ruleset
+        .analyzers
+        .iter()
+        .map(|a| a.parameters[0].value.text())
+        .collect();
+    assert_eq!(texts, ["a", "$list", "$nope"]);
+}

@@ -111,6 +111,11 @@ fn rejected_corpus_fails_where_and_how_expected() {
                         case.name
                     ));
                 }
+                assert!(
+                    !e.message.contains('\n'),
+                    "{}: multi-line message",
+                    case.name
+                );
                 let shown = e.to_string();
                 let mut shown_lines = shown.lines();
                 assert_eq!(

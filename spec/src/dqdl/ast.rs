@@ -224,7 +224,9 @@ pub enum ParameterValue {
     Variable {
         /// Variable name without `$`.
         name: String,
-        /// The variable's value (raw text of its quoted string, or the keyword as written).
+        /// The variable's value: the raw text of its quoted string, or the keyword's upper-case
+        /// name. In an analyzer (where Glue resolves nothing and accepts any `$name`) an
+        /// undeclared or list variable stays the literal text `$name`.
         value: String,
     },
 }

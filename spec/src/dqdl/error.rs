@@ -20,8 +20,10 @@ pub struct DqdlError {
 }
 
 impl DqdlError {
-    /// An error at `span` of `src` (a span past the end is clamped to it).
+    /// An error at `span` of `src` (a span past the end is clamped to it). Line breaks quoted
+    /// into the message from the input are escaped so the message stays on one line.
     pub fn new(src: &str, span: Range<usize>, message: impl Into<String>) -> DqdlError {
+        let message = message.into().replace('\n', "\\n").replace('\r', "\\r");
         let start = clamp_to_char(src, span.start);
         let end = clamp_to_char(src, span.end.max(start));
         let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -34,7 +36,7 @@ impl DqdlError {
             line: src[..start].matches('\n').count() + 1,
             column: src[line_start..start].chars().count() + 1,
             span: start..end,
-            message: message.into(),
+            message,
             source_line,
         }
     }

@@ -157,14 +157,24 @@ pub(crate) fn describe(tok: &Tok<'_>) -> String {
     }
 }
 
+/// Token text for a message: at most 40 characters, line breaks and tabs escaped so a message
+/// stays on one line.
 fn shorten(s: &str) -> String {
     const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let head: String = s.chars().take(MAX).collect();
-        format!("{head}…")
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
     }
+    out
 }
 
 /// Canonical spelling of a keyword.

@@ -408,8 +408,7 @@ fn resolve_params(p: &Parser<'_>, raw: Vec<RawParam>) -> Result<Vec<Parameter>, 
             if let ParameterValue::Variable { name, value } = &mut param.value {
                 *value = match p.variables.get(name.as_str()) {
                     None => return Err(p.error(span, format!("Variable not found: {name}"))),
-                    Some(VariableValue::Single(StringValue::Quoted(s))) => s.clone(),
-                    Some(VariableValue::Single(StringValue::Keyword(k))) => k.as_str().to_string(),
+                    Some(VariableValue::Single(v)) => string_variable_text(v),
                     Some(VariableValue::List(_)) => {
                         return Err(p.error(
                             span,
@@ -421,6 +420,30 @@ fn resolve_params(p: &Parser<'_>, raw: Vec<RawParam>) -> Result<Vec<Parameter>, 
                 };
             }
             Ok(param)
+        })
+        .collect()
+}
+
+/// The text a string variable gives a parameter (a keyword as its upper-case name).
+fn string_variable_text(v: &StringValue) -> String {
+    match v {
+        StringValue::Quoted(s) => s.clone(),
+        StringValue::Keyword(k) => k.as_str().to_string(),
+    }
+}
+
+/// Glue does not resolve variables in analyzers: `$name` is accepted whether or not a string
+/// variable of that name exists. A string variable is resolved; anything else stays `$name`.
+fn resolve_analyzer_params(p: &Parser<'_>, raw: Vec<RawParam>) -> Vec<Parameter> {
+    raw.into_iter()
+        .map(|RawParam { mut param, .. }| {
+            if let ParameterValue::Variable { name, value } = &mut param.value {
+                *value = match p.variables.get(name.as_str()) {
+                    Some(VariableValue::Single(v)) => string_variable_text(v),
+                    _ => format!("${name}"),
+                };
+            }
+            param
         })
         .collect()
 }
@@ -442,7 +465,7 @@ pub(crate) fn analyzer(
     }
     Ok(Analyzer {
         analyzer_type: spec.rule_type,
-        parameters: resolve_params(p, params)?,
+        parameters: resolve_analyzer_params(p, params),
     })
 }
 
