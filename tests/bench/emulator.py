@@ -509,6 +509,7 @@ def main() -> int:
     from werkzeug.serving import make_server
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="gluepipe-emulator-")
+    os.makedirs(workdir, exist_ok=True)
     runner = JobRunner(endpoint, workdir)
     try:
         mend_moto(runner)
