@@ -201,15 +201,25 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
     }
 }
 
-fn expand_artifacts(config: &PipelineConfig, etl_binary_sha256: &str) -> Artifacts {
+/// The pipeline's artifact folder, `s3://<bucket>/<prefix><name>/` (every runtime keeps its
+/// objects there).
+pub(crate) fn artifact_folder(config: &PipelineConfig) -> S3Uri {
     let rt = &config.runtime;
-    let folder = S3Uri {
+    S3Uri {
         bucket: rt.artifact_bucket.clone(),
         key: format!("{}{}/", rt.artifact_prefix, config.name()),
-    };
+    }
+}
+
+/// The spec object's name in the artifact folder.
+pub(crate) const SPEC_OBJECT: &str = "spec.json";
+
+fn expand_artifacts(config: &PipelineConfig, etl_binary_sha256: &str) -> Artifacts {
+    let rt = &config.runtime;
+    let folder = artifact_folder(config);
     let launcher_sha256 = sha256_hex(LAUNCHER_SCRIPT.as_bytes());
     Artifacts {
-        spec: folder.join("spec.json"),
+        spec: folder.join(SPEC_OBJECT),
         spec_json: config.spec.to_json_pretty(),
         // Content-addressed: a new launcher or binary is a new key (and a job update); an
         // unchanged one is never uploaded again.
@@ -279,7 +289,7 @@ fn glue_trust_policy() -> PolicyDocument {
 
 /// Step Functions assumes the state machine role, for this state machine only (the
 /// confused-deputy conditions AWS recommends for Step Functions).
-fn states_trust_policy(env: &AwsEnv, state_machine_arn: &str) -> PolicyDocument {
+pub(crate) fn states_trust_policy(env: &AwsEnv, state_machine_arn: &str) -> PolicyDocument {
     PolicyDocument::new(vec![
         Statement::trust("StepFunctionsAssumesRole", "states.amazonaws.com")
             .when(
@@ -306,7 +316,10 @@ fn state_machine_policy(job_arn: &str) -> PolicyDocument {
 }
 
 /// The data a source reads: its path, or the location of its catalog table.
-fn source_data_location(spec: &PipelineSpec, table_location: Option<&S3Uri>) -> Option<Vec<S3Uri>> {
+pub(crate) fn source_data_location(
+    spec: &PipelineSpec,
+    table_location: Option<&S3Uri>,
+) -> Option<Vec<S3Uri>> {
     if spec.source.catalog_table.is_some() {
         return table_location.map(|l| vec![l.clone()]);
     }
@@ -335,6 +348,40 @@ fn job_policy(
             artifacts.folder.prefix()
         )],
     )];
+    statements.extend(data_access_statements(spec, env, source));
+
+    let log_arn = |group: &str, suffix: &str| {
+        format!(
+            "arn:{p}:logs:{}:{}:log-group:{group}{suffix}",
+            env.region, env.account_id
+        )
+    };
+    statements.push(Statement::allow(
+        "CreateLogGroups",
+        ["logs:CreateLogGroup"],
+        PYTHON_SHELL_LOG_GROUPS.iter().map(|g| log_arn(g, ":*")),
+    ));
+    statements.push(Statement::allow(
+        "WriteLogs",
+        // Glue names each stream after the job run, so streams are matched within the groups.
+        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        PYTHON_SHELL_LOG_GROUPS
+            .iter()
+            .map(|g| log_arn(g, ":log-stream:*")),
+    ));
+    PolicyDocument::new(statements)
+}
+
+/// What the ETL itself needs, whichever runtime runs it (the Glue job role and the ECS task
+/// role share it): read the source objects and its catalog table, write the target, results
+/// and quarantine prefixes, list only those prefixes, and update the target table if one is set.
+pub(crate) fn data_access_statements(
+    spec: &PipelineSpec,
+    env: &AwsEnv,
+    source: Option<&Vec<S3Uri>>,
+) -> Vec<Statement> {
+    let p = &env.partition;
+    let mut statements = Vec::new();
 
     // Reading: the source objects, and listing the bucket only under the source prefix.
     let mut list = ListGrants::default();
@@ -424,27 +471,7 @@ fn job_policy(
             catalog_arns(env, db, table),
         ));
     }
-
-    let log_arn = |group: &str, suffix: &str| {
-        format!(
-            "arn:{p}:logs:{}:{}:log-group:{group}{suffix}",
-            env.region, env.account_id
-        )
-    };
-    statements.push(Statement::allow(
-        "CreateLogGroups",
-        ["logs:CreateLogGroup"],
-        PYTHON_SHELL_LOG_GROUPS.iter().map(|g| log_arn(g, ":*")),
-    ));
-    statements.push(Statement::allow(
-        "WriteLogs",
-        // Glue names each stream after the job run, so streams are matched within the groups.
-        ["logs:CreateLogStream", "logs:PutLogEvents"],
-        PYTHON_SHELL_LOG_GROUPS
-            .iter()
-            .map(|g| log_arn(g, ":log-stream:*")),
-    ));
-    PolicyDocument::new(statements)
+    statements
 }
 
 /// Glue checks catalog access against the catalog, the database and the table.

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use gluepipe_spec::{PipelineSpec, S3Uri};
 
-use super::expand::{DesiredPipeline, JobSettings, args};
+use super::expand::{DesiredPipeline, JobSettings, RoleSpec, StateMachineSpec, args};
 use super::names::{Arns, JOB_POLICY_NAME, Names, STATE_MACHINE_POLICY_NAME};
 use crate::aws::iam_role::ObservedRole;
 use crate::aws::state_machine::ObservedStateMachine;
@@ -55,14 +55,7 @@ pub async fn converge(c: &Clients, desired: &DesiredPipeline) -> Result<(), AwsE
     artifacts::ensure_spec(&c.s3, &a.spec, &a.spec_json).await?;
 
     for role in [&desired.job_role, &desired.state_machine_role] {
-        match iam_role::observe_role(&c.iam, &role.name, &role.policy_name).await? {
-            None => {
-                iam_role::create_role(&c.iam, role).await?;
-            }
-            Some(observed) => {
-                iam_role::update_role(&c.iam, role, &observed).await?;
-            }
-        }
+        converge_role(&c.iam, role).await?;
     }
 
     let job = &desired.job;
@@ -78,21 +71,43 @@ pub async fn converge(c: &Clients, desired: &DesiredPipeline) -> Result<(), AwsE
         }
     }
 
-    let sm = &desired.state_machine;
-    match state_machine::find_state_machine(&c.sfn, &sm.arn)
+    converge_state_machine(&c.sfn, &desired.state_machine).await
+}
+
+/// Creates the role, or brings it to `role` (trust, inline policy, tags). Shared by every
+/// runtime.
+pub async fn converge_role(iam: &aws_sdk_iam::Client, role: &RoleSpec) -> Result<(), AwsError> {
+    match iam_role::observe_role(iam, &role.name, &role.policy_name).await? {
+        None => {
+            iam_role::create_role(iam, role).await?;
+        }
+        Some(observed) => {
+            iam_role::update_role(iam, role, &observed).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the state machine, or brings it to `sm` (definition, role, tags). Shared by every
+/// runtime.
+pub async fn converge_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    sm: &StateMachineSpec,
+) -> Result<(), AwsError> {
+    match state_machine::find_state_machine(sfn, &sm.arn)
         .await
         .optional()?
     {
         None => {
-            state_machine::create_state_machine(&c.sfn, sm).await?;
+            state_machine::create_state_machine(sfn, sm).await?;
         }
         Some(current) => {
             if !state_machine::matches(sm, &current) {
-                state_machine::update_state_machine(&c.sfn, sm).await?;
+                state_machine::update_state_machine(sfn, sm).await?;
             }
-            let tags = state_machine::state_machine_tags(&c.sfn, &sm.arn).await?;
+            let tags = state_machine::state_machine_tags(sfn, &sm.arn).await?;
             state_machine::update_state_machine_tags(
-                &c.sfn,
+                sfn,
                 &sm.arn,
                 &TagChanges::between(&tags, &sm.tags),
             )
@@ -205,16 +220,7 @@ pub async fn observe(
     let job_tags = glue_job::job_tags(&c.glue, &arns.job).await?;
     let uris = ArtifactUris::of_job(&job);
 
-    let spec = match &uris.spec {
-        None => SpecObject::Missing,
-        Some(uri) => match artifacts::get_text(&c.s3, uri).await.optional()? {
-            None => SpecObject::Missing,
-            Some(text) => match PipelineSpec::from_json(&text) {
-                Ok(spec) => SpecObject::Present(Box::new(spec)),
-                Err(e) => SpecObject::Invalid(e.to_string()),
-            },
-        },
-    };
+    let spec = read_spec(&c.s3, uris.spec.as_ref()).await?;
     let launcher_exists = match &uris.launcher {
         Some(uri) => artifacts::find_object(&c.s3, uri)
             .await
@@ -250,6 +256,24 @@ pub async fn observe(
         state_machine,
         state_machine_tags,
     }))
+}
+
+/// The spec object at `uri` (the pipeline's truth for import and drift). Shared by every
+/// runtime.
+pub async fn read_spec(
+    s3: &aws_sdk_s3::Client,
+    uri: Option<&S3Uri>,
+) -> Result<SpecObject, AwsError> {
+    let Some(uri) = uri else {
+        return Ok(SpecObject::Missing);
+    };
+    Ok(match artifacts::get_text(s3, uri).await.optional()? {
+        None => SpecObject::Missing,
+        Some(text) => match PipelineSpec::from_json(&text) {
+            Ok(spec) => SpecObject::Present(Box::new(spec)),
+            Err(e) => SpecObject::Invalid(e.to_string()),
+        },
+    })
 }
 
 /// Deletes every child, dependents first; missing children are fine. `folder` is the artifact
