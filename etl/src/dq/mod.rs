@@ -15,6 +15,9 @@ pub mod row_level;
 pub mod rules;
 pub mod sql;
 
+#[cfg(test)]
+mod tests;
+
 pub use context::{DqContext, FilteredRowLabel};
 pub use engine::DqEngine;
 pub use error::DqError;

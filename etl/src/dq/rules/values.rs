@@ -32,6 +32,7 @@ use crate::dq::metrics::moments::Moments;
 use crate::dq::plan::{BatchView, FilterId, mask_values};
 use crate::dq::results::{Metrics, Outcome};
 use crate::dq::sql::eval::days_since_epoch;
+use crate::dq::sql::value::without_time_zone;
 
 /// Pass bits from per-value results: `hit` decides non-null rows, `null_passes` null rows.
 fn combine(hit: BooleanBuffer, nulls: Option<&NullBuffer>, null_passes: bool) -> BooleanBuffer {
@@ -306,9 +307,11 @@ impl Check for ColumnValuesCheck {
 
 /// The date of each value, as days since 1970-01-01 in `f64` (null where there is none).
 fn as_days(column: &dyn Array) -> Result<Float64Array, String> {
-    let dates = cast_with_options(column, &DataType::Date32, &CastOptions::default())
+    let column = without_time_zone(column).map_err(|e| e.to_string())?;
+    let dates = cast_with_options(&column, &DataType::Date32, &CastOptions::default())
         .map_err(|e| format!("cannot read values as dates: {e}"))?;
-    let days = cast_with_options(&dates, &DataType::Float64, &CastOptions::default())
+    let days = cast_with_options(&dates, &DataType::Int32, &CastOptions::default())
+        .and_then(|d| cast_with_options(&d, &DataType::Float64, &CastOptions::default()))
         .map_err(|e| e.to_string())?;
     Ok(days.as_primitive().clone())
 }
@@ -752,13 +755,10 @@ fn hours(d: Duration) -> f64 {
 impl Check for FreshnessCheck {
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let scope = view.mask(self.filter)?.cloned();
-        let column = view.column(self.column);
-        // Keep a time zone if there is one: the values are UTC instants either way.
-        let target = match column.data_type() {
-            DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Microsecond, tz.clone()),
-            _ => DataType::Timestamp(TimeUnit::Microsecond, None),
-        };
-        let ts = cast_with_options(column.as_ref(), &target, &CastOptions::default())
+        let column =
+            without_time_zone(view.column(self.column).as_ref()).map_err(|e| e.to_string())?;
+        let target = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let ts = cast_with_options(&column, &target, &CastOptions::default())
             .map_err(|e| format!("cannot read {} as timestamps: {e}", self.name))?;
         let micros = cast_with_options(&ts, &DataType::Int64, &CastOptions::default())
             .map_err(|e| e.to_string())?;

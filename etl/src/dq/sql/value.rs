@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, Datum, UInt32Array, new_null_array};
+use arrow::array::{Array, ArrayRef, BooleanArray, Datum, UInt32Array, make_array, new_null_array};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{CastOptions, cast_with_options, take};
 use arrow::datatypes::{DataType, TimeUnit};
@@ -66,7 +66,8 @@ impl Value {
             safe: true,
             ..Default::default()
         };
-        let cast = cast_with_options(self.array().as_ref(), to, &options)?;
+        let source = without_time_zone(self.array().as_ref())?;
+        let cast = cast_with_options(&source, to, &options)?;
         Ok(Value::from_kernel(cast, self.is_scalar()))
     }
 
@@ -104,6 +105,22 @@ impl Value {
                 Some(n) => b.values() & n.inner(),
             },
         })
+    }
+}
+
+/// Timestamps with a time zone as plain UTC instants: the stored values already are UTC, and
+/// Arrow (built without a time-zone database) cannot cast named zones such as `UTC`.
+pub fn without_time_zone(array: &dyn Array) -> Result<ArrayRef, ArrowError> {
+    match array.data_type() {
+        DataType::Timestamp(unit, Some(_)) => {
+            let data = array
+                .to_data()
+                .into_builder()
+                .data_type(DataType::Timestamp(*unit, None))
+                .build()?;
+            Ok(make_array(data))
+        }
+        _ => Ok(make_array(array.to_data())),
     }
 }
 
@@ -156,10 +173,8 @@ pub fn comparison_type(l: &DataType, r: &DataType) -> Result<DataType, ArrowErro
     if l == r && class(l) != C::Other {
         return Ok(l.clone());
     }
-    let ts = |t: &DataType| match t {
-        DataType::Timestamp(_, tz) => DataType::Timestamp(TimeUnit::Microsecond, tz.clone()),
-        _ => DataType::Timestamp(TimeUnit::Microsecond, None),
-    };
+    // Timestamps meet as UTC instants without a zone (see `without_time_zone`).
+    let ts = |_: &DataType| DataType::Timestamp(TimeUnit::Microsecond, None);
     Ok(match (class(l), class(r)) {
         (C::Null, C::Null) => DataType::Null,
         (C::Null, _) => r.clone(),
