@@ -221,6 +221,7 @@ impl<'a> Parser<'a> {
 
     /// `= x`, `!= x`, `> x`, `>= x`, `< x`, `<= x`, `[not] between x and y`, `[not] in [x, …]`.
     fn comparison<T>(&mut self, operand: fn(&mut Self) -> Attempt<T>) -> Attempt<Comparison<T>> {
+        let start = self.pos;
         let t = self.next();
         Ok(match t.tok {
             Tok::Eq => Comparison::Eq(operand(self)?),
@@ -244,12 +245,12 @@ impl<'a> Parser<'a> {
                 }
                 Tok::Kw(Kw::In) => Comparison::NotIn(self.list(operand)?),
                 _ => {
-                    self.pos -= 1;
+                    self.pos = start + 1;
                     return Err(self.unexpected("`between` or `in` after `not`").into());
                 }
             },
             _ => {
-                self.pos -= 1;
+                self.pos = start;
                 return Err(self.unexpected("a comparison").into());
             }
         })
@@ -354,6 +355,7 @@ impl<'a> Parser<'a> {
 
     /// `[!]= value`, `[not] in [values]`, `[not] in $var`, `[not] matches "regex"`.
     fn string_condition(&mut self) -> Attempt<StringCondition> {
+        let start = self.pos;
         let t = self.next();
         Ok(match t.tok {
             Tok::Eq => StringCondition::Eq(self.string_value()?),
@@ -367,12 +369,12 @@ impl<'a> Parser<'a> {
                 Tok::Kw(Kw::In) => StringCondition::NotIn(self.string_set()?),
                 Tok::Kw(Kw::Matches) => StringCondition::NotMatches(self.regex()?),
                 _ => {
-                    self.pos -= 1;
+                    self.pos = start + 1;
                     return Err(self.unexpected("`in` or `matches` after `not`").into());
                 }
             },
             _ => {
-                self.pos -= 1;
+                self.pos = start;
                 return Err(self.unexpected("a string comparison").into());
             }
         })
@@ -454,14 +456,12 @@ impl<'a> Parser<'a> {
                     Tok::Kw(Kw::Now),
                     "`now()` in a date offset `(now() - N days)`",
                 )?;
-                let op = match self.next().tok {
+                let op = match self.peek() {
                     Tok::Minus => OffsetOp::Minus,
                     Tok::Plus => OffsetOp::Plus,
-                    _ => {
-                        self.pos -= 1;
-                        return Err(self.unexpected("`-` or `+` after `now()`").into());
-                    }
+                    _ => return Err(self.unexpected("`-` or `+` after `now()`").into()),
                 };
+                self.next();
                 let duration = self.duration()?;
                 self.expect(Tok::RParen, "`)` closing the date offset")?;
                 return Ok(DateExpr::NowOffset { op, duration });
