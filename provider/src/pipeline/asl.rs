@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! CheckArguments ──(input has "arguments")──────────────► RunJob ──► end (SUCCEEDED)
-//!        └──(no "arguments")──► NoArguments ({}) ─────────┘   │ any error (after retries)
-//!                                                              ▼
-//!                                                           Failed (Fail: the error and its cause)
+//!        └──(no "arguments")──► NoArguments ({}) ─────────┘   │
+//!                          the run failed (States.TaskFailed) ├──► JobFailed (Fail: cause = the run)
+//!                          any other error, after retries     └──► Failed    (Fail: "<error>: <cause>")
 //! ```
 //! - `RunJob` uses the `.sync` integration, so the execution lasts as long as the job run and ends
 //!   with the run's outcome.
@@ -13,9 +13,10 @@
 //!   non-overridable arguments (the spec and the binary) cannot be changed by an execution.
 //! - Starting a run is retried with backoff on Glue throttling and concurrency errors, never on
 //!   a failed run (Glue's own `max_retries` decides that).
-//! - Every error ends in a `Fail` state carrying the error name and its cause. For a failed run
-//!   the cause is the Glue job run as JSON, whose `ErrorMessage` is the launcher's message (for
-//!   a data-quality failure: the rules that failed).
+//! - Every error ends in a `Fail` state. For a failed run (`gluepipe.JobFailed`) the cause is the
+//!   Glue job run as JSON, whose `ErrorMessage` is the launcher's message (for a data-quality
+//!   failure: the rules that failed); for anything else (`gluepipe.Failed`) it is the original
+//!   error name and cause.
 
 use serde_json::{Value, json};
 
@@ -38,6 +39,11 @@ pub const RETRIED_GLUE_ERRORS: [&str; 5] = [
 pub const RETRY_INTERVAL_SECONDS: u64 = 15;
 pub const RETRY_MAX_ATTEMPTS: u64 = 6;
 pub const RETRY_BACKOFF_RATE: f64 = 2.0;
+
+/// Error names of the two `Fail` states. (A `Fail` state may not re-raise a `States.*` name,
+/// so the original error name goes into the cause instead.)
+pub const JOB_FAILED: &str = "gluepipe.JobFailed";
+pub const FAILED: &str = "gluepipe.Failed";
 
 /// The definition for a pipeline whose Glue job is `job_name`, as pretty JSON.
 pub fn definition(pipeline: &str, job_name: &str) -> String {
@@ -79,18 +85,23 @@ pub fn definition(pipeline: &str, job_name: &str) -> String {
                     "MaxAttempts": RETRY_MAX_ATTEMPTS,
                     "BackoffRate": RETRY_BACKOFF_RATE
                 }],
-                "Catch": [{
-                    "ErrorEquals": ["States.ALL"],
-                    "ResultPath": "$.error",
-                    "Next": "Failed"
-                }],
+                "Catch": [
+                    {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "JobFailed"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
+                ],
                 "End": true
+            },
+            "JobFailed": {
+                "Type": "Fail",
+                "Comment": "The job run failed; the cause is the run, whose ErrorMessage says why.",
+                "Error": JOB_FAILED,
+                "CausePath": "$.error.Cause"
             },
             "Failed": {
                 "Type": "Fail",
-                "Comment": "For a failed run the cause is the Glue job run; its ErrorMessage says why.",
-                "ErrorPath": "$.error.Error",
-                "CausePath": "$.error.Cause"
+                "Comment": "Starting or watching the run failed.",
+                "Error": FAILED,
+                "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)"
             }
         }
     });
@@ -184,13 +195,37 @@ mod tests {
     #[test]
     fn every_error_ends_in_a_fail_state_with_its_cause() {
         let asl = parsed();
-        let catch = &asl["States"]["RunJob"]["Catch"][0];
-        assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]));
-        assert_eq!(catch["ResultPath"], "$.error");
-        let fail = &asl["States"][catch["Next"].as_str().unwrap()];
-        assert_eq!(fail["Type"], "Fail");
-        assert_eq!(fail["ErrorPath"], "$.error.Error");
-        assert_eq!(fail["CausePath"], "$.error.Cause");
+        let catch = asl["States"]["RunJob"]["Catch"].as_array().unwrap().clone();
+        assert_eq!(catch.len(), 2);
+        assert_eq!(catch[0]["ErrorEquals"], json!(["States.TaskFailed"]));
+        assert_eq!(
+            catch[1]["ErrorEquals"],
+            json!(["States.ALL"]),
+            "the catch-all comes last"
+        );
+        for c in &catch {
+            assert_eq!(c["ResultPath"], "$.error");
+            let fail = &asl["States"][c["Next"].as_str().unwrap()];
+            assert_eq!(fail["Type"], "Fail");
+            assert!(
+                !fail["Error"].as_str().unwrap().starts_with("States."),
+                "{fail}"
+            );
+            assert!(
+                fail["CausePath"]
+                    .as_str()
+                    .unwrap()
+                    .contains("$.error.Cause"),
+                "{fail}"
+            );
+        }
+        assert_eq!(asl["States"]["JobFailed"]["CausePath"], "$.error.Cause");
+        assert!(
+            asl["States"]["Failed"]["CausePath"]
+                .as_str()
+                .unwrap()
+                .contains("$.error.Error")
+        );
     }
 
     #[test]

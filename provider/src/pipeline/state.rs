@@ -324,3 +324,264 @@ fn replace_unknown(value: Value) -> Value {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::HashMap;
+
+    use gluepipe_spec::PipelineSpec;
+
+    use super::*;
+    use crate::aws::iam_role::ObservedRole;
+    use crate::aws::state_machine::ObservedStateMachine;
+    use crate::pipeline::expand::{ExpandInput, expand};
+    use crate::pipeline::lifecycle::ArtifactUris;
+    use crate::pipeline::model::{PipelineConfig, RuntimeConfig};
+    use crate::pipeline::names::AwsEnv;
+    use crate::protocol::AttributePath;
+
+    fn config() -> PipelineConfig {
+        let spec = PipelineSpec::from_json(
+            r#"{"name": "orders", "source": {"paths": ["s3://raw-bucket/orders/"]},
+                "mapping": [{"from": "id", "to": "order_id", "type": "bigint"}],
+                "target": {"path": "s3://curated-bucket/orders/", "partition_by": ["order_id"]}}"#,
+        )
+        .unwrap();
+        PipelineConfig {
+            spec,
+            runtime: RuntimeConfig::new("artifact-bucket", "bin/gluepipe-etl"),
+            tags: BTreeMap::from([("team".into(), "data".into())]),
+        }
+    }
+
+    fn default_tags() -> BTreeMap<String, String> {
+        BTreeMap::from([("env".into(), "test".into())])
+    }
+
+    fn desired(config: &PipelineConfig) -> DesiredPipeline {
+        let mut tags_all = default_tags();
+        tags_all.extend(config.tags.clone());
+        expand(&ExpandInput {
+            config,
+            env: &AwsEnv::new("us-east-1", "123456789012"),
+            etl_binary_sha256: &"a".repeat(64),
+            tags_all: &tags_all,
+            source_table_location: None,
+        })
+    }
+
+    /// The planned state: configuration attributes plus every computed value.
+    fn planned(config: &PipelineConfig, desired: &DesiredPipeline) -> Value {
+        let mut v = Value::object(crate::pipeline::values::encode_spec(&config.spec));
+        v.set_attr(
+            "runtime",
+            crate::pipeline::values::encode_runtime(&config.runtime),
+        );
+        v.set_attr("tags", string_map(&config.tags));
+        set_planned(&mut v, desired);
+        v
+    }
+
+    /// Re-indents JSON and reverses object key order: how AWS may hand a document back.
+    fn reformatted(json: &str) -> String {
+        fn reverse(v: serde_json::Value) -> serde_json::Value {
+            match v {
+                serde_json::Value::Object(m) => {
+                    let mut entries: Vec<_> = m.into_iter().map(|(k, v)| (k, reverse(v))).collect();
+                    entries.reverse();
+                    serde_json::Value::Object(entries.into_iter().collect())
+                }
+                serde_json::Value::Array(a) => {
+                    serde_json::Value::Array(a.into_iter().map(reverse).collect())
+                }
+                other => other,
+            }
+        }
+        serde_json::to_string_pretty(&reverse(serde_json::from_str(json).unwrap())).unwrap()
+    }
+
+    /// What AWS reports for a pipeline that is exactly as desired (in AWS's own formatting).
+    fn observed(config: &PipelineConfig, d: &DesiredPipeline) -> Observed {
+        let role = |spec: &crate::pipeline::expand::RoleSpec| ObservedRole {
+            name: spec.name.clone(),
+            arn: spec.arn.clone(),
+            assume_role_policy: reformatted(&spec.assume_role_policy.to_json()),
+            policy: Some(reformatted(&spec.policy.to_json())),
+            foreign_policies: vec![],
+            tags: d.tags_all.clone(),
+        };
+        Observed {
+            job: d.job.settings.clone(),
+            job_tags: d.tags_all.clone(),
+            artifacts: ArtifactUris::of_job(&d.job.settings),
+            spec: SpecObject::Present(Box::new(config.spec.clone())),
+            launcher_exists: true,
+            binary_metadata: Some(HashMap::from([(
+                META_SOURCE.to_string(),
+                config.runtime.etl_binary.clone(),
+            )])),
+            job_role: Some(role(&d.job_role)),
+            state_machine_role: Some(role(&d.state_machine_role)),
+            state_machine: Some(ObservedStateMachine {
+                arn: d.state_machine.arn.clone(),
+                definition: reformatted(&d.state_machine.definition),
+                role_arn: d.state_machine_role.arn.clone(),
+            }),
+            state_machine_tags: d.tags_all.clone(),
+        }
+    }
+
+    #[test]
+    fn an_unchanged_pipeline_refreshes_to_exactly_the_plan() {
+        let c = config();
+        let d = desired(&c);
+        let plan = planned(&c, &d);
+        let (state, diags) = refreshed(&plan, "orders", &observed(&c, &d), &default_tags());
+        assert!(diags.is_empty(), "{diags}");
+        assert_eq!(state, plan);
+    }
+
+    #[test]
+    fn drift_takes_the_value_aws_holds() {
+        let c = config();
+        let d = desired(&c);
+        let plan = planned(&c, &d);
+        let mut o = observed(&c, &d);
+        o.job.default_arguments.insert("--extra".into(), "x".into());
+        o.job.max_capacity = 1.0;
+        let broad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        o.job_role.as_mut().unwrap().policy = Some(broad.into());
+        o.state_machine.as_mut().unwrap().definition =
+            r#"{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}"#.into();
+        o.state_machine_tags.insert("extra".into(), "tag".into());
+        let mut edited = c.spec.clone();
+        edited.mapping[0].data_type = "string".into();
+        o.spec = SpecObject::Present(Box::new(edited));
+        let (state, _) = refreshed(&plan, "orders", &o, &default_tags());
+        let get = |p: AttributePath| state.get(&p).clone();
+        assert_eq!(
+            get(AttributePath::root("glue_job_default_arguments").key("--extra")),
+            Value::from("x")
+        );
+        assert_eq!(
+            get(AttributePath::root("runtime").attr("max_capacity")),
+            Value::from(1)
+        );
+        assert_eq!(
+            get(AttributePath::root("glue_job_role_policy")),
+            Value::from(broad)
+        );
+        assert_eq!(
+            get(AttributePath::root("state_machine_definition")),
+            Value::from(r#"{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}"#)
+        );
+        assert_eq!(
+            get(AttributePath::root("tags_all").key("extra")),
+            Value::from("tag")
+        );
+        assert_eq!(
+            get(AttributePath::root("mapping").index(0).attr("type")),
+            Value::from("string")
+        );
+        // Untouched children keep their planned form.
+        assert_eq!(
+            get(AttributePath::root("state_machine_role_policy")),
+            plan.attr("state_machine_role_policy").clone()
+        );
+    }
+
+    #[test]
+    fn missing_children_go_null_so_the_plan_recreates_them() {
+        let c = config();
+        let d = desired(&c);
+        let plan = planned(&c, &d);
+        let mut o = observed(&c, &d);
+        o.state_machine_role = None;
+        o.state_machine = None;
+        o.spec = SpecObject::Missing;
+        o.launcher_exists = false;
+        o.binary_metadata = None;
+        let (state, _) = refreshed(&plan, "orders", &o, &default_tags());
+        for attr in [
+            "state_machine_role_arn",
+            "state_machine_role_policy",
+            "state_machine_arn",
+            "state_machine_definition",
+            "spec_uri",
+            "launcher_uri",
+            "etl_binary_uri",
+        ] {
+            assert!(state.attr(attr).is_null(), "{attr} = {}", state.attr(attr));
+        }
+        // The spec attributes stay as they were: the next apply uploads the spec again.
+        assert_eq!(state.attr("mapping"), plan.attr("mapping"));
+        assert_eq!(
+            state.attr("glue_job_role_arn"),
+            plan.attr("glue_job_role_arn")
+        );
+    }
+
+    #[test]
+    fn an_import_stub_is_completed_from_aws() {
+        let c = config();
+        let d = desired(&c);
+        let plan = planned(&c, &d);
+        let stub = Value::object([
+            ("id", Value::from("orders")),
+            ("name", Value::from("orders")),
+        ]);
+        let (state, _) = refreshed(&stub, "orders", &observed(&c, &d), &default_tags());
+        assert_eq!(
+            decode(&state).config,
+            c,
+            "configuration rebuilt from the spec, the job and S3 metadata"
+        );
+        assert_eq!(
+            state.attr("tags"),
+            &string_map(&c.tags),
+            "default tags are not the resource's own"
+        );
+        for attr in [
+            "spec_uri",
+            "etl_binary_uri",
+            "state_machine_arn",
+            "glue_job_role_arn",
+            "tags_all",
+        ] {
+            assert_eq!(state.attr(attr), plan.attr(attr), "{attr}");
+        }
+        for attr in ["glue_job_role_policy", "state_machine_definition"] {
+            let (a, b) = (
+                state.attr(attr).as_str().unwrap(),
+                plan.attr(attr).as_str().unwrap(),
+            );
+            assert!(
+                policies_equivalent(a, b) || definitions_equivalent(a, b),
+                "{attr}"
+            );
+        }
+        assert!(state.first_unknown().is_none());
+    }
+
+    #[test]
+    fn foreign_policies_and_an_unreadable_spec_are_warned_about() {
+        let c = config();
+        let d = desired(&c);
+        let mut o = observed(&c, &d);
+        o.job_role.as_mut().unwrap().foreign_policies =
+            vec!["arn:aws:iam::aws:policy/AdministratorAccess".into()];
+        o.spec = SpecObject::Invalid("expected value".into());
+        let (state, diags) = refreshed(&planned(&c, &d), "orders", &o, &default_tags());
+        let summaries: Vec<&str> = diags.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "Role has policies gluepipe does not manage",
+                "Pipeline spec in S3 is not readable"
+            ]
+        );
+        assert!(diags.iter().all(|d| !d.is_error()));
+        assert!(state.attr("spec_uri").is_null());
+    }
+}
