@@ -470,6 +470,7 @@ fn error_display_points_at_the_span() {
     // Columns count characters, not bytes.
     let err = parse("Rules = [ IsComplete \"é\" > 1 ]").unwrap_err();
     assert_eq!((err.line, err.column), (1, 26));
+    assert_eq!(err.underline(), format!("{}^^^", " ".repeat(25)));
 }
 
 #[test]
@@ -496,4 +497,20 @@ fn analyzer_variables_resolve_when_declared_and_stay_literal_otherwise() {
         .map(|a| a.parameters[0].value.text())
         .collect();
     assert_eq!(texts, ["a", "$list", "$nope"]);
+}
+
+#[test]
+fn a_large_ruleset_parses_in_linear_time() {
+    let rule = "ColumnValues \"c\" in [\"a\", \"b\"] where \"x > 1\", (RowCount > avg(last(3))) or (IsComplete \"d\")";
+    let body: Vec<&str> = std::iter::repeat_n(rule, 5_000).collect();
+    let text = format!("Rules = [ {} ]", body.join(",\n"));
+    let started = std::time::Instant::now();
+    let ruleset = parse(&text).unwrap();
+    assert_eq!(ruleset.rules.len(), 10_000);
+    assert_eq!(parse(&ruleset.to_string()).unwrap(), ruleset);
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "took {:?}",
+        started.elapsed()
+    );
 }

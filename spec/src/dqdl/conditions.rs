@@ -93,7 +93,7 @@ const MAX_AMOUNT: u32 = i32::MAX as u32;
 impl<'a> Parser<'a> {
     /// The rule condition, if the next token starts one. `preferred` are the shapes the rule type
     /// takes; when every shape fails, the error reported is the one that got furthest among
-    /// them (see [`Parser::better_failure`]).
+    /// them (see [`better_failure`]).
     pub(crate) fn rule_condition(
         &mut self,
         preferred: &[ConditionKind],

@@ -41,7 +41,8 @@ impl DqdlError {
         }
     }
 
-    /// The caret line under [`DqdlError::source_line`]: tabs kept so it lines up, at least one `^`.
+    /// The caret line under [`DqdlError::source_line`]: tabs kept so it lines up, one `^` per
+    /// character of the span on that line, at least one.
     pub fn underline(&self) -> String {
         let prefix: String = self
             .source_line
@@ -49,29 +50,16 @@ impl DqdlError {
             .take(self.column - 1)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
-        let available = self
-            .source_line
-            .chars()
-            .count()
-            .saturating_sub(self.column - 1);
-        let span_chars = self.span_chars();
-        let width = span_chars.min(available).max(1);
-        format!("{prefix}{}", "^".repeat(width))
-    }
-
-    fn span_chars(&self) -> usize {
-        // The span's length in characters, measured on the source line where possible.
-        let line_bytes_from_col: usize = self
-            .source_line
-            .chars()
-            .skip(self.column - 1)
-            .scan(0usize, |acc, c| {
-                *acc += c.len_utf8();
-                Some((*acc, c))
-            })
-            .take_while(|(bytes, _)| *bytes <= self.span.len())
-            .count();
-        line_bytes_from_col
+        let mut width = 0;
+        let mut bytes = 0;
+        for c in self.source_line.chars().skip(self.column - 1) {
+            if bytes >= self.span.len() {
+                break;
+            }
+            bytes += c.len_utf8();
+            width += 1;
+        }
+        format!("{prefix}{}", "^".repeat(width.max(1)))
     }
 }
 

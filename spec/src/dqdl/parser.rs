@@ -24,6 +24,7 @@ pub fn parse(text: &str) -> Result<Ruleset, DqdlError> {
     parser.document()
 }
 
+/// The parser state: the tokens, a cursor into them, and what earlier sections declared.
 pub(crate) struct Parser<'a> {
     pub(crate) src: &'a str,
     tokens: Vec<Token<'a>>,
@@ -57,9 +58,8 @@ impl<'a> Parser<'a> {
     /// The kind of the token that starts at byte `offset` (Eof when none does).
     pub(crate) fn token_starting_at(&self, offset: usize) -> Tok<'a> {
         self.tokens
-            .iter()
-            .find(|t| t.start == offset)
-            .map_or(Tok::Eof, |t| t.tok)
+            .binary_search_by_key(&offset, |t| t.start)
+            .map_or(Tok::Eof, |i| self.tokens[i].tok)
     }
 
     pub(crate) fn next(&mut self) -> Token<'a> {
