@@ -1,7 +1,75 @@
-//! DQDL evaluation in the conversion's single streaming pass.
+//! DQDL evaluation in the conversion's single streaming pass, with results in the shape of Glue's
+//! `EvaluateDataQuality`.
 //!
-//! (module documentation is completed with the public API)
+//! ```text
+//! let ruleset = gluepipe_spec::dqdl::parse(text)?;
+//! let mut engine = DqEngine::new(&ruleset, &schema, DqContext::default())?;
+//! for batch in batches {
+//!     if let Some(rows) = engine.update(&batch)? {   // per-row outcomes, for quarantine
+//!         let annotated = annotate_rows(&batch, &rows)?;
+//!     }
+//! }
+//! let results: DqResults = engine.finish()?;         // serde: Glue's shape
+//! ```
+//!
+//! # How a batch is evaluated
+//!
+//! [`DqEngine::new`] compiles each rule once against the schema ([`rules`]): columns are
+//! resolved, `where` clauses parsed and bound ([`sql`]), and the metrics rules need are
+//! registered on shared accumulators ([`plan`]) — rules over the same columns and filter share
+//! one accumulator (Uniqueness, IsUnique and DistinctValuesCount of a column read one
+//! distinct-value table; Mean, Sum and StandardDeviation one set of moments). Per batch,
+//! [`DqEngine::update`] evaluates each distinct `where` once (Arrow kernels), updates every
+//! accumulator once, and lets per-row rules test the batch in tight loops over Arrow buffers.
+//! [`DqEngine::finish`] decides every rule from the accumulated state and history.
+//!
+//! # Memory
+//!
+//! Constant per rule — counts, sums, moments, min/max — with one exception: the exact
+//! distinct-value state of Uniqueness, IsUnique, IsPrimaryKey, DistinctValuesCount,
+//! UniqueValueRatio, Entropy, DuplicateRowCount, `COUNT(DISTINCT …)` and DatasetMatch's
+//! primary-key check. That state is a [`metrics::key_table::KeyTable`] per column set and filter:
+//! each distinct key is stored once in Arrow's row format in one byte arena, with an 8-byte count,
+//! an 8-byte offset, an 8-byte cached hash and a 4-byte hash-table slot — about **key bytes + 33
+//! bytes per distinct value** (an `Int64` id: ~42 bytes, so 10 million distinct ids ≈ 420 MB;
+//! a low-cardinality column such as a country code: a few kilobytes however many rows). It grows
+//! with distinct values, never with rows; [`DqEngine::state_bytes`] reports it. Reference
+//! datasets are read once when the engine is built; ReferentialIntegrity and DatasetMatch keep
+//! the reference's keys (and DatasetMatch its distinct match tuples) the same way.
+//!
+//! # Semantics
+//!
+//! As `shared/reference/dqdl-semantics.md` describes, per rule type in [`rules`]. Null handling:
+//! Completeness counts non-null rows (empty strings are complete); frequency rules ignore rows
+//! whose key columns are all null (DistinctValuesCount counts null as one more value);
+//! statistics skip nulls; ColumnValues fails null rows except for `!=`/`not in` (and accepts
+//! them when the condition names NULL); ColumnLength measures null as length 0. Number
+//! comparisons are exact (`Double.equals`), `between` is exclusive. A rule whose metric is
+//! undefined (no rows, only nulls) fails with `Value: NULL does not meet the constraint
+//! requirement!`.
+//!
+//! Outcomes are `Passed`, `Failed` (the data does not meet the rule, or lacks a column it
+//! names) or `Error` (the rule cannot be evaluated: invalid `where`, unsupported SQL, a missing
+//! reference, a rule type that needs the input files). An `Error` fails the ruleset.
+//!
+//! # Deviations from Glue, and choices where Glue is undocumented
+//!
+//! - CustomSql and `where` use a SQL subset evaluated in the pass, not Spark SQL (see [`sql`]);
+//!   anything outside it is an `Error` naming the construct.
+//! - Uniqueness, IsUnique and IsPrimaryKey give no row-level outcome (their per-row answer needs
+//!   the final counts; a second pass would be needed). ColumnDataType and DataFreshness give
+//!   none either (as Glue's table / deequ).
+//! - `matches` is a full match with Rust's regex syntax (no look-around or back-references);
+//!   `not matches` is its negation (deequ's `^(?!\bp\b).*$` is not reproduced).
+//! - ColumnNamesMatchPattern searches unanchored, as deequ does.
+//! - ColumnDataType casts with Arrow's rules: `"2.5"` is not an Integer (Spark would truncate).
+//! - `timeZone` tags accept UTC and fixed offsets only (no time-zone database is linked).
+//! - DetectAnomalies uses our own detector (see [`rules::metric::AnomalyCheck`]); `std()` in
+//!   dynamic rules is the population standard deviation.
+//! - File rules (FileFreshness, FileMatch, FileSize, FileUniqueness) are `Error`: the engine sees
+//!   batches, not files.
 
+pub mod cli;
 pub mod condition;
 pub mod context;
 pub mod engine;
@@ -22,6 +90,6 @@ pub use context::{DqContext, FilteredRowLabel};
 pub use engine::DqEngine;
 pub use error::DqError;
 pub use history::{LocalMetricHistory, MetricHistory, RunRecord};
-pub use reference::{LocalReferenceResolver, ReferenceData, ReferenceResolver};
+pub use reference::{Dataset, LocalReferenceResolver, ReferenceResolver};
 pub use results::{AnalyzerResult, DqResults, Outcome, RuleResult};
 pub use row_level::{RowOutcome, RowOutcomes, annotate_rows};

@@ -25,8 +25,8 @@ use crate::dq::error::DqError;
 /// Batches of a reference dataset.
 pub type Batches = Box<dyn Iterator<Item = Result<RecordBatch, DqError>> + Send>;
 
-/// An opened reference dataset.
-pub struct ReferenceData {
+/// A dataset as a schema and a stream of batches (an opened reference, or `dq check` input).
+pub struct Dataset {
     /// Its columns.
     pub schema: SchemaRef,
     /// Its rows.
@@ -36,7 +36,7 @@ pub struct ReferenceData {
 /// Finds the dataset behind an alias used in a rule.
 pub trait ReferenceResolver: Send + Sync {
     /// Opens the dataset known as `alias`. An unknown alias is an error saying how to name one.
-    fn open(&self, alias: &str) -> Result<ReferenceData, DqError>;
+    fn open(&self, alias: &str) -> Result<Dataset, DqError>;
 }
 
 /// Resolves aliases to local NDJSON or Parquet files (or folders of them).
@@ -68,7 +68,7 @@ impl LocalReferenceResolver {
 }
 
 impl ReferenceResolver for LocalReferenceResolver {
-    fn open(&self, alias: &str) -> Result<ReferenceData, DqError> {
+    fn open(&self, alias: &str) -> Result<Dataset, DqError> {
         let path = self.sources.get(alias).ok_or_else(|| {
             DqError::store(
                 alias,
@@ -80,7 +80,7 @@ impl ReferenceResolver for LocalReferenceResolver {
 }
 
 /// Opens a file, or every data file of a folder (sorted by name; all must share one format).
-pub fn open_path(path: &Path) -> Result<ReferenceData, DqError> {
+pub fn open_path(path: &Path) -> Result<Dataset, DqError> {
     let files = if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| DqError::io(path, e))?
@@ -124,7 +124,7 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-fn open_parquet(files: Vec<PathBuf>) -> Result<ReferenceData, DqError> {
+fn open_parquet(files: Vec<PathBuf>) -> Result<Dataset, DqError> {
     let store_error = |p: &Path, e: &dyn std::fmt::Display| {
         DqError::store(p.display().to_string(), e.to_string())
     };
@@ -151,13 +151,13 @@ fn open_parquet(files: Vec<PathBuf>) -> Result<ReferenceData, DqError> {
         }));
     }
     let schema = schema.ok_or_else(|| DqError::Ruleset("no reference files".into()))?;
-    Ok(ReferenceData {
+    Ok(Dataset {
         schema,
         batches: Box::new(readers.into_iter().flatten()),
     })
 }
 
-fn open_json(files: Vec<PathBuf>) -> Result<ReferenceData, DqError> {
+fn open_json(files: Vec<PathBuf>) -> Result<Dataset, DqError> {
     // One schema inferred over every file, so the batches of all files agree.
     let mut merged: Option<arrow::datatypes::Schema> = None;
     for path in &files {
@@ -195,7 +195,7 @@ fn open_json(files: Vec<PathBuf>) -> Result<ReferenceData, DqError> {
         };
         out
     });
-    Ok(ReferenceData {
+    Ok(Dataset {
         schema,
         batches: Box::new(batches),
     })
@@ -213,7 +213,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// Total rows of an opened reference.
-    fn rows(data: ReferenceData) -> usize {
+    fn rows(data: Dataset) -> usize {
         data.batches.map(|b| b.unwrap().num_rows()).sum()
     }
 

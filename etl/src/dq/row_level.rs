@@ -19,8 +19,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, ListBuilder, StringArray, StringBuilder};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, ListBuilder, StringArray, StringBuilder,
+};
 use arrow::buffer::BooleanBuffer;
+use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 
@@ -102,6 +105,24 @@ impl RowOutcomes {
         !&self.failed()
     }
 
+    /// The outcomes of the rows `keep` selects, e.g. only the failing rows, so that a quarantine
+    /// annotates `filter_record_batch(batch, keep)` without annotating the whole batch.
+    pub fn filter(&self, keep: &BooleanArray) -> Result<RowOutcomes, DqError> {
+        let outcomes = self
+            .outcomes
+            .iter()
+            .map(|o| match o {
+                None => Ok(None),
+                Some(a) => Ok(Some(filter(a, keep)?.as_boolean().clone())),
+            })
+            .collect::<Result<Vec<_>, DqError>>()?;
+        Ok(RowOutcomes {
+            rules: self.rules.clone(),
+            outcomes,
+            num_rows: keep.true_count(),
+        })
+    }
+
     /// Texts of the rules row `row` failed.
     pub fn failed_rules(&self, row: usize) -> Vec<&str> {
         self.with_outcome(row, RowOutcome::Failed)
@@ -169,7 +190,7 @@ fn pass_list() -> ListBuilder<StringBuilder> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use arrow::array::{AsArray, Int32Array};
+    use arrow::array::Int32Array;
 
     use super::*;
 
@@ -204,6 +225,15 @@ mod tests {
         );
         assert_eq!(outcomes.failed_rules(2), vec!["C"]);
         assert_eq!(outcomes.outcome(1, 0), RowOutcome::Skipped);
+
+        // only the failing rows: 1 and 2
+        let failing = BooleanArray::new(outcomes.failed(), None);
+        let some = outcomes.filter(&failing).unwrap();
+        assert_eq!(some.num_rows(), 2);
+        assert_eq!(some.outcome(0, 0), RowOutcome::Failed);
+        assert_eq!(some.outcome(2, 1), RowOutcome::Failed);
+        let filtered = arrow::compute::filter_record_batch(&batch, &failing).unwrap();
+        assert_eq!(annotate_rows(&filtered, &some).unwrap().num_rows(), 2);
 
         let out = annotate_rows(&batch, &outcomes).unwrap();
         assert_eq!(out.num_columns(), 5);

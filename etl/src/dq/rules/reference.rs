@@ -28,12 +28,12 @@ use crate::dq::metrics::as_f64;
 use crate::dq::metrics::key_table::KeyTable;
 use crate::dq::metrics::moments::Moments;
 use crate::dq::plan::{BatchView, MetricId, MetricKind};
-use crate::dq::reference::ReferenceData;
+use crate::dq::reference::Dataset;
 use crate::dq::results::{Metrics, Outcome};
 use crate::dq::sql::bind::resolve_column;
 use crate::dq::sql::value::is_numeric;
 
-fn open(planner: &Planner<'_>, alias: &str) -> Result<ReferenceData, Problem> {
+fn open(planner: &Planner<'_>, alias: &str) -> Result<Dataset, Problem> {
     let resolver = planner.references.ok_or_else(|| {
         Problem::Error(format!(
             "{alias} not found in additional sources: no reference datasets were given to the engine"
@@ -136,9 +136,8 @@ pub fn referential_integrity(
 ) -> Result<Box<dyn Check>, Problem> {
     super::number_condition(rule)?;
     let primary_names = names(param(rule, 0)?);
-    let (alias, reference_names) = alias_and_columns(param(rule, 1)?).ok_or_else(|| {
-        Problem::Error("Could not parse ReferenceDatasetColumns parameter".into())
-    })?;
+    let (alias, reference_names) = alias_and_columns(param(rule, 1)?)
+        .ok_or_else(|| Problem::Error("Could not parse DatasetsetColumns parameter".into()))?;
     if primary_names.is_empty() || primary_names.len() != reference_names.len() {
         return Err(Problem::Failed(
             "The number of columns to check from the primary data frame must equal the number of columns \
