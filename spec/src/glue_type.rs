@@ -255,8 +255,11 @@ impl Parser<'_> {
             return Err(self.error("a struct needs at least one field"));
         }
         loop {
+            self.skip_ws();
+            let name_start = self.pos;
             let name = self.field_name()?;
             if fields.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
+                self.pos = name_start;
                 return Err(self.error(format!("duplicate struct field '{name}'")));
             }
             self.expect(':')?;
@@ -391,7 +394,7 @@ mod tests {
             ("decimal(39,2)", 13, "precision must be 1..=38"),
             ("decimal(5,6)", 12, "scale 6 exceeds precision 5"),
             ("struct<>", 8, "at least one field"),
-            ("struct<a:int,A:int>", 15, "duplicate struct field 'A'"),
+            ("struct<a:int,A:int>", 13, "duplicate struct field 'A'"),
             ("int int", 4, "unexpected text after the type"),
             ("varchar(x)", 8, "expected a whole number"),
             ("char(0)", 7, "length must be at least 1"),
