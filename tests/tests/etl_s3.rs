@@ -21,13 +21,19 @@ use gluepipe_tests::Emulator;
 
 const BUCKET: &str = "gluepipe-data";
 
+/// Emulators running at once: each test has its own, but seven moto servers starting together
+/// on a busy two-core machine can miss the start-up deadline.
+static EMULATORS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(3);
+
 struct Bench {
     emu: Emulator,
     aws: AwsClients,
     s3: aws_sdk_s3::Client,
+    _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 async fn bench() -> Bench {
+    let slot = EMULATORS.acquire().await.unwrap();
     let emu = Emulator::start().unwrap();
     let aws = AwsClients::from_sdk_config(
         emu.sdk_config().await,
@@ -35,7 +41,12 @@ async fn bench() -> Bench {
     );
     let s3 = emu.s3().await;
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    Bench { emu, aws, s3 }
+    Bench {
+        emu,
+        aws,
+        s3,
+        _slot: slot,
+    }
 }
 
 impl Bench {
@@ -999,7 +1010,9 @@ for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
         out["files"][o["Key"]] = t.num_rows
         out["types"] = {f.name: str(f.type) for f in t.schema}
         out["rows"] += t.to_pylist()
-print(json.dumps(out, default=str))
+print(json.dumps(out, default=str), flush=True)
+# Skip interpreter teardown: under load pyarrow's threads can abort it after the work is done.
+import os; os._exit(0)
 "#;
     let output = std::process::Command::new(gluepipe_tests::bins::python().unwrap())
         .args(["-c", script, BUCKET, prefix])
