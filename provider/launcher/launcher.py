@@ -159,8 +159,9 @@ def run_streaming(command, out=None, err=None):
 
 
 def failed_rules(results_path):
-    """Names of the rules that failed, from gluepipe-etl's results file (Glue-shaped
-    data-quality results: a list of {Rule, Outcome, FailureReason}, directly or under a key)."""
+    """Names of the rules that failed, from gluepipe-etl's results file: `data_quality` holds
+    Glue-shaped rule results ({Rule, Outcome, FailureReason}) under `ruleOutcomes` (or is the
+    list itself)."""
     try:
         with open(results_path, encoding="utf-8") as f:
             results = json.load(f)
@@ -168,7 +169,7 @@ def failed_rules(results_path):
         return []
     dq = results.get("data_quality") if isinstance(results, dict) else None
     if isinstance(dq, dict):
-        for key in ("rule_results", "RuleResults", "rules", "results"):
+        for key in ("ruleOutcomes", "rule_results", "RuleResults"):
             if isinstance(dq.get(key), list):
                 dq = dq[key]
                 break

@@ -169,13 +169,20 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(self.launch(fixture), "gluepipe-etl was killed by signal 9")
 
     def test_data_quality_failure_names_the_failed_rules(self):
+        # The shape gluepipe-etl writes (its RunRecord with DqResults).
         results = {
             "run_id": "r1",
-            "data_quality": [
-                {"Rule": "ColumnCount > 0", "Outcome": "Passed"},
-                {"Rule": 'IsComplete "order_id"', "Outcome": "Failed", "FailureReason": "2 nulls"},
-                {"Rule": 'IsUnique "order_id"', "Outcome": "Failed"},
-            ],
+            "status": "data_quality_failed",
+            "data_quality": {
+                "outcome": "Failed",
+                "score": 0.33,
+                "rowCount": 5,
+                "ruleOutcomes": [
+                    {"Rule": "ColumnCount > 0", "Outcome": "Passed", "FailureReason": None},
+                    {"Rule": 'IsComplete "order_id"', "Outcome": "Failed", "FailureReason": "2 nulls"},
+                    {"Rule": 'IsUnique "order_id"', "Outcome": "Failed", "FailureReason": None},
+                ],
+            },
         }
         fixture = Fixture(stand_in_binary("""
             cat > "$4" <<'EOF'
@@ -204,7 +211,9 @@ class LauncherTest(unittest.TestCase):
 
     def test_failed_rules_reads_several_shapes(self):
         cases = [
+            ({"data_quality": {"ruleOutcomes": [{"Rule": "R0", "Outcome": "Error"}]}}, ["R0"]),
             ({"data_quality": {"rule_results": [{"rule": "R1", "outcome": "FAILED"}]}}, ["R1"]),
+            ({"data_quality": [{"Rule": "R3", "Outcome": "Failed"}, {"Rule": "R4", "Outcome": "Passed"}]}, ["R3"]),
             ({"data_quality": {"RuleResults": [{"Rule": "R2", "Outcome": "Failed"}]}}, ["R2"]),
             ({"data_quality": []}, []),
             ({"rows_in": 1}, []),

@@ -945,3 +945,160 @@ exit 3"#,
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_real_etl_binary_runs_through_the_state_machine() -> Result<()> {
+    let (emu, tf, aws) = setup().await?;
+    let etl = bins::etl()?;
+    let rows = [
+        r#"{"id": 1, "customer": {"name": "ann"}}"#,
+        r#"{"id": 2, "customer": {"name": "bob"}}"#,
+        r#"{"id": 3, "customer": {"name": "ann"}}"#,
+    ];
+    aws.s3
+        .put_object()
+        .bucket("raw-bucket")
+        .key("orders/part-1.json")
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            rows.join("\n").into_bytes(),
+        ))
+        .send()
+        .await?;
+    let config = main_tf(&Config::default()).replace("etl-standin", &etl.display().to_string());
+    tf.write("main.tf", &config)?;
+    apply(&tf)?;
+    emu.set_job_runner_script(&bins::python()?, &[])?;
+
+    let done = run_execution(&aws, json!({})).await?;
+    assert_eq!(
+        done.status().as_str(),
+        "SUCCEEDED",
+        "{done:?}\n{}",
+        emu.job_runs()?
+    );
+    let keys = aws.keys("curated-bucket", "orders/").await?;
+    let parquet: Vec<&String> = keys.iter().filter(|k| k.ends_with(".parquet")).collect();
+    assert!(
+        parquet
+            .iter()
+            .any(|k| k.starts_with("orders/customer_name=ann/")),
+        "{keys:?}"
+    );
+    assert!(
+        parquet
+            .iter()
+            .any(|k| k.starts_with("orders/customer_name=bob/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("orders/_gluepipe/manifests/")),
+        "{keys:?}"
+    );
+
+    // A rule that fails: the execution fails naming it, and nothing new is published.
+    tf.write(
+        "main.tf",
+        &config.replace(
+            r#"IsComplete \"order_id\""#,
+            r#"IsUnique \"customer_name\""#,
+        ),
+    )?;
+    apply(&tf)?;
+    let done = run_execution(&aws, json!({})).await?;
+    assert_eq!(done.status().as_str(), "FAILED");
+    let run: Value = serde_json::from_str(done.cause().unwrap_or("{}"))?;
+    let message = run["ErrorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            r#"gluepipe: data quality failed: 1 rule(s) failed: IsUnique "customer_name""#
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        aws.keys("curated-bucket", "orders/")
+            .await?
+            .iter()
+            .filter(|k| k.ends_with(".parquet"))
+            .count(),
+        parquet.len()
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_catalog_source_scopes_the_role_to_the_table_location() -> Result<()> {
+    use aws_sdk_glue::types::{DatabaseInput, StorageDescriptor, TableInput};
+    let (_emu, tf, aws) = setup().await?;
+    let config = main_tf(&Config::default()).replace(
+        r#"path = "s3://raw-bucket/orders/""#,
+        "catalog_database = \"raw\"\n    catalog_table    = \"orders_json\"",
+    );
+    tf.write("main.tf", &config)?;
+
+    // The table does not exist yet: the plan cannot know the data location, and apply says why.
+    let (code, out) = plan_code(&tf)?;
+    assert_eq!(code, 2);
+    assert!(
+        out.stdout
+            .contains("glue_job_role_policy                  = (known after apply)"),
+        "{}",
+        out.stdout
+    );
+    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("Source table not found"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("raw.orders_json"), "{}", out.stderr);
+
+    aws.glue
+        .create_database()
+        .database_input(DatabaseInput::builder().name("raw").build()?)
+        .send()
+        .await?;
+    aws.glue
+        .create_table()
+        .database_name("raw")
+        .table_input(
+            TableInput::builder()
+                .name("orders_json")
+                .storage_descriptor(
+                    StorageDescriptor::builder()
+                        .location("s3://raw-bucket/tables/orders_json/")
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await?;
+    apply(&tf)?;
+    let policy = aws
+        .role_policy("orders-json-to-parquet-glue", "gluepipe-job")
+        .await?;
+    let statement = |sid: &str| -> Result<Value> {
+        policy["Statement"]
+            .as_array()
+            .context("statements")?
+            .iter()
+            .find(|s| s["Sid"] == sid)
+            .cloned()
+            .context(sid.to_owned())
+    };
+    assert_eq!(
+        strings(&statement("ReadSourceData")?["Resource"]),
+        ["arn:aws:s3:::raw-bucket/tables/orders_json/*"]
+    );
+    assert_eq!(
+        strings(&statement("ReadSourceTable")?["Resource"]),
+        [
+            "arn:aws:glue:us-east-1:123456789012:catalog",
+            "arn:aws:glue:us-east-1:123456789012:database/raw",
+            "arn:aws:glue:us-east-1:123456789012:table/raw/orders_json",
+        ]
+    );
+    assert_no_changes(&tf, "create with a catalog source")?;
+    Ok(())
+}
