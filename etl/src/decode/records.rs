@@ -6,6 +6,10 @@
 //! chunk is bisected: each half is decoded on its own, down to single records, which are then
 //! either rows or [`Reject`]s with the decoder's reason. One bad record in a chunk of n costs
 //! about 2·log2(n) extra decodes of shrinking ranges, and good records are never lost.
+//!
+//! Before all that, a clean chunk usually goes through [`super::fast`], a single-pass decoder
+//! that gives up (and leaves the chunk to arrow-json) on anything it does not decode exactly as
+//! arrow-json would.
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
@@ -15,6 +19,7 @@ use arrow::json::reader::{Decoder, ReaderBuilder};
 
 use anyhow::Result;
 
+use super::fast::FastDecoder;
 use super::split::Chunk;
 use crate::rejects::Reject;
 
@@ -34,6 +39,8 @@ pub struct Decoded {
 pub struct RecordDecoder {
     schema: SchemaRef,
     decoder: Decoder,
+    /// The single-pass decoder for clean chunks, when the schema's types allow it.
+    fast: Option<FastDecoder>,
 }
 
 fn build(schema: &SchemaRef) -> Result<Decoder, ArrowError> {
@@ -68,7 +75,18 @@ enum Attempt {
 impl RecordDecoder {
     pub fn new(schema: SchemaRef) -> Result<RecordDecoder> {
         let decoder = build(&schema)?;
-        Ok(RecordDecoder { schema, decoder })
+        let fast = FastDecoder::new(schema.clone());
+        Ok(RecordDecoder {
+            schema,
+            decoder,
+            fast,
+        })
+    }
+
+    /// Without the fast path: every chunk through arrow-json (for tests and comparisons).
+    pub fn without_fast_path(mut self) -> RecordDecoder {
+        self.fast = None;
+        self
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -77,6 +95,16 @@ impl RecordDecoder {
 
     /// Decodes every record of `chunk`; rejects carry file, line, reason and raw text.
     pub fn decode(&mut self, chunk: &Chunk) -> Result<Decoded> {
+        if let Some(fast) = &mut self.fast {
+            if let Ok(batch) = fast.decode(chunk) {
+                let row_records = (0..chunk.records.len() as u32).collect();
+                return Ok(Decoded {
+                    batch,
+                    row_records,
+                    rejects: Vec::new(),
+                });
+            }
+        }
         let mut batches = Vec::new();
         let mut row_records = Vec::with_capacity(chunk.records.len());
         let mut rejects = Vec::new();
