@@ -202,6 +202,36 @@ def outcome_message(code, last_stderr, results_path):
     return "gluepipe-etl failed with exit code {}: {}".format(code, last_stderr or "no error output")
 
 
+def run_record_uri(spec_path, args, run_id):
+    """Where a run's record is kept: `<target>/_gluepipe/runs/<job run id>.json`, beside the
+    manifests (names under `_gluepipe/` are invisible to Athena, Spark and Hive). None for a
+    target that is not in S3."""
+    target = args.get("output")
+    if not target:
+        with open(spec_path, encoding="utf-8") as f:
+            target = (json.load(f).get("target") or {}).get("path")
+    if not target or not target.startswith("s3://"):
+        return None
+    return "{}/_gluepipe/runs/{}.json".format(target.rstrip("/"), run_id)
+
+
+def keep_run_record(s3, results_path, spec_path, args, run_id, out):
+    """Uploads gluepipe-etl's run record (rows, outputs, data-quality results), which would
+    otherwise vanish with the job's temporary disk. Failing runs keep theirs too: that is when
+    it is read. A failed upload is reported but does not change the run's outcome."""
+    if not os.path.exists(results_path):
+        return
+    try:
+        uri = run_record_uri(spec_path, args, run_id)
+        if uri is None:
+            return
+        bucket, key = split_s3_uri(uri)
+        s3.upload_file(results_path, bucket, key)
+        out.write("gluepipe: run record at {}\n".format(uri))
+    except Exception as e:  # the data is published or not already; the record is a courtesy
+        out.write("gluepipe: could not keep the run record: {}: {}\n".format(type(e).__name__, e))
+
+
 def launch(argv, s3=None, workdir=None, out=None, err=None):
     """Runs one job run; returns None on success or the error message."""
     out = out or sys.stdout
@@ -219,11 +249,14 @@ def launch(argv, s3=None, workdir=None, out=None, err=None):
     binary = fetch_binary(s3, args[ARG_ETL_URI], args[ARG_ETL_SHA256], workdir)
     spec = fetch_spec(s3, args[ARG_SPEC_URI], workdir)
     results = os.path.join(workdir, "results.json")
+    if os.path.exists(results):  # never report an earlier run's record as this one's
+        os.remove(results)
     command = etl_command(binary, spec, results, args)
     out.write("gluepipe: running {}\n".format(" ".join(command[1:])))
     out.flush()
     code, last = run_streaming(command, out, err)
     message = outcome_message(code, last, results)
+    keep_run_record(s3, results, spec, args, run_id, out)
     if message is None:
         out.write("gluepipe: run succeeded\n")
     return message

@@ -26,6 +26,11 @@ class FakeS3:
     def __init__(self, objects):
         self.objects = objects
         self.downloads = []
+        self.uploads = {}
+
+    def upload_file(self, path, bucket, key):
+        with open(path, "rb") as f:
+            self.uploads[(bucket, key)] = f.read()
 
     def download_file(self, bucket, key, path):
         self.downloads.append((bucket, key))
@@ -131,6 +136,31 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(args[2:], ["--results", os.path.join(self.workdir, "results.json"), "--output", "s3://cur/o/"])
         mode = os.stat(os.path.join(self.workdir, "gluepipe-etl-" + fixture.sha)).st_mode
         self.assertTrue(mode & stat.S_IXUSR)
+
+    def test_run_record_is_kept_under_the_target(self):
+        spec = b'{"name": "orders", "target": {"path": "s3://curated/orders/"}}'
+        fixture = Fixture(stand_in_binary("""
+            echo '{"rows_in": 3}' > "$4"
+        """), spec=spec)
+        self.assertIsNone(self.launch(fixture))
+        self.assertEqual(fixture.s3.uploads, {("curated", "orders/_gluepipe/runs/jr_1.json"): b'{"rows_in": 3}\n'})
+        self.assertIn("run record at s3://curated/orders/_gluepipe/runs/jr_1.json", self.out.getvalue())
+
+    def test_run_record_follows_an_output_override_and_failed_runs_keep_it(self):
+        fixture = Fixture(stand_in_binary("""
+            echo '{"rows_in": 1}' > "$4"
+            exit 1
+        """), spec=b'{"name": "orders", "target": {"path": "s3://curated/orders/"}}')
+        self.assertIsNotNone(self.launch(fixture, "--output", "s3://other/x"))
+        self.assertEqual(list(fixture.s3.uploads), [("other", "x/_gluepipe/runs/jr_1.json")])
+
+    def test_no_run_record_for_local_targets_or_missing_results(self):
+        local = Fixture(stand_in_binary("echo '{}' > \"$4\""), spec=b'{"target": {"path": "/data/out"}}')
+        self.assertIsNone(self.launch(local))
+        self.assertEqual(local.s3.uploads, {})
+        silent = Fixture(stand_in_binary("true"), spec=b'{"target": {"path": "s3://curated/o/"}}')
+        self.assertIsNone(self.launch(silent))
+        self.assertEqual(silent.s3.uploads, {})
 
     def test_checksum_mismatch_is_refused_and_nothing_runs(self):
         fixture = Fixture(stand_in_binary("touch ran\n"))
