@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import boto3
+import pyarrow
 import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parent.parent
@@ -152,20 +153,28 @@ def report_outputs(emu: Emulator) -> None:
     objects = s3.list_objects_v2(Bucket=CURATED_BUCKET).get("Contents", [])
     records = [o["Key"] for o in objects if "/_gluepipe/runs/" in o["Key"] and o["Key"].endswith(".json")]
     if records:
-        record = json.loads(s3.get_object(Bucket=CURATED_BUCKET, Key=sorted(records)[-1])["Body"].read())
-        heading("Run record (written by gluepipe-etl)")
-        for key in ("run_id", "rows_in", "rows_written", "rows_rejected", "rows_quarantined"):
-            say(f"  {key:17} {record.get(key)}")
+        key = sorted(records)[-1]
+        record = json.loads(s3.get_object(Bucket=CURATED_BUCKET, Key=key)["Body"].read())
+        heading(f"Run record s3://{CURATED_BUCKET}/{key} (written by gluepipe-etl)")
+        for field in ("run_id", "status", "rows_in", "rows_written", "rows_rejected", "rows_quarantined"):
+            say(f"  {field:17} {record.get(field)}")
+        balanced = record["rows_in"] == record["rows_written"] + record["rows_rejected"] + record["rows_quarantined"]
+        say(f"  rows_in = written + rejected + quarantined: {'holds' if balanced else 'BROKEN'}")
+        if record.get("manifest_path"):
+            say(f"  manifest          {record['manifest_path']}")
         dq = record.get("data_quality") or {}
         heading(f"Data quality: {dq.get('outcome', 'not evaluated')}")
-        for rule in dq.get("rules", dq.get("RuleResults", [])):
+        for rule in dq.get("ruleOutcomes", []):
             reason = f"  ({rule['FailureReason']})" if rule.get("FailureReason") else ""
+            metrics = ", ".join(f"{k}={v}" for k, v in (rule.get("EvaluatedMetrics") or {}).items())
             say(f"  {rule.get('Outcome', '?'):7} {rule.get('Rule')}{reason}")
+            if metrics:
+                say(f"          {metrics}")
     else:
         heading("Run record: none found under the target's _gluepipe/runs/")
 
     parquet = [o for o in objects if o["Key"].endswith(".parquet") and "/_gluepipe/" not in o["Key"]]
-    heading(f"Parquet in s3://{CURATED_BUCKET}/ (read back with pyarrow {pq.__name__ and __import__('pyarrow').__version__})")
+    heading(f"Parquet in s3://{CURATED_BUCKET}/ (read back with pyarrow {pyarrow.__version__})")
     total = 0
     schema = None
     for o in parquet:
