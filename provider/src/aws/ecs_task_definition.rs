@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration,
-    LogDriver, NetworkMode, OsFamily, RuntimePlatform as SdkRuntimePlatform, Tag,
-    TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
+    Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair, LogConfiguration, LogDriver,
+    NetworkMode, OsFamily, RuntimePlatform as SdkRuntimePlatform, Tag, TaskDefinition,
+    TaskDefinitionField, TaskDefinitionStatus,
 };
 
 use super::error::AwsError;
@@ -268,7 +268,12 @@ fn container_definition(c: &ContainerSettings) -> Result<ContainerDefinition, St
         .set_environment(Some(
             c.environment
                 .iter()
-                .map(|e| KeyValuePair::builder().name(&e.name).value(&e.value).build())
+                .map(|e| {
+                    KeyValuePair::builder()
+                        .name(&e.name)
+                        .value(&e.value)
+                        .build()
+                })
                 .collect(),
         ))
         .log_configuration(log)
@@ -382,7 +387,10 @@ mod tests {
                 "arn:aws:ecs:us-east-1:123456789012:task-definition/orders-2:17",
                 Some(("orders-2", 17)),
             ),
-            ("arn:aws:ecs:us-east-1:123456789012:task-definition/orders", None),
+            (
+                "arn:aws:ecs:us-east-1:123456789012:task-definition/orders",
+                None,
+            ),
             ("arn:aws:ecs:us-east-1:123456789012:cluster/orders", None),
             ("", None),
         ];
@@ -440,10 +448,15 @@ mod tests {
                     .cpu(0)
                     .entry_point("gluepipe-etl")
                     .entry_point("run")
-                    .entry_point("s3://b/p/spec.json")
+                    .entry_point("s3://bucket/p/spec.json")
                     .command("--no-progress")
                     .environment(KeyValuePair::builder().name("Z").value("1").build())
-                    .environment(KeyValuePair::builder().name("AWS_REGION").value("us-east-1").build())
+                    .environment(
+                        KeyValuePair::builder()
+                            .name("AWS_REGION")
+                            .value("us-east-1")
+                            .build(),
+                    )
                     .log_configuration(
                         LogConfiguration::builder()
                             .log_driver(LogDriver::Awslogs)
@@ -456,18 +469,27 @@ mod tests {
             .build();
         let s = flatten_task_definition(&td);
         assert_eq!(s.requires_compatibilities, ["FARGATE"]);
-        assert_eq!((s.network_mode.as_str(), s.cpu.as_str(), s.memory.as_str()), ("awsvpc", "1024", "2048"));
+        assert_eq!(
+            (s.network_mode.as_str(), s.cpu.as_str(), s.memory.as_str()),
+            ("awsvpc", "1024", "2048")
+        );
         assert_eq!(s.runtime_platform.operating_system_family, "LINUX");
         assert_eq!(s.runtime_platform.cpu_architecture, "X86_64");
         let c = &s.container_definitions[0];
         assert!(c.essential, "ECS's default when unset");
-        assert_eq!(c.entry_point, ["gluepipe-etl", "run", "s3://b/p/spec.json"]);
+        assert_eq!(
+            c.entry_point,
+            ["gluepipe-etl", "run", "s3://bucket/p/spec.json"]
+        );
         assert_eq!(c.command, ["--no-progress"]);
         let names: Vec<&str> = c.environment.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["AWS_REGION", "Z"], "sorted");
         assert_eq!(c.log_configuration.log_driver, "awslogs");
-        assert_eq!(c.log_configuration.options["awslogs-group"], "/gluepipe/orders");
-        assert_eq!(s.spec_uri().unwrap().to_string(), "s3://b/p/spec.json");
+        assert_eq!(
+            c.log_configuration.options["awslogs-group"],
+            "/gluepipe/orders"
+        );
+        assert_eq!(s.spec_uri().unwrap().to_string(), "s3://bucket/p/spec.json");
 
         // Round trip through what register sends.
         let sent = container_definition(c).unwrap();

@@ -6,9 +6,11 @@
 //! - [`retry`]: named retry predicates (`is_iam_propagation`, …) with bounded timeouts;
 //! - [`json_equiv`]: IAM policy and state machine definition equivalence;
 //! - [`tags`]: tag reconciliation;
-//! - children: [`glue_job`], [`iam_role`], [`state_machine`], [`artifacts`].
+//! - children: [`glue_job`], [`iam_role`], [`state_machine`], [`artifacts`], and for the ECS
+//!   runtime [`ecs_task_definition`].
 
 pub mod artifacts;
+pub mod ecs_task_definition;
 pub mod error;
 pub mod glue_job;
 pub mod iam_role;

@@ -9,11 +9,14 @@
 //! - [`validate`]: plan-time checks with attribute paths;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
 //! - [`state`]: the state value from the plan or from what AWS reports (pure);
-//! - [`resource`]: the `Resource` implementation.
+//! - [`resource`]: the `Resource` implementation;
+//! - [`ecs`]: the ECS runtime (`runtime { kind = "ecs" }`): task definition, task roles and an
+//!   `ecs:runTask.sync` state machine instead of the Glue job.
 //!
 //! AWS calls for each child are in [`crate::aws`].
 
 pub mod asl;
+pub mod ecs;
 pub mod expand;
 pub mod lifecycle;
 pub mod model;

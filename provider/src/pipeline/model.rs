@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use gluepipe_spec::PipelineSpec;
 
+pub use super::ecs::EcsSettings;
+
 /// Defaults the resource pins explicitly, so AWS never picks (and later changes) them.
 pub mod defaults {
     pub const RUNTIME_KIND: &str = "python-shell";
@@ -47,6 +49,8 @@ pub struct RuntimeConfig {
     pub timeout_minutes: i64,
     pub max_retries: i64,
     pub max_concurrent_runs: i64,
+    /// The ECS runtime's settings (`kind = "ecs"`); their defaults for any other kind.
+    pub ecs: EcsSettings,
 }
 
 impl RuntimeConfig {
@@ -61,6 +65,7 @@ impl RuntimeConfig {
             timeout_minutes: defaults::TIMEOUT_MINUTES,
             max_retries: defaults::MAX_RETRIES,
             max_concurrent_runs: defaults::MAX_CONCURRENT_RUNS,
+            ecs: EcsSettings::default(),
         }
     }
 }

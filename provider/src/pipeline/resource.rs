@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use gluepipe_spec::S3Uri;
 use tokio::sync::OnceCell;
 
+use super::ecs;
 use super::expand::{DesiredPipeline, ExpandInput, expand, sha256_hex};
 use super::lifecycle::{self, ArtifactUris, Clients};
 use super::model::PipelineConfig;
@@ -43,7 +44,11 @@ impl PipelineResource {
     }
 
     /// The account: from an ARN already in state, else from STS (cached).
-    async fn account(&self, aws: &AwsContext, state: &Value) -> Result<String, AwsError> {
+    pub(super) async fn account(
+        &self,
+        aws: &AwsContext,
+        state: &Value,
+    ) -> Result<String, AwsError> {
         if let Some(account) = account_in_state(state) {
             return Ok(account);
         }
@@ -68,12 +73,12 @@ impl PipelineResource {
             .cloned()
     }
 
-    async fn env(&self, aws: &AwsContext, state: &Value) -> Result<AwsEnv, AwsError> {
+    pub(super) async fn env(&self, aws: &AwsContext, state: &Value) -> Result<AwsEnv, AwsError> {
         Ok(AwsEnv::new(aws.region(), self.account(aws, state).await?))
     }
 }
 
-fn account_in_state(state: &Value) -> Option<String> {
+pub(super) fn account_in_state(state: &Value) -> Option<String> {
     [
         "glue_job_role_arn",
         "state_machine_arn",
@@ -166,25 +171,7 @@ async fn build(
     require_source: bool,
 ) -> Result<DesiredPipeline, Diagnostics> {
     let sha = hash_binary(&config.runtime.etl_binary).await?;
-    let env = resource
-        .env(aws, state)
-        .await
-        .map_err(|e| Diagnostics::from(aws_error("Cannot reach AWS", &e)))?;
-    let location = source_table_location(aws, config).await?;
-    if require_source && location.is_none() && config.spec.source.catalog_table.is_some() {
-        let s = &config.spec.source;
-        return Err(Diagnostic::error(
-            "Source table not found",
-            format!(
-                "The Glue table {}.{} does not exist (or has no location), so the job role cannot be \
-                 given access to its data.",
-                s.catalog_database.as_deref().unwrap_or_default(),
-                s.catalog_table.as_deref().unwrap_or_default()
-            ),
-        )
-        .at(AttributePath::root("source").attr("catalog_table"))
-        .into());
-    }
+    let (env, location) = resolve(resource, aws, config, state, require_source).await?;
     let tags_all = aws.tags_all(&config.tags);
     Ok(expand(&ExpandInput {
         config,
@@ -195,7 +182,38 @@ async fn build(
     }))
 }
 
-fn aws_error(summary: &str, err: &AwsError) -> Diagnostic {
+/// What every runtime's expansion needs from AWS: where the resources live, and a catalog
+/// source's S3 location (see [`build`] for `require_source`).
+pub(super) async fn resolve(
+    resource: &PipelineResource,
+    aws: &AwsContext,
+    config: &PipelineConfig,
+    state: &Value,
+    require_source: bool,
+) -> Result<(AwsEnv, Option<S3Uri>), Diagnostics> {
+    let env = resource
+        .env(aws, state)
+        .await
+        .map_err(|e| Diagnostics::from(aws_error("Cannot reach AWS", &e)))?;
+    let location = source_table_location(aws, config).await?;
+    if require_source && location.is_none() && config.spec.source.catalog_table.is_some() {
+        let s = &config.spec.source;
+        return Err(Diagnostic::error(
+            "Source table not found",
+            format!(
+                "The Glue table {}.{} does not exist (or has no location), so the pipeline's role \
+                 cannot be given access to its data.",
+                s.catalog_database.as_deref().unwrap_or_default(),
+                s.catalog_table.as_deref().unwrap_or_default()
+            ),
+        )
+        .at(AttributePath::root("source").attr("catalog_table"))
+        .into());
+    }
+    Ok((env, location))
+}
+
+pub(super) fn aws_error(summary: &str, err: &AwsError) -> Diagnostic {
     Diagnostic::error(summary, err.to_string())
 }
 
@@ -219,6 +237,7 @@ impl Resource<AwsContext> for PipelineResource {
         let decoded = decode(config);
         let mut diags = decoded.diags.clone();
         diags.extend(validate(&decoded.config, &decoded.unknown));
+        diags.extend(ecs::validate::check_kind_attributes(config));
         diags
     }
 
@@ -228,13 +247,27 @@ impl Resource<AwsContext> for PipelineResource {
         }
         let planned = &mut plan.planned_state;
         apply_defaults(planned, &req.config);
+        ecs::schema::apply_kind_defaults(planned, &req.config);
         let decoded = decode(planned);
         plan.diagnostics.extend(decoded.diags.clone());
         plan.diagnostics
             .extend(validate(&decoded.config, &decoded.unknown));
+        plan.diagnostics
+            .extend(ecs::validate::check_kind_attributes(&req.config));
         if plan.diagnostics.has_error() {
             return;
         }
+        // Runtime dispatch: another kind is another set of children, so a change replaces.
+        let kind = ecs::schema::kind_of(planned).to_owned();
+        if !req.prior_state.is_null() && ecs::schema::kind_of(&req.prior_state) != kind {
+            plan.requires_replace
+                .push(AttributePath::root("runtime").attr("kind"));
+        }
+        if kind == ecs::KIND {
+            return ecs::resource::plan(self, ctx, req, &decoded, plan).await;
+        }
+        let planned = &mut plan.planned_state;
+        ecs::state::clear_ecs_attributes(planned);
         let name = decoded.config.name().to_owned();
         if !req.config.attr("name").is_known() {
             return;
@@ -302,8 +335,19 @@ impl Resource<AwsContext> for PipelineResource {
                 .into(),
             );
         };
-        match self.observe(aws, &name, &req.state).await {
-            Ok(None) => ReadResponse::default(), // the job is gone: the pipeline is gone
+        // Runtime dispatch; an import (no runtime in state yet) finds whichever exists.
+        let observed = if ecs::schema::kind_of(&req.state) == ecs::KIND {
+            ecs::resource::observe(self, aws, &name, &req.state).await
+        } else {
+            match self.observe(aws, &name, &req.state).await {
+                Ok(None) if req.state.attr("runtime").is_null() => {
+                    ecs::resource::observe(self, aws, &name, &req.state).await
+                }
+                other => other,
+            }
+        };
+        match observed {
+            Ok(None) => ReadResponse::default(), // the anchor is gone: the pipeline is gone
             Ok(Some((state, diags))) => ReadResponse {
                 new_state: state,
                 private: req.private,
@@ -322,6 +366,9 @@ impl Resource<AwsContext> for PipelineResource {
         let Some(name) = prior.attr("name").as_str().map(str::to_owned) else {
             return ApplyResponse::default();
         };
+        if ecs::schema::kind_of(&prior) == ecs::KIND {
+            return ecs::resource::delete(self, aws, &name, prior).await;
+        }
         let account = match self.account(aws, &prior).await {
             Ok(a) => a,
             Err(e) => {
@@ -396,6 +443,9 @@ impl PipelineResource {
             Ok(aws) => aws,
             Err(d) => return ApplyResponse::error(prior, d),
         };
+        if ecs::schema::kind_of(&req.planned_state) == ecs::KIND {
+            return ecs::resource::apply(self, aws, req).await;
+        }
         let decoded = decode(&req.planned_state);
         let config = decoded.config;
         let name = config.name().to_owned();
@@ -455,7 +505,7 @@ impl PipelineResource {
                     refreshed(&req.planned_state, &name, &observed, &aws.default_tags);
                 diags.extend(read_diags);
                 if converged.is_ok() {
-                    diags.extend(unmatched_plan(&req.planned_state, &state));
+                    diags.extend(unmatched_plan(&req.planned_state, &state, MIRRORED));
                 }
                 ApplyResponse {
                     new_state: state,
@@ -498,9 +548,13 @@ fn prior_artifacts(prior: &Value, name: &str) -> ArtifactUris {
 
 /// A converged pipeline must read back as planned; if AWS keeps a value of its own, say which
 /// (instead of Terraform's generic "inconsistent result" error).
-fn unmatched_plan(planned: &Value, state: &Value) -> Diagnostics {
-    MIRRORED
-        .iter()
+pub(super) fn unmatched_plan<'a>(
+    planned: &Value,
+    state: &Value,
+    attrs: impl IntoIterator<Item = &'a str>,
+) -> Diagnostics {
+    attrs
+        .into_iter()
         .filter(|attr| {
             let p = planned.attr(attr);
             p.is_known() && p != state.attr(attr)
@@ -514,7 +568,7 @@ fn unmatched_plan(planned: &Value, state: &Value) -> Diagnostics {
                     planned.attr(attr)
                 ),
             )
-            .at(AttributePath::root(*attr))
+            .at(AttributePath::root(attr))
         })
         .collect()
 }

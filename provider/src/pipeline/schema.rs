@@ -66,7 +66,7 @@ fn optional_with_default(attribute: Attribute) -> Attribute {
 }
 
 pub fn schema() -> Schema {
-    Schema::new()
+    let schema = Schema::new()
         .version(SCHEMA_VERSION)
         .description(
             "A JSON-to-Parquet pipeline with data-quality gates, run on AWS: one resource creates \
@@ -142,7 +142,11 @@ pub fn schema() -> Schema {
             "The state machine definition (Amazon States Language): run the job with \
              `glue:startJobRun.sync`, retry Glue throttling and concurrency errors with backoff, and \
              end in a `Fail` state carrying the job's error.",
-        ))
+        ));
+    let schema = super::ecs::schema::computed_attributes()
+        .into_iter()
+        .fold(schema, Schema::attribute);
+    schema
         .block(NestedBlock::single("source", source_block()).items(1, 1))
         .block(NestedBlock::list("mapping", mapping_block()))
         .block(NestedBlock::single("data_quality", data_quality_block()).items(0, 1))
@@ -233,11 +237,12 @@ fn target_block() -> Block {
 }
 
 fn runtime_block() -> Block {
-    Block::new()
+    let block = Block::new()
         .description("Where and how the pipeline runs.")
         .attribute(optional_with_default(Attribute::string("kind")).description(
             "`python-shell` (default): a Glue Python-shell job runs the launcher, which runs \
-             `gluepipe-etl`.",
+             `gluepipe-etl`. `ecs`: a Fargate task runs `gluepipe-etl` from a container image \
+             (`image`, `cluster`, `subnets`, …). Changing it replaces the pipeline.",
         ))
         .attribute(Attribute::string("artifact_bucket").required().description(
             "Existing S3 bucket for the pipeline's artifacts.",
@@ -246,23 +251,27 @@ fn runtime_block() -> Block {
             "Key prefix in `artifact_bucket`, empty or ending in `/` (default `gluepipe/`). The \
              pipeline keeps its objects under `<prefix><name>/`.",
         ))
-        .attribute(Attribute::string("etl_binary").required().description(
-            "Local path of the `gluepipe-etl` binary (Linux x86-64) to upload. It is hashed at plan \
-             time: a rebuilt binary is a planned change.",
+        .attribute(Attribute::string("etl_binary").optional().description(
+            "Python shell only (required there): local path of the `gluepipe-etl` binary (Linux \
+             x86-64) to upload. It is hashed at plan time: a rebuilt binary is a planned change.",
         ))
         .attribute(optional_with_default(Attribute::number("max_capacity")).description(
-            "DPUs of the Python-shell job: `0.0625` (default, about 1 GB of memory) or `1`.",
+            "Python shell only: DPUs of the job, `0.0625` (default, about 1 GB of memory) or `1`.",
         ))
         .attribute(optional_with_default(Attribute::number("timeout_minutes")).description(
-            "Job run timeout in minutes, 1 to 2880 (default 60).",
+            "Run timeout in minutes, 1 to 2880 (default 60): the Glue job's timeout, or the ECS \
+             task state's (Step Functions then stops the task).",
         ))
         .attribute(optional_with_default(Attribute::number("max_retries")).description(
-            "How often Glue retries a failed run, 0 to 10 (default 0).",
+            "Python shell only: how often Glue retries a failed run, 0 to 10 (default 0).",
         ))
         .attribute(optional_with_default(Attribute::number("max_concurrent_runs")).description(
-            "How many runs of the job may run at once, 1 to 1000 (default 1). Executions that find \
-             the job busy retry with backoff.",
-        ))
+            "Python shell only: how many runs of the job may run at once, 1 to 1000 (default 1). \
+             Executions that find the job busy retry with backoff.",
+        ));
+    super::ecs::schema::runtime_attributes()
+        .into_iter()
+        .fold(block, Block::attribute)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use super::lifecycle::{Observed, SpecObject};
 use super::model::RuntimeConfig;
 use super::values::{decode, encode_runtime, encode_spec, string_map};
 use crate::aws::artifacts::META_SOURCE;
+use crate::aws::iam_role::ObservedRole;
 use crate::aws::json_equiv::{definitions_equivalent, keep_if_equivalent, policies_equivalent};
 use crate::protocol::{Diagnostic, Diagnostics, Value};
 
@@ -129,6 +130,7 @@ pub fn refreshed(
         timeout_minutes: job.timeout_minutes,
         max_retries: job.max_retries,
         max_concurrent_runs: job.max_concurrent_runs,
+        ecs: before.runtime.ecs.clone(),
     };
     if runtime != before.runtime {
         let mut block = encode_runtime(&runtime);
@@ -247,8 +249,6 @@ pub fn refreshed(
         state.set_attr(attr, value);
     }
 
-    // Tags: every existing child should carry `tags_all`; the first that does not shows its own.
-    let prior_all = prior.attr("tags_all").as_string_map();
     let children: Vec<&BTreeMap<String, String>> = [
         Some(&observed.job_tags),
         job_role.map(|r| &r.tags),
@@ -258,12 +258,32 @@ pub fn refreshed(
     .flatten()
     .chain(sm.map(|_| &observed.state_machine_tags))
     .collect();
+    refresh_tags(&mut state, prior, &children, default_tags);
+
+    let roles: Vec<&ObservedRole> = [job_role, sm_role].into_iter().flatten().collect();
+    diags.extend(child_warnings(&roles, &observed.spec));
+    (replace_unknown(state), diags)
+}
+
+/// Tags: every existing child should carry `tags_all`; the first that does not shows its own.
+/// `children` are the tags of the children that exist, the pipeline's anchor first (its tags
+/// stand for the pipeline's when no prior `tags_all` is known). On import, `tags` becomes what
+/// the provider's `default_tags` do not add. Shared by every runtime.
+pub(crate) fn refresh_tags(
+    state: &mut Value,
+    prior: &Value,
+    children: &[&BTreeMap<String, String>],
+    default_tags: &BTreeMap<String, String>,
+) {
+    let prior_all = prior.attr("tags_all").as_string_map();
     let tags_all = match &prior_all {
         Some(all) if children.iter().all(|t| *t == all) => all.clone(),
         _ => children
             .iter()
             .find(|t| prior_all.as_ref() != Some(**t))
-            .map_or_else(|| observed.job_tags.clone(), |t| (*t).clone()),
+            .or(children.first())
+            .map(|t| (*t).clone())
+            .unwrap_or_default(),
     };
     if prior.attr("tags_all").is_null() && prior.attr("tags").is_null() {
         // Import: the resource's own tags are those the provider does not add.
@@ -282,8 +302,13 @@ pub fn refreshed(
         );
     }
     state.set_attr("tags_all", string_map(&tags_all));
+}
 
-    for role in [job_role, sm_role].into_iter().flatten() {
+/// Warnings about what gluepipe found but does not own: policies on its roles that it did not
+/// put there, and a spec object it cannot read. Shared by every runtime.
+pub(crate) fn child_warnings(roles: &[&ObservedRole], spec: &SpecObject) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for role in roles {
         if !role.foreign_policies.is_empty() {
             diags.push(Diagnostic::warning(
                 "Role has policies gluepipe does not manage",
@@ -296,17 +321,17 @@ pub fn refreshed(
             ));
         }
     }
-    if let SpecObject::Invalid(why) = &observed.spec {
+    if let SpecObject::Invalid(why) = spec {
         diags.push(Diagnostic::warning(
             "Pipeline spec in S3 is not readable",
             format!("The spec object is not a valid pipeline spec ({why}); the next apply uploads it again."),
         ));
     }
-    (replace_unknown(state), diags)
+    diags
 }
 
 /// A refreshed state may not hold unknowns; a template (the plan) may.
-fn replace_unknown(value: Value) -> Value {
+pub(crate) fn replace_unknown(value: Value) -> Value {
     match value {
         Value::Unknown => Value::Null,
         Value::Object(m) => Value::Object(

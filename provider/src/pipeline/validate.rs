@@ -13,7 +13,8 @@
 use gluepipe_spec::pipeline::{PathStep as SpecStep, SpecIssue};
 use gluepipe_spec::{Location, S3Uri};
 
-use super::model::{PYTHON_SHELL_CAPACITIES, PipelineConfig};
+use super::ecs;
+use super::model::{PYTHON_SHELL_CAPACITIES, PipelineConfig, defaults};
 use super::names::check_pipeline_name;
 use crate::protocol::{AttributePath, Diagnostic, Diagnostics};
 
@@ -76,13 +77,14 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
 
     let rt = &config.runtime;
     let runtime = |field: &str| AttributePath::root("runtime").attr(field);
-    if rt.kind != "python-shell" {
-        let detail = if rt.kind == "ecs" {
-            "the ECS runtime is not available in this version; use \"python-shell\"".to_string()
-        } else {
-            format!("'{}' is not a runtime kind; use \"python-shell\"", rt.kind)
-        };
-        err(runtime("kind"), "Unsupported runtime kind", detail);
+    match rt.kind.as_str() {
+        defaults::RUNTIME_KIND => {}
+        ecs::KIND => ecs::validate::check_settings(&rt.ecs, &mut err),
+        other => err(
+            runtime("kind"),
+            "Unsupported runtime kind",
+            format!("'{other}' is not a runtime kind; use \"python-shell\" or \"ecs\""),
+        ),
     }
     if let Err(e) = S3Uri::parse(&format!("s3://{}/", rt.artifact_bucket)) {
         err(runtime("artifact_bucket"), "Invalid bucket name", e.reason);
@@ -90,14 +92,15 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
     if let Err(detail) = check_key_prefix(&rt.artifact_prefix) {
         err(runtime("artifact_prefix"), "Invalid key prefix", detail);
     }
-    if rt.etl_binary.trim().is_empty() {
+    // The Glue job's settings (the ECS runtime takes none of them; see ecs::validate).
+    if rt.kind != ecs::KIND && rt.etl_binary.trim().is_empty() {
         err(
             runtime("etl_binary"),
             "Missing ETL binary",
             "give the local path of the gluepipe-etl binary to upload".into(),
         );
     }
-    if !PYTHON_SHELL_CAPACITIES.contains(&rt.max_capacity) {
+    if rt.kind != ecs::KIND && !PYTHON_SHELL_CAPACITIES.contains(&rt.max_capacity) {
         err(
             runtime("max_capacity"),
             "Invalid capacity for a Python shell job",
@@ -375,10 +378,20 @@ mod tests {
                 "Invalid DQDL ruleset",
             ),
             (
-                "ecs",
-                |c| c.runtime.kind = "ecs".into(),
+                "unknown kind",
+                |c| c.runtime.kind = "lambda".into(),
                 "runtime.kind",
                 "Unsupported runtime kind",
+            ),
+            (
+                "ecs without its settings",
+                |c| {
+                    c.runtime.kind = "ecs".into();
+                    c.runtime.ecs.cluster = "etl".into();
+                    c.runtime.ecs.subnets = vec!["subnet-0a1b2c3d".into()];
+                },
+                "runtime.image",
+                "Missing container image",
             ),
             (
                 "bucket",

@@ -150,6 +150,12 @@ pub fn decode(value: &Value) -> Decoded {
             rp.clone().attr("max_concurrent_runs"),
             defaults::MAX_CONCURRENT_RUNS,
         ),
+        ecs: {
+            let ecs = super::ecs::values::decode(rt);
+            r.unknown.extend(ecs.unknown);
+            r.diags.extend(ecs.diags);
+            ecs.settings
+        },
     };
 
     let max_bad_records = r.i64(
@@ -366,7 +372,7 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
 
 /// The `runtime` block.
 pub fn encode_runtime(rt: &RuntimeConfig) -> Value {
-    Value::object([
+    let mut block = Value::object([
         ("kind", Value::from(&rt.kind)),
         ("artifact_bucket", Value::from(&rt.artifact_bucket)),
         ("artifact_prefix", Value::from(&rt.artifact_prefix)),
@@ -378,7 +384,9 @@ pub fn encode_runtime(rt: &RuntimeConfig) -> Value {
         ("timeout_minutes", Value::from(rt.timeout_minutes)),
         ("max_retries", Value::from(rt.max_retries)),
         ("max_concurrent_runs", Value::from(rt.max_concurrent_runs)),
-    ])
+    ]);
+    super::ecs::values::encode_into(&mut block, &rt.kind, &rt.ecs);
+    block
 }
 
 /// A spec enum as its lower-case name.

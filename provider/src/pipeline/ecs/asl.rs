@@ -5,9 +5,9 @@
 //!                                                                   │
 //!                                                                   ▼
 //!            RunTask (ecs:runTask.sync, Fargate, awsvpc) ──► CheckExitCode ──(0)──► Succeeded
-//!              │ any error (after retries)                        └──(other, none)──► ContainerFailed
-//!              ▼
-//!            Failed (Fail: the error and its cause)
+//!              │                                                  └──(other, none)──► ExitCodeNotZero
+//!              ├── the task failed (States.TaskFailed) ──► TaskFailed (Fail: cause = the task)
+//!              └── any other error, after retries      ──► Failed     (Fail: "<error>: <cause>")
 //! ```
 //! - The task definition's entry point is `gluepipe-etl run <spec>`; an execution input
 //!   `{"args": ["--input", "s3://…"]}` becomes the container's command, i.e. flags appended to
@@ -20,11 +20,12 @@
 //! - Starting a task is retried with backoff on ECS throttling, server errors and capacity
 //!   shortages (`RunTask` failures surface as `AmazonECS.Unknown`), never on a task that ran
 //!   and failed: a failed ETL run must not be repeated behind the user's back.
-//! - Every error ends in a `Fail` state carrying the error and its cause (for a failed task,
-//!   the task description with its stop reason and exit code).
-//! - `CheckExitCode` fails the execution unless the container exited with 0, whether or not
-//!   the integration already did (it does for a non-zero exit; the check makes the outcome
-//!   independent of that).
+//! - Every error ends in a `Fail` state with a `gluepipe.*` error name (a `Fail` state cannot
+//!   re-raise `States.*`, as in the Python-shell definition): `gluepipe.TaskFailed` when the
+//!   task failed — the cause is the ECS task description, with its stop reason and exit code —
+//!   and `gluepipe.Failed` when it could not be started or watched (cause `<error>: <cause>`).
+//! - `CheckExitCode` fails the execution (`gluepipe.TaskFailed` again) unless the container
+//!   exited with 0, so the outcome never rests on how the integration treats exit codes alone.
 
 use serde_json::{Value, json};
 
@@ -41,6 +42,10 @@ pub const RETRIED_ECS_ERRORS: [&str; 4] = [
     "ECS.ServerException",
     "ECS.ThrottlingException",
 ];
+
+/// The error of a `Fail` state when the task failed (ran and did not exit with 0).
+pub const TASK_FAILED: &str = "gluepipe.TaskFailed";
+pub use crate::pipeline::asl::FAILED;
 
 /// Retry schedule: 10 s, 20 s, 40 s, … (5 attempts, about 5 minutes in all).
 pub const RETRY_INTERVAL_SECONDS: u64 = 10;
@@ -130,35 +135,40 @@ pub fn definition(pipeline: &str, target: &RunTaskTarget) -> String {
                     "MaxAttempts": RETRY_MAX_ATTEMPTS,
                     "BackoffRate": RETRY_BACKOFF_RATE
                 }],
-                "Catch": [{
-                    "ErrorEquals": ["States.ALL"],
-                    "ResultPath": "$.error",
-                    "Next": "Failed"
-                }],
+                "Catch": [
+                    {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "TaskFailed"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
+                ],
                 "Next": "CheckExitCode"
             },
             "CheckExitCode": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": "$.task.Containers[0].ExitCode", "IsPresent": false, "Next": "ContainerFailed"},
+                    {"Variable": "$.task.Containers[0].ExitCode", "IsPresent": false, "Next": "ExitCodeNotZero"},
                     {"Variable": "$.task.Containers[0].ExitCode", "NumericEquals": 0, "Next": "Succeeded"}
                 ],
-                "Default": "ContainerFailed"
+                "Default": "ExitCodeNotZero"
             },
             "Succeeded": {
                 "Type": "Succeed",
                 "OutputPath": "$.task"
             },
-            "ContainerFailed": {
+            "ExitCodeNotZero": {
                 "Type": "Fail",
-                "Error": "gluepipe.ContainerFailed",
+                "Error": TASK_FAILED,
                 "Cause": "gluepipe-etl did not exit with code 0 (a data-quality failure exits with a non-zero code). The RunTask result in the execution history has the task and its exit code; the task's log stream has the run's output."
+            },
+            "TaskFailed": {
+                "Type": "Fail",
+                "Comment": "The task failed; the cause is the ECS task description (stop reason, exit code).",
+                "Error": TASK_FAILED,
+                "CausePath": "$.error.Cause"
             },
             "Failed": {
                 "Type": "Fail",
-                "Comment": "For a failed task the cause is the ECS task description: stop reason and exit code.",
-                "ErrorPath": "$.error.Error",
-                "CausePath": "$.error.Cause"
+                "Comment": "Starting or watching the task failed.",
+                "Error": FAILED,
+                "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)"
             }
         }
     });
@@ -230,7 +240,12 @@ mod tests {
                 }
             }
             for list in ["Choices", "Catch"] {
-                for item in state.get(list).and_then(Value::as_array).into_iter().flatten() {
+                for item in state
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     next.push(item["Next"].as_str().unwrap().to_string());
                 }
             }
@@ -254,11 +269,17 @@ mod tests {
         assert_eq!(task["Type"], "Task");
         assert_eq!(task["Resource"], "arn:aws:states:::ecs:runTask.sync");
         let p = &task["Parameters"];
-        assert_eq!(p["Cluster"], "arn:aws:ecs:us-east-1:123456789012:cluster/etl");
+        assert_eq!(
+            p["Cluster"],
+            "arn:aws:ecs:us-east-1:123456789012:cluster/etl"
+        );
         assert_eq!(p["TaskDefinition"], "orders");
         assert_eq!(p["LaunchType"], "FARGATE");
         let vpc = &p["NetworkConfiguration"]["AwsvpcConfiguration"];
-        assert_eq!(vpc["Subnets"], json!(["subnet-0a1b2c3d", "subnet-1a2b3c4d"]));
+        assert_eq!(
+            vpc["Subnets"],
+            json!(["subnet-0a1b2c3d", "subnet-1a2b3c4d"])
+        );
         assert_eq!(vpc["SecurityGroups"], json!(["sg-12345678"]));
         assert_eq!(vpc["AssignPublicIp"], "DISABLED");
         assert_eq!(task["TimeoutSeconds"], 3600);
@@ -267,7 +288,8 @@ mod tests {
         open.security_groups.clear();
         open.assign_public_ip = true;
         let asl = parsed(&open);
-        let vpc = &asl["States"]["RunTask"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"];
+        let vpc =
+            &asl["States"]["RunTask"]["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"];
         assert_eq!(vpc["AssignPublicIp"], "ENABLED");
         assert!(vpc.get("SecurityGroups").is_none(), "default SG: {vpc}");
     }
@@ -318,13 +340,36 @@ mod tests {
     #[test]
     fn failures_end_in_fail_states_with_their_cause() {
         let asl = parsed(&target());
-        let catch = &asl["States"]["RunTask"]["Catch"][0];
-        assert_eq!(catch["ErrorEquals"], json!(["States.ALL"]));
-        assert_eq!(catch["ResultPath"], "$.error");
-        let fail = &asl["States"][catch["Next"].as_str().unwrap()];
-        assert_eq!(fail["Type"], "Fail");
-        assert_eq!(fail["ErrorPath"], "$.error.Error");
-        assert_eq!(fail["CausePath"], "$.error.Cause");
+        let catch = asl["States"]["RunTask"]["Catch"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(catch.len(), 2);
+        assert_eq!(catch[0]["ErrorEquals"], json!(["States.TaskFailed"]));
+        assert_eq!(
+            catch[1]["ErrorEquals"],
+            json!(["States.ALL"]),
+            "catch-all last"
+        );
+        for c in &catch {
+            assert_eq!(c["ResultPath"], "$.error");
+            let fail = &asl["States"][c["Next"].as_str().unwrap()];
+            assert_eq!(fail["Type"], "Fail");
+            let error = fail["Error"].as_str().unwrap();
+            assert!(
+                error.starts_with("gluepipe."),
+                "a Fail state cannot re-raise {error}"
+            );
+            assert!(
+                fail["CausePath"]
+                    .as_str()
+                    .unwrap()
+                    .contains("$.error.Cause")
+            );
+        }
+        assert_eq!(asl["States"]["TaskFailed"]["Error"], TASK_FAILED);
+        assert_eq!(asl["States"]["TaskFailed"]["CausePath"], "$.error.Cause");
+        assert_eq!(asl["States"]["Failed"]["Error"], "gluepipe.Failed");
 
         // Success needs an exit code, and it must be 0; a missing one is checked first, so the
         // numeric comparison never meets a missing path.
@@ -333,11 +378,12 @@ mod tests {
         assert_eq!(asl["States"]["RunTask"]["ResultPath"], "$.task");
         let choices = check["Choices"].as_array().unwrap();
         assert_eq!(choices[0]["IsPresent"], false);
-        assert_eq!(choices[0]["Next"], "ContainerFailed");
+        assert_eq!(choices[0]["Next"], "ExitCodeNotZero");
         assert_eq!(choices[1]["NumericEquals"], 0);
         assert_eq!(choices[1]["Next"], "Succeeded");
-        assert_eq!(check["Default"], "ContainerFailed");
-        assert_eq!(asl["States"]["ContainerFailed"]["Type"], "Fail");
+        assert_eq!(check["Default"], "ExitCodeNotZero");
+        assert_eq!(asl["States"]["ExitCodeNotZero"]["Type"], "Fail");
+        assert_eq!(asl["States"]["ExitCodeNotZero"]["Error"], TASK_FAILED);
         assert_eq!(asl["States"]["Succeeded"]["Type"], "Succeed");
     }
 

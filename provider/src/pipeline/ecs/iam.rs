@@ -161,11 +161,7 @@ pub fn state_machine_policy(env: &AwsEnv, scope: &RunTaskScope<'_>) -> PolicyDoc
             ["iam:PassRole"],
             [scope.task_role_arn, scope.execution_role_arn],
         )
-        .when(
-            "StringEquals",
-            "iam:PassedToService",
-            [ECS_TASKS_PRINCIPAL],
-        ),
+        .when("StringEquals", "iam:PassedToService", [ECS_TASKS_PRINCIPAL]),
     ])
 }
 

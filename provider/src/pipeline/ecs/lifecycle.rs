@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use gluepipe_spec::S3Uri;
 
-use super::expand::{DesiredEcsPipeline, EcsArns, EcsNames, EXECUTION_POLICY_NAME};
+use super::expand::{DesiredEcsPipeline, EXECUTION_POLICY_NAME, EcsArns, EcsNames};
 use super::expand::{STATE_MACHINE_POLICY_NAME, TASK_POLICY_NAME, TaskDefinitionSpec};
 use crate::aws::ecs_task_definition::{self as task_definition, ObservedTaskDefinition};
 use crate::aws::iam_role::{self, ObservedRole};

@@ -59,18 +59,22 @@ pub fn ecs_computed() -> impl Iterator<Item = &'static str> {
 /// The ECS attributes of the `runtime` block.
 pub fn runtime_attributes() -> Vec<Attribute> {
     vec![
-        Attribute::string("cluster").optional().description(
-            "ECS only (required): name or ARN of the ECS cluster the task runs in.",
-        ),
-        Attribute::list("subnets", Type::String).optional().description(
-            "ECS only (required, 1 to 16): subnet ids (`subnet-…`) for the task's network \
+        Attribute::string("cluster")
+            .optional()
+            .description("ECS only (required): name or ARN of the ECS cluster the task runs in."),
+        Attribute::list("subnets", Type::String)
+            .optional()
+            .description(
+                "ECS only (required, 1 to 16): subnet ids (`subnet-…`) for the task's network \
              interface. Private subnets need a NAT gateway or VPC endpoints (ECR, S3, Glue, \
              CloudWatch Logs) to pull the image and reach the data.",
-        ),
-        Attribute::list("security_groups", Type::String).optional().description(
-            "ECS only: up to 5 security group ids (`sg-…`) for the task. Default: the VPC's \
+            ),
+        Attribute::list("security_groups", Type::String)
+            .optional()
+            .description(
+                "ECS only: up to 5 security group ids (`sg-…`) for the task. Default: the VPC's \
              default security group. The task needs outbound HTTPS only.",
-        ),
+            ),
         Attribute::string("image").optional().description(
             "ECS only (required): the container image holding `gluepipe-etl` on its `PATH` \
              (built from the repository's `Dockerfile`). The execution role may pull it when it \
@@ -80,14 +84,20 @@ pub fn runtime_attributes() -> Vec<Attribute> {
             "ECS only: CPU units of the Fargate task: 256, 512, 1024 (default), 2048, 4096, 8192 \
              or 16384.",
         ),
-        Attribute::number("memory").optional().computed().description(
-            "ECS only: memory of the Fargate task in MiB (default 2048); it must be a size \
+        Attribute::number("memory")
+            .optional()
+            .computed()
+            .description(
+                "ECS only: memory of the Fargate task in MiB (default 2048); it must be a size \
              Fargate offers with `cpu` (e.g. 2048–8192 in steps of 1024 for 1024 CPU units).",
-        ),
-        Attribute::bool("assign_public_ip").optional().computed().description(
-            "ECS only: give the task a public IP (default `false`). Needed in public subnets \
+            ),
+        Attribute::bool("assign_public_ip")
+            .optional()
+            .computed()
+            .description(
+                "ECS only: give the task a public IP (default `false`). Needed in public subnets \
              without a NAT gateway, to pull the image and reach S3.",
-        ),
+            ),
     ]
 }
 
@@ -216,12 +226,20 @@ mod tests {
         apply_kind_defaults(&mut plan, &config);
         let rt = plan.attr("runtime");
         assert_eq!(rt.attr("cpu"), &Value::from(1024));
-        assert_eq!(rt.attr("memory"), &Value::from(4096), "configured value kept");
+        assert_eq!(
+            rt.attr("memory"),
+            &Value::from(4096),
+            "configured value kept"
+        );
         assert_eq!(rt.attr("assign_public_ip"), &Value::Bool(false));
         for name in ["max_capacity", "max_retries", "max_concurrent_runs"] {
             assert!(rt.attr(name).is_null(), "{name}");
         }
-        assert_eq!(rt.attr("timeout_minutes"), &Value::from(60), "shared setting");
+        assert_eq!(
+            rt.attr("timeout_minutes"),
+            &Value::from(60),
+            "shared setting"
+        );
     }
 
     #[test]
@@ -257,7 +275,11 @@ mod tests {
         sorted.sort();
         assert_eq!(sorted, listed);
         for a in computed_attributes() {
-            assert!(a.computed && !a.optional && !a.description.is_empty(), "{}", a.name);
+            assert!(
+                a.computed && !a.optional && !a.description.is_empty(),
+                "{}",
+                a.name
+            );
         }
     }
 

@@ -83,10 +83,7 @@ pub fn check_task_size(cpu: i64, memory: i64) -> Result<(), TaskSizeError> {
     let allowed = if options.len() <= 4 {
         list(&options)
     } else {
-        format!(
-            "{first} to {last} in steps of {}",
-            options[1] - options[0]
-        )
+        format!("{first} to {last} in steps of {}", options[1] - options[0])
     };
     Err(TaskSizeError::Memory(format!(
         "{memory} MiB is not allowed with {cpu} CPU units on Fargate; use {allowed} MiB"
@@ -185,7 +182,8 @@ pub fn check_ec2_id(id: &str, prefix: &str) -> Result<(), String> {
     match hex {
         Some(h)
             if (h.len() == 8 || h.len() == 17)
-                && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+                && h.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
         {
             Ok(())
         }
@@ -287,7 +285,7 @@ mod tests {
         }
         let bad_memory = [
             (256, 4096, "512, 1024, 2048"),
-            (512, 512, "1024 to 4096 in steps of 1024"),
+            (512, 512, "1024, 2048, 3072, 4096"),
             (1024, 1024, "2048 to 8192"),
             (1024, 2500, "steps of 1024"),
             (4096, 31744, "8192 to 30720"),
@@ -334,7 +332,10 @@ mod tests {
             ("", "empty"),
             ("my cluster", "' '"),
             ("a/b", "'/'"),
-            ("arn:aws:ecs:eu-west-1:123456789012:service/x", "not a cluster's"),
+            (
+                "arn:aws:ecs:eu-west-1:123456789012:service/x",
+                "not a cluster's",
+            ),
             ("arn:aws:ecs:eu-west-1:1234:cluster/x", "not a cluster ARN"),
             ("arn:aws:iam::123456789012:role/x", "not a cluster ARN"),
             ("arn:aws:ecs:eu-west-1:123456789012:cluster/", "empty"),

@@ -88,7 +88,10 @@ pub fn check_settings(ecs: &EcsSettings, err: &mut impl FnMut(AttributePath, &st
             err(
                 runtime(field),
                 "Too many network settings",
-                format!("{} {field} given; a Fargate task takes at most {max}", ids.len()),
+                format!(
+                    "{} {field} given; a Fargate task takes at most {max}",
+                    ids.len()
+                ),
             );
         }
         for (i, id) in ids.iter().enumerate() {
@@ -138,9 +141,12 @@ mod tests {
 
     fn problems(ecs: &EcsSettings) -> Vec<(String, String)> {
         let mut found = Vec::new();
-        check_settings(ecs, &mut |path: AttributePath, summary: &str, _detail: String| {
-            found.push((path.to_string(), summary.to_string()));
-        });
+        check_settings(
+            ecs,
+            &mut |path: AttributePath, summary: &str, _detail: String| {
+                found.push((path.to_string(), summary.to_string()));
+            },
+        );
         found
     }
 
@@ -158,10 +164,26 @@ mod tests {
     fn each_problem_is_reported_at_its_attribute() {
         type Edit = fn(&mut EcsSettings);
         let cases: Vec<(Edit, &str, &str)> = vec![
-            (|s| s.image.clear(), "runtime.image", "Missing container image"),
-            (|s| s.image = "a b".into(), "runtime.image", "Invalid container image"),
-            (|s| s.cluster.clear(), "runtime.cluster", "Missing ECS cluster"),
-            (|s| s.cluster = "my/cluster".into(), "runtime.cluster", "Invalid ECS cluster"),
+            (
+                |s| s.image.clear(),
+                "runtime.image",
+                "Missing container image",
+            ),
+            (
+                |s| s.image = "a b".into(),
+                "runtime.image",
+                "Invalid container image",
+            ),
+            (
+                |s| s.cluster.clear(),
+                "runtime.cluster",
+                "Missing ECS cluster",
+            ),
+            (
+                |s| s.cluster = "my/cluster".into(),
+                "runtime.cluster",
+                "Invalid ECS cluster",
+            ),
             (|s| s.subnets.clear(), "runtime.subnets", "Missing subnets"),
             (
                 |s| s.subnets.push("subnet-xyz".into()),
@@ -189,7 +211,11 @@ mod tests {
                 "Too many network settings",
             ),
             (|s| s.cpu = 1000, "runtime.cpu", "Invalid Fargate task size"),
-            (|s| s.memory = 1024, "runtime.memory", "Invalid Fargate task size"),
+            (
+                |s| s.memory = 1024,
+                "runtime.memory",
+                "Invalid Fargate task size",
+            ),
             (
                 |s| {
                     s.cpu = 256;
@@ -220,7 +246,10 @@ mod tests {
             .iter()
             .map(|d| {
                 assert!(d.is_error());
-                d.attribute.as_ref().map(ToString::to_string).unwrap_or_default()
+                d.attribute
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             })
             .collect()
     }
@@ -255,7 +284,11 @@ mod tests {
             let d = check_kind_attributes(&c);
             assert_eq!(
                 paths(&d),
-                ["runtime.subnets", "runtime.image", "runtime.assign_public_ip"]
+                [
+                    "runtime.subnets",
+                    "runtime.image",
+                    "runtime.assign_public_ip"
+                ]
             );
             assert!(d.iter().all(|d| d.detail.contains("kind = \"ecs\"")));
         }

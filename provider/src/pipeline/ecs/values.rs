@@ -132,7 +132,10 @@ mod tests {
         Value::object([
             ("kind", Value::from("ecs")),
             ("cluster", Value::from("etl")),
-            ("subnets", Value::list(["subnet-0a1b2c3d", "subnet-1a2b3c4d"])),
+            (
+                "subnets",
+                Value::list(["subnet-0a1b2c3d", "subnet-1a2b3c4d"]),
+            ),
             ("security_groups", Value::list(["sg-12345678"])),
             ("image", Value::from("gluepipe-etl:1")),
             ("cpu", Value::from(512)),
@@ -220,7 +223,7 @@ mod tests {
             assert!(glue.attr(name).is_null(), "{name}");
         }
         // Empty lists are null (what an unset attribute reads as).
-        let mut block = Value::object([]);
+        let mut block = Value::Object(std::collections::BTreeMap::new());
         encode_into(&mut block, KIND, &EcsSettings::default());
         assert!(block.attr("security_groups").is_null());
     }

@@ -1,0 +1,239 @@
+//! The ECS runtime's side of the `gluepipe_pipeline` resource: plan, apply (create and
+//! update), refresh/import and delete of an ECS pipeline. `pipeline::resource` dispatches here
+//! on `runtime.kind`; validation, defaults, the account lookup and the source-table lookup are
+//! shared with the Python-shell runtime.
+
+use gluepipe_spec::S3Uri;
+
+use super::expand::{DesiredEcsPipeline, EcsArns, EcsExpandInput, EcsNames, expand};
+use super::lifecycle::{self, EcsClients};
+use super::schema::MIRRORED;
+use super::state::{refreshed, set_planned};
+use crate::aws::{AwsError, artifacts};
+use crate::framework::{
+    ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value,
+};
+use crate::pipeline::model::PipelineConfig;
+use crate::pipeline::names::AwsEnv;
+use crate::pipeline::resource::{
+    PipelineResource, account_in_state, aws_error, resolve, unmatched_plan,
+};
+use crate::pipeline::values::{Decoded, decode};
+use crate::provider::{AwsContext, Ctx};
+
+/// Computed attributes of every runtime that mirror AWS (the rest are in [`MIRRORED`]).
+const SHARED_MIRRORED: [&str; 6] = [
+    "state_machine_arn",
+    "state_machine_role_arn",
+    "spec_uri",
+    "state_machine_role_policy",
+    "state_machine_role_assume_role_policy",
+    "state_machine_definition",
+];
+
+/// ARNs fixed by the name, kept from the prior state when the rest of the plan is unknown.
+const NAME_DERIVED: [&str; 4] = [
+    "state_machine_arn",
+    "state_machine_role_arn",
+    "task_role_arn",
+    "execution_role_arn",
+];
+
+/// Fills in every computed attribute an ECS pipeline can know at plan time (after the shared
+/// defaults and validation have run on `decoded`).
+pub async fn plan(
+    resource: &PipelineResource,
+    ctx: &Ctx,
+    req: &PlanRequest,
+    decoded: &Decoded,
+    plan: &mut PlanResponse,
+) {
+    let planned = &mut plan.planned_state;
+    if !req.config.attr("name").is_known() {
+        return;
+    }
+    planned.set_attr("id", Value::from(decoded.config.name()));
+    for attr in super::schema::PYTHON_SHELL_COMPUTED {
+        planned.set_attr(attr, Value::Null);
+    }
+    let Ok(aws) = ctx.get() else {
+        return; // provider configured from unknown values: leave computed values unknown
+    };
+    if !decoded.is_fully_known() {
+        for attr in NAME_DERIVED {
+            let prior = req.prior_state.attr(attr);
+            let value = if prior.is_null() {
+                Value::Unknown
+            } else {
+                prior.clone()
+            };
+            planned.set_attr(attr, value);
+        }
+        return;
+    }
+    match build(resource, aws, &decoded.config, &req.prior_state, false).await {
+        Ok(desired) => {
+            set_planned(planned, &desired, &req.prior_state);
+            if !desired.source_resolved {
+                // The source table appears during this apply; its location is read then.
+                planned.set_attr("task_role_policy", Value::Unknown);
+            }
+        }
+        Err(diags) => plan.diagnostics.extend(diags),
+    }
+}
+
+async fn build(
+    resource: &PipelineResource,
+    aws: &AwsContext,
+    config: &PipelineConfig,
+    state: &Value,
+    require_source: bool,
+) -> Result<DesiredEcsPipeline, Diagnostics> {
+    let (env, location) = resolve(resource, aws, config, state, require_source).await?;
+    let tags_all = aws.tags_all(&config.tags);
+    Ok(expand(&EcsExpandInput {
+        config,
+        env: &env,
+        tags_all: &tags_all,
+        source_table_location: location.as_ref(),
+    }))
+}
+
+/// Create and update: converge every child, then read back. On failure, the state of what
+/// exists goes back with the error, so Terraform keeps track of it.
+pub async fn apply(
+    resource: &PipelineResource,
+    aws: &AwsContext,
+    req: ApplyRequest,
+) -> ApplyResponse {
+    let prior = req.prior_state.clone();
+    let config = decode(&req.planned_state).config;
+    let name = config.name().to_owned();
+    let desired = match build(resource, aws, &config, &req.planned_state, true).await {
+        Ok(desired) => desired,
+        Err(diagnostics) => {
+            return ApplyResponse {
+                new_state: prior,
+                private: Vec::new(),
+                diagnostics,
+            };
+        }
+    };
+    let clients = EcsClients::new(aws);
+    let mut diags = Diagnostics::new();
+    let converged = lifecycle::converge(&clients, &desired).await;
+    match &converged {
+        Ok(()) => {
+            // The artifact location moved: the old folder goes.
+            if let Some(old) = artifact_folder(&prior, &name) {
+                if old != desired.spec.folder {
+                    if let Err(e) = artifacts::delete_folder(&clients.s3, &old).await {
+                        diags.push(Diagnostic::warning(
+                            "Old artifacts left in S3",
+                            e.to_string(),
+                        ));
+                    }
+                }
+            }
+        }
+        Err(e) => diags.push(aws_error(
+            if prior.is_null() {
+                "Cannot create the pipeline"
+            } else {
+                "Cannot update the pipeline"
+            },
+            e,
+        )),
+    }
+    let keep = || {
+        if prior.is_null() {
+            Value::Null
+        } else {
+            prior.clone()
+        }
+    };
+    match lifecycle::observe(&clients, &desired.names, &desired.arns).await {
+        Ok(Some(observed)) => {
+            let (state, read_diags) =
+                refreshed(&req.planned_state, &name, &observed, &aws.default_tags);
+            diags.extend(read_diags);
+            if converged.is_ok() {
+                diags.extend(unmatched_plan(
+                    &req.planned_state,
+                    &state,
+                    SHARED_MIRRORED.into_iter().chain(MIRRORED),
+                ));
+            }
+            ApplyResponse {
+                new_state: state,
+                private: Vec::new(),
+                diagnostics: diags,
+            }
+        }
+        // Nothing to track yet (no task definition): whatever was created, a re-apply adopts.
+        Ok(None) => ApplyResponse {
+            new_state: keep(),
+            private: Vec::new(),
+            diagnostics: diags,
+        },
+        Err(e) => {
+            diags.push(aws_error("Cannot read the pipeline back", &e));
+            ApplyResponse {
+                new_state: keep(),
+                private: Vec::new(),
+                diagnostics: diags,
+            }
+        }
+    }
+}
+
+/// Reads every child of the ECS pipeline `name`; `None` if its task definition family has no
+/// ACTIVE revision (the pipeline is gone).
+pub async fn observe(
+    resource: &PipelineResource,
+    aws: &AwsContext,
+    name: &str,
+    prior: &Value,
+) -> Result<Option<(Value, Diagnostics)>, AwsError> {
+    let clients = EcsClients::new(aws);
+    let names = EcsNames::new(name);
+    // Import: only look the account up once something of the pipeline exists.
+    if account_in_state(prior).is_none() && !lifecycle::exists(&clients, &names).await? {
+        return Ok(None);
+    }
+    let env = AwsEnv::new(aws.region(), resource.account(aws, prior).await?);
+    let arns = EcsArns::new(&env, &names);
+    Ok(lifecycle::observe(&clients, &names, &arns)
+        .await?
+        .map(|observed| refreshed(prior, name, &observed, &aws.default_tags)))
+}
+
+/// Deletes every child of the ECS pipeline `name`, dependents first.
+pub async fn delete(
+    resource: &PipelineResource,
+    aws: &AwsContext,
+    name: &str,
+    prior: Value,
+) -> ApplyResponse {
+    let account = match resource.account(aws, &prior).await {
+        Ok(a) => a,
+        Err(e) => return ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
+    };
+    let names = EcsNames::new(name);
+    let arns = EcsArns::new(&AwsEnv::new(aws.region(), account), &names);
+    let folder = artifact_folder(&prior, name);
+    match lifecycle::destroy(&EcsClients::new(aws), &names, &arns, folder.as_ref()).await {
+        Ok(()) => ApplyResponse::default(),
+        Err(e) => ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
+    }
+}
+
+/// The artifact folder a state names (none for a state without a bucket, e.g. on create).
+fn artifact_folder(state: &Value, name: &str) -> Option<S3Uri> {
+    let rt = decode(state).config.runtime;
+    (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
+        bucket: rt.artifact_bucket.clone(),
+        key: format!("{}{name}/", rt.artifact_prefix),
+    })
+}
