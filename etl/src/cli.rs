@@ -102,6 +102,11 @@ pub struct RunArgs {
     /// How many records schema inference samples when there is no catalog schema or mapping.
     #[arg(long, value_name = "N")]
     pub sample_rows: Option<usize>,
+
+    /// Target size of a Parquet row group, encoded, in MiB (default 16). Each worker holds up
+    /// to one row group per open file in memory.
+    #[arg(long, value_name = "MIB")]
+    pub row_group_mb: Option<usize>,
 }
 
 #[derive(Debug, Args)]

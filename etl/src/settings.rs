@@ -53,7 +53,7 @@ impl Default for Tuning {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             sample_rows: 10_000,
             chunk_bytes: 4 << 20,
-            row_group_bytes: 32 << 20,
+            row_group_bytes: 16 << 20,
             row_group_rows: 1 << 20,
             file_bytes: 512 << 20,
             max_open_files: 32,
@@ -84,6 +84,12 @@ impl RunSettings {
                 return Err(usage("--threads must be at least 1"));
             }
             tuning.threads = n;
+        }
+        if let Some(mb) = args.row_group_mb {
+            if mb == 0 {
+                return Err(usage("--row-group-mb must be at least 1"));
+            }
+            tuning.row_group_bytes = mb << 20;
         }
         if let Some(n) = args.sample_rows {
             if n == 0 {

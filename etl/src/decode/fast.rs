@@ -19,7 +19,7 @@ use arrow::array::builder::NullBufferBuilder;
 use arrow::array::{
     ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
     Int8Builder, Int16Builder, Int32Builder, Int64Builder, ListArray, MapArray, RecordBatch,
-    StringBuilder, StructArray, TimestampMicrosecondBuilder,
+    StringArray, StructArray, TimestampMicrosecondBuilder,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow::compute::kernels::cast_utils::parse_decimal;
@@ -123,29 +123,33 @@ impl<'a> Parser<'a> {
     }
 
     /// A string's raw bytes (the cursor is on the opening quote), and whether it has escapes.
+    /// Like arrow-json's tape, it only looks for `"` and `\\`; UTF-8 is checked per column, in bulk.
     #[inline]
     fn raw_string(&mut self) -> R<(&'a [u8], bool)> {
+        let b = self.b;
         let start = self.i + 1;
         let mut j = start;
         let mut escaped = false;
         loop {
-            let k = memchr::memchr2(b'"', b'\\', &self.b[j..]).ok_or(GiveUp)?;
-            j += k;
-            if self.b[j] == b'"' {
+            // Short strings (keys, codes) end within a few bytes: a plain loop beats a call.
+            let stop = (j + 16).min(b.len());
+            let found = b[j..stop].iter().position(|&c| c == b'"' || c == b'\\');
+            j = match found {
+                Some(k) => j + k,
+                None if stop == b.len() => return Err(GiveUp),
+                None => stop + memchr::memchr2(b'"', b'\\', &b[stop..]).ok_or(GiveUp)?,
+            };
+            if b[j] == b'"' {
                 break;
             }
             escaped = true;
             j += 2; // skip the escaped character (a \uXXXX's digits are plain bytes)
-            if j > self.b.len() {
+            if j > b.len() {
                 return Err(GiveUp);
             }
         }
         self.i = j + 1;
-        let raw = &self.b[start..j];
-        if raw.iter().any(|&c| c < 0x20) {
-            return Err(GiveUp); // control characters must be escaped in JSON
-        }
-        Ok((raw, escaped))
+        Ok((&b[start..j], escaped))
     }
 
     /// A string value as text, unescaped into `scratch` when needed.
@@ -162,9 +166,9 @@ impl<'a> Parser<'a> {
         std::str::from_utf8(scratch).map_err(|_| GiveUp)
     }
 
-    /// The text of a JSON number, checked against JSON's grammar.
+    /// The text of a JSON number, checked against JSON's grammar, and whether it is an integer.
     #[inline]
-    fn number(&mut self) -> R<(&'a str, bool)> {
+    fn number(&mut self) -> R<(&'a [u8], bool)> {
         let start = self.i;
         let b = self.b;
         let mut j = start;
@@ -206,9 +210,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.i = j;
-        // Only ASCII digits, signs, '.' and 'e' were accepted.
-        let text = std::str::from_utf8(&b[start..j]).map_err(|_| GiveUp)?;
-        Ok((text, integer))
+        Ok((&b[start..j], integer))
     }
 
     /// Skips any JSON value (for fields not in the schema).
@@ -408,6 +410,24 @@ fn parse_timestamp_micros(s: &[u8]) -> R<i64> {
     Ok(secs * 1_000_000 + micros)
 }
 
+/// Byte equality for short keys, without a call into libc's memcmp.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        let x = u64::from_ne_bytes(a[i..i + 8].try_into().expect("8 bytes"));
+        let y = u64::from_ne_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
+}
+
 /// One column being built.
 enum Col {
     Bool(BooleanBuilder),
@@ -417,13 +437,78 @@ enum Col {
     I64(Int64Builder),
     F32(Float32Builder),
     F64(Float64Builder),
-    Str(StringBuilder),
+    Str(StrCol),
     Decimal(Decimal128Builder, u8, i8),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder, Arc<str>),
     List(Box<ListCol>),
     Struct(Box<StructCol>),
     Map(Box<MapCol>),
+}
+
+/// A string column as raw bytes and offsets; UTF-8 is validated once, for the whole column, when
+/// it becomes a `StringArray` (invalid text gives up, and arrow-json then rejects the record).
+struct StrCol {
+    offsets: Vec<i32>,
+    values: Vec<u8>,
+    nulls: NullBufferBuilder,
+}
+
+impl Default for StrCol {
+    fn default() -> Self {
+        StrCol {
+            offsets: vec![0],
+            values: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
+    }
+}
+
+impl StrCol {
+    #[inline]
+    fn end(&mut self) -> R<()> {
+        let end = i32::try_from(self.values.len()).map_err(|_| GiveUp)?;
+        self.offsets.push(end);
+        Ok(())
+    }
+
+    #[inline]
+    fn push_bytes(&mut self, bytes: &[u8]) -> R<()> {
+        self.values.extend_from_slice(bytes);
+        self.nulls.append_non_null();
+        self.end()
+    }
+
+    /// A JSON string (the cursor is on its opening quote), unescaped.
+    #[inline]
+    fn push_json_string(&mut self, p: &mut Parser<'_>) -> R<()> {
+        let (raw, escaped) = p.raw_string()?;
+        if escaped {
+            unescape(raw, &mut self.values)?;
+            self.nulls.append_non_null();
+            self.end()
+        } else {
+            self.push_bytes(raw)
+        }
+    }
+
+    fn push_null(&mut self) {
+        // Cannot overflow: the last offset already fits.
+        let _ = self.end();
+        self.nulls.append_null();
+    }
+
+    fn finish(&mut self) -> R<StringArray> {
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let values = std::mem::take(&mut self.values);
+        let nulls = self.nulls.finish();
+        StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            values.into(),
+            nulls,
+        )
+        .map_err(|_| GiveUp)
+    }
 }
 
 struct ListCol {
@@ -437,7 +522,7 @@ struct MapCol {
     entries: FieldRef,
     offsets: Vec<i32>,
     nulls: NullBufferBuilder,
-    keys: StringBuilder,
+    keys: StrCol,
     values: Col,
 }
 
@@ -491,10 +576,10 @@ impl StructCol {
                 }
                 p.ws();
                 let n = self.names.len();
-                let found = if guess < n && *self.names[guess] == *key {
+                let found = if guess < n && same(&self.names[guess], key) {
                     Some(guess)
                 } else {
-                    self.names.iter().position(|name| **name == *key)
+                    self.names.iter().position(|name| same(name, key))
                 };
                 match found {
                     Some(f) => {
@@ -560,7 +645,7 @@ impl Col {
             DataType::Int64 => Col::I64(Int64Builder::new()),
             DataType::Float32 => Col::F32(Float32Builder::new()),
             DataType::Float64 => Col::F64(Float64Builder::new()),
-            DataType::Utf8 => Col::Str(StringBuilder::new()),
+            DataType::Utf8 => Col::Str(StrCol::default()),
             DataType::Decimal128(p, s) => Col::Decimal(Decimal128Builder::new(), *p, *s),
             DataType::Date32 => Col::Date(Date32Builder::new()),
             DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if is_utc(tz) => {
@@ -584,7 +669,7 @@ impl Col {
                     entries: entries.clone(),
                     offsets: vec![0],
                     nulls: NullBufferBuilder::new(0),
-                    keys: StringBuilder::new(),
+                    keys: StrCol::default(),
                     values: Col::new(kv[1].data_type())?,
                 }))
             }
@@ -606,7 +691,7 @@ impl Col {
             Col::I64(b) => b.append_null(),
             Col::F32(b) => b.append_null(),
             Col::F64(b) => b.append_null(),
-            Col::Str(b) => b.append_null(),
+            Col::Str(b) => b.push_null(),
             Col::Decimal(b, ..) => b.append_null(),
             Col::Date(b) => b.append_null(),
             Col::Timestamp(b, _) => b.append_null(),
@@ -648,26 +733,26 @@ impl Col {
             Col::I16(b) => b.append_value(narrow(int(p, c)?)?),
             Col::I32(b) => b.append_value(narrow(int(p, c)?)?),
             Col::I64(b) => b.append_value(int(p, c)?),
-            Col::F32(b) => b.append_value(float(p, c)?.parse::<f32>().map_err(|_| GiveUp)?),
-            Col::F64(b) => b.append_value(float(p, c)?.parse::<f64>().map_err(|_| GiveUp)?),
+            Col::F32(b) => b.append_value(float::<f32>(p, c)?),
+            Col::F64(b) => b.append_value(float::<f64>(p, c)?),
             Col::Str(b) => match c {
-                b'"' => b.append_value(p.string(scratch)?),
+                b'"' => b.push_json_string(p)?,
                 // Numbers and booleans keep their JSON text, as arrow-json's coerce_primitive.
                 b't' => {
                     p.literal(b"true")?;
-                    b.append_value("true");
+                    b.push_bytes(b"true")?;
                 }
                 b'f' => {
                     p.literal(b"false")?;
-                    b.append_value("false");
+                    b.push_bytes(b"false")?;
                 }
-                b'-' | b'0'..=b'9' => b.append_value(p.number()?.0),
+                b'-' | b'0'..=b'9' => b.push_bytes(p.number()?.0)?,
                 _ => return Err(GiveUp),
             },
             Col::Decimal(b, precision, scale) => {
                 let text = match c {
                     b'"' => p.string(scratch)?,
-                    b'-' | b'0'..=b'9' => p.number()?.0,
+                    b'-' | b'0'..=b'9' => std::str::from_utf8(p.number()?.0).map_err(|_| GiveUp)?,
                     _ => return Err(GiveUp),
                 };
                 b.append_value(
@@ -725,7 +810,7 @@ impl Col {
                         if p.peek() != Some(b'"') {
                             return Err(GiveUp);
                         }
-                        m.keys.append_value(p.string(scratch)?);
+                        m.keys.push_json_string(p)?;
                         if !p.eat(b':') {
                             return Err(GiveUp);
                         }
@@ -758,7 +843,7 @@ impl Col {
             Col::I64(b) => Arc::new(b.finish()),
             Col::F32(b) => Arc::new(b.finish()),
             Col::F64(b) => Arc::new(b.finish()),
-            Col::Str(b) => Arc::new(b.finish()),
+            Col::Str(b) => Arc::new(b.finish()?),
             Col::Decimal(b, p, s) => Arc::new(
                 b.finish()
                     .with_precision_and_scale(*p, *s)
@@ -788,7 +873,7 @@ impl Col {
                 let DataType::Struct(kv) = m.entries.data_type() else {
                     return Err(GiveUp);
                 };
-                let keys: ArrayRef = Arc::new(m.keys.finish());
+                let keys: ArrayRef = Arc::new(m.keys.finish()?);
                 let values = m.values.finish()?;
                 let entries = StructArray::try_new(kv.clone(), vec![keys, values], None)
                     .map_err(|_| GiveUp)?;
@@ -815,15 +900,32 @@ fn int(p: &mut Parser<'_>, c: u8) -> R<i64> {
     if !integer {
         return Err(GiveUp);
     }
-    text.parse::<i64>().map_err(|_| GiveUp)
+    let (negative, digits) = match text {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, text),
+    };
+    // Accumulate negatively so that i64::MIN fits.
+    let mut v: i64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_sub(i64::from(d - b'0')))
+            .ok_or(GiveUp)?;
+    }
+    if negative {
+        Ok(v)
+    } else {
+        v.checked_neg().ok_or(GiveUp)
+    }
 }
 
+/// A number as a float, parsed as arrow-json parses it (lexical, correctly rounded).
 #[inline]
-fn float<'a>(p: &mut Parser<'a>, c: u8) -> R<&'a str> {
+fn float<T: lexical_core::FromLexical>(p: &mut Parser<'_>, c: u8) -> R<T> {
     if !(c == b'-' || c.is_ascii_digit()) {
         return Err(GiveUp);
     }
-    Ok(p.number()?.0)
+    lexical_core::parse::<T>(p.number()?.0).map_err(|_| GiveUp)
 }
 
 /// An integer that fits a narrower column.
@@ -962,7 +1064,6 @@ mod tests {
             "{\"i\": 1} {\"i\": 2}",
             "{\"i\": 1",
             "[1]",
-            "{\"s\": \"tab\tinside\"}",
         ];
         let mut fast = FastDecoder::new(schema.clone()).unwrap();
         for text in cases {
