@@ -33,17 +33,8 @@ EXAMPLE = REPO / "examples" / "quickstart"
 RAW_BUCKET, CURATED_BUCKET, ARTIFACT_BUCKET = "gluepipe-demo-raw", "gluepipe-demo-curated", "gluepipe-demo-artifacts"
 RAW_DATABASE, RAW_TABLE = "raw", "orders_json"
 
-RAW_COLUMNS = [
-    ("id", "bigint"),
-    ("customer", "struct<name:string,email:string,address:struct<city:string,country:string>>"),
-    ("status", "string"),
-    ("amount", "double"),
-    ("ordered_at", "string"),
-    ("order_date", "string"),
-    ("tags", "array<string>"),
-    ("items", "array<struct<sku:string,qty:int,price:double>>"),
-]
-
+# The raw table as Glue would hold it after a crawler (shared with the end-to-end tests).
+RAW_TABLE_INPUT = EXAMPLE / "data" / "raw_table.json"
 
 def say(msg: str = "") -> None:
     print(msg, flush=True)
@@ -122,18 +113,7 @@ def seed_raw_data(emu: Emulator) -> int:
         rows += sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
     glue = emu.client("glue")
     glue.create_database(DatabaseInput={"Name": RAW_DATABASE})
-    glue.create_table(DatabaseName=RAW_DATABASE, TableInput={
-        "Name": RAW_TABLE,
-        "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "json"},
-        "StorageDescriptor": {
-            "Columns": [{"Name": n, "Type": t} for n, t in RAW_COLUMNS],
-            "Location": f"s3://{RAW_BUCKET}/orders/",
-            "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
-            "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-            "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"},
-        },
-    })
+    glue.create_table(DatabaseName=RAW_DATABASE, TableInput=json.loads(RAW_TABLE_INPUT.read_text()))
     return rows
 
 

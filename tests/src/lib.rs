@@ -6,6 +6,7 @@
 //! - [`Terraform`]: the real Terraform CLI v1.0.3 driving the freshly built provider through
 //!   `dev_overrides`, in a temporary directory, offline.
 //! - [`bins`]: where the built binaries and the project's Python tools are.
+//! - [`readback`]: our Parquet read back independently, with pyarrow.
 //!
 //! The Python tools come from `scripts/bootstrap.sh`; the binaries from `cargo build --bins`.
 //! `scripts/test.sh` does both before `cargo test`.
@@ -13,6 +14,7 @@
 pub mod bins;
 mod control;
 pub mod emulator;
+pub mod readback;
 pub mod terraform;
 
 pub use emulator::Emulator;

@@ -234,11 +234,18 @@ pub fn attribute_path(issue: &SpecIssue) -> AttributePath {
     path
 }
 
+/// Whether a problem cannot be judged yet: it sits at or under an unknown value, or it is about
+/// a block (e.g. "give either a catalog table or paths") some of whose contents are unknown —
+/// as in a module whose variables are unknown during `terraform validate`.
 fn is_under_unknown(diag: &Diagnostic, unknown: &[AttributePath]) -> bool {
     let Some(path) = &diag.attribute else {
         return false;
     };
-    unknown.iter().any(|u| path.steps().starts_with(u.steps()))
+    let at = path.steps();
+    unknown.iter().any(|u| {
+        let u = u.steps();
+        at.starts_with(u) || (!at.is_empty() && u.starts_with(at))
+    })
 }
 
 #[cfg(test)]
@@ -507,6 +514,19 @@ mod tests {
                 "Value out of range".to_string()
             )]
         );
+    }
+
+    #[test]
+    fn block_level_checks_wait_for_unknown_contents() {
+        // A catalog source whose path is unknown (a module's variable during `validate`):
+        // "conflicting source" cannot be decided yet.
+        let mut c = config();
+        c.spec.source.catalog_database = Some("raw".into());
+        c.spec.source.catalog_table = Some("orders".into());
+        c.spec.source.paths = vec![String::new()];
+        let unknown = [AttributePath::root("source").attr("path")];
+        assert_eq!(problems(&c, &unknown), Vec::<(String, String)>::new());
+        assert!(!problems(&c, &[]).is_empty(), "known values are still judged");
     }
 
     #[test]
