@@ -284,8 +284,13 @@ fn observed_runtime(
     let container = settings.container_definitions.first();
     let number = |text: &str, fallback: i64| text.parse().unwrap_or(fallback);
     let ecs = EcsSettings {
-        cluster: match target {
-            Some(t) if !same_cluster(&prior.cluster, &t.cluster_arn) => t.cluster_arn.clone(),
+        cluster: match (target, &observed.state_machine) {
+            // Import: a cluster of the pipeline's own account and region reads back as its
+            // name, the form configurations usually use.
+            (Some(t), Some(sm)) if prior.cluster.is_empty() => {
+                imported_cluster(&t.cluster_arn, &sm.arn)
+            }
+            (Some(t), _) if !same_cluster(&prior.cluster, &t.cluster_arn) => t.cluster_arn.clone(),
             _ => prior.cluster.clone(),
         },
         subnets: target.map_or_else(|| prior.subnets.clone(), |t| t.subnets.clone()),
@@ -309,6 +314,24 @@ fn observed_runtime(
         timeout_minutes: target.map_or(before.timeout_minutes, |t| t.timeout_seconds / 60),
         ecs,
         ..before.clone()
+    }
+}
+
+/// A cluster ARN as an import writes it: the name if the cluster is in the state machine's
+/// account and region, else the ARN.
+fn imported_cluster(cluster_arn: &str, state_machine_arn: &str) -> String {
+    let region_account = |arn: &str| {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        (parts.len() == 6).then(|| (parts[3].to_owned(), parts[4].to_owned()))
+    };
+    match cluster_arn.split_once(":cluster/") {
+        Some((_, name))
+            if region_account(cluster_arn).is_some()
+                && region_account(cluster_arn) == region_account(state_machine_arn) =>
+        {
+            name.to_owned()
+        }
+        _ => cluster_arn.to_owned(),
     }
 }
 
@@ -533,14 +556,7 @@ mod tests {
         assert_eq!(rt.artifact_bucket, "artifact-bucket");
         assert_eq!(rt.artifact_prefix, "gluepipe/");
         assert_eq!(rt.timeout_minutes, 60);
-        assert_eq!(
-            rt.ecs,
-            EcsSettings {
-                cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/etl".into(),
-                ..config.runtime.ecs.clone()
-            },
-            "the cluster reads back as the ARN the machine names"
-        );
+        assert_eq!(rt.ecs, config.runtime.ecs, "the cluster reads back by name");
         assert_eq!(
             state.attr("tags"),
             &string_map(&config.tags),
@@ -548,6 +564,26 @@ mod tests {
         );
         for attr in PYTHON_SHELL_ATTRIBUTES {
             assert!(state.attr("runtime").attr(attr).is_null(), "{attr}");
+        }
+    }
+
+    #[test]
+    fn imported_clusters_are_named_when_local() {
+        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:orders";
+        let cases = [
+            ("arn:aws:ecs:us-east-1:123456789012:cluster/etl", "etl"),
+            (
+                "arn:aws:ecs:us-east-1:210987654321:cluster/shared",
+                "arn:aws:ecs:us-east-1:210987654321:cluster/shared",
+            ),
+            (
+                "arn:aws:ecs:eu-west-1:123456789012:cluster/etl",
+                "arn:aws:ecs:eu-west-1:123456789012:cluster/etl",
+            ),
+            ("etl", "etl"),
+        ];
+        for (arn, want) in cases {
+            assert_eq!(imported_cluster(arn, sm), want, "{arn}");
         }
     }
 
