@@ -755,3 +755,68 @@ fn the_ecs_example_validates() -> Result<()> {
     );
     Ok(())
 }
+
+/// Changing `runtime.kind` replaces the pipeline: the other runtime's children are deleted
+/// first, and nothing of them is left behind, in either direction.
+#[tokio::test]
+async fn changing_the_runtime_kind_replaces_the_pipeline() -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let (_emu, tf, aws, (subnet, sg)) = setup().await?;
+    let standin = tf.path().join("etl-standin");
+    std::fs::write(&standin, "#!/bin/sh\nexit 0\n")?;
+    std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755))?;
+    let ecs = main_tf(&Config {
+        subnet: &subnet,
+        security_group: &sg,
+        tag: "1.0",
+        memory: 1024,
+    });
+    let start = ecs.find("  runtime {").context("runtime block")?;
+    let end = start + ecs[start..].find("  }\n").context("end of runtime")? + 4;
+    let glue = format!(
+        "{}  runtime {{\n    artifact_bucket = \"artifact-bucket\"\n    etl_binary      = \"etl-standin\"\n  }}\n{}",
+        &ecs[..start],
+        &ecs[end..]
+    );
+
+    tf.write("main.tf", &glue)?;
+    apply(&tf)?;
+    assert_eq!(aws.glue.get_jobs().send().await?.jobs().len(), 1);
+
+    tf.write("main.tf", &ecs)?;
+    let (code, plan) = plan_code(&tf)?;
+    assert_eq!(code, 2);
+    assert!(
+        plan.stdout.contains("must be replaced") && plan.stdout.contains("forces replacement"),
+        "{}",
+        plan.stdout
+    );
+    apply(&tf)?;
+    assert!(
+        aws.glue.get_jobs().send().await?.jobs().is_empty(),
+        "Glue job left"
+    );
+    verify_task_definition(&aws, "1.0", "1024").await?;
+    verify_children(&aws, &subnet, &sg).await?;
+    assert_no_changes(&tf, "switching to ECS")?;
+
+    tf.write("main.tf", &glue)?;
+    apply(&tf)?;
+    assert!(
+        aws.revisions(TaskDefinitionStatus::Active)
+            .await?
+            .is_empty()
+    );
+    for role in ["orders-ecs-task", "orders-ecs-exec"] {
+        assert!(
+            aws.iam.get_role().role_name(role).send().await.is_err(),
+            "{role} left"
+        );
+    }
+    assert_eq!(aws.glue.get_jobs().send().await?.jobs().len(), 1);
+    assert_no_changes(&tf, "switching back to Python shell")?;
+
+    tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
+    assert_eq!(aws.leftovers().await?, Vec::<String>::new());
+    Ok(())
+}

@@ -92,15 +92,17 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
     if let Err(detail) = check_key_prefix(&rt.artifact_prefix) {
         err(runtime("artifact_prefix"), "Invalid key prefix", detail);
     }
-    // The Glue job's settings (the ECS runtime takes none of them; see ecs::validate).
-    if rt.kind != ecs::KIND && rt.etl_binary.trim().is_empty() {
+    // The Glue job's settings (the ECS runtime takes none of them; see ecs::validate; an
+    // unknown kind reads as "" and is checked once known).
+    let python_shell = rt.kind == defaults::RUNTIME_KIND;
+    if python_shell && rt.etl_binary.trim().is_empty() {
         err(
             runtime("etl_binary"),
             "Missing ETL binary",
             "give the local path of the gluepipe-etl binary to upload".into(),
         );
     }
-    if rt.kind != ecs::KIND && !PYTHON_SHELL_CAPACITIES.contains(&rt.max_capacity) {
+    if python_shell && !PYTHON_SHELL_CAPACITIES.contains(&rt.max_capacity) {
         err(
             runtime("max_capacity"),
             "Invalid capacity for a Python shell job",
@@ -526,7 +528,10 @@ mod tests {
         c.spec.source.paths = vec![String::new()];
         let unknown = [AttributePath::root("source").attr("path")];
         assert_eq!(problems(&c, &unknown), Vec::<(String, String)>::new());
-        assert!(!problems(&c, &[]).is_empty(), "known values are still judged");
+        assert!(
+            !problems(&c, &[]).is_empty(),
+            "known values are still judged"
+        );
     }
 
     #[test]

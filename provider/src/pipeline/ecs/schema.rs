@@ -140,10 +140,21 @@ pub fn computed_attributes() -> Vec<Attribute> {
     ]
 }
 
+/// The optional `runtime` attributes whose default depends on the kind.
+const KIND_DEFAULTED: [&str; 6] = [
+    "cpu",
+    "memory",
+    "assign_public_ip",
+    "max_capacity",
+    "max_retries",
+    "max_concurrent_runs",
+];
+
 /// Sets the defaults that depend on `runtime.kind`, after the schema-wide defaults: for ECS,
 /// `cpu`, `memory` and `assign_public_ip` get theirs and the Glue job settings none; for
-/// Python shell, the ECS attributes stay null. Only attributes the configuration leaves unset
-/// are touched.
+/// Python shell, the ECS attributes stay null; while the kind is unknown, every attribute whose
+/// default depends on it is unknown too (a guess would make the final plan inconsistent). Only
+/// attributes the configuration leaves unset are touched.
 pub fn apply_kind_defaults(planned: &mut Value, config: &Value) {
     let runtime_config = config.attr("runtime");
     if runtime_config.is_null() || !runtime_config.is_known() {
@@ -153,7 +164,13 @@ pub fn apply_kind_defaults(planned: &mut Value, config: &Value) {
         return;
     };
     let unset = |name: &str| runtime_config.attr(name).is_null();
-    if runtime.attr("kind").as_str() == Some(KIND) {
+    if !runtime.attr("kind").is_known() {
+        for name in KIND_DEFAULTED {
+            if unset(name) {
+                runtime.set_attr(name, Value::Unknown);
+            }
+        }
+    } else if runtime.attr("kind").as_str() == Some(KIND) {
         for name in PYTHON_SHELL_ATTRIBUTES {
             if unset(name) {
                 runtime.set_attr(name, Value::Null);
@@ -259,6 +276,26 @@ mod tests {
             assert!(rt.attr(name).is_null(), "{name}");
         }
         assert!(rt.attr("max_capacity").is_known() && !rt.attr("max_capacity").is_null());
+    }
+
+    #[test]
+    fn an_unknown_kind_leaves_its_defaults_unknown() {
+        let config = Value::object([(
+            "runtime",
+            Value::object([("kind", Value::Unknown), ("cpu", Value::from(512))]),
+        )]);
+        let mut plan = planned(&config);
+        apply_kind_defaults(&mut plan, &config);
+        let rt = plan.attr("runtime");
+        assert_eq!(rt.attr("cpu"), &Value::from(512), "configured value kept");
+        for name in ["memory", "assign_public_ip", "max_capacity", "max_retries"] {
+            assert_eq!(rt.attr(name), &Value::Unknown, "{name}");
+        }
+        assert_eq!(
+            rt.attr("timeout_minutes"),
+            &Value::from(60),
+            "not kind-dependent"
+        );
     }
 
     #[test]

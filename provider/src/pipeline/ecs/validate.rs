@@ -309,4 +309,50 @@ mod tests {
         ]));
         assert!(check_kind_attributes(&glue).is_empty());
     }
+
+    #[test]
+    fn an_unknown_kind_defers_every_kind_check() {
+        use crate::pipeline::model::{PipelineConfig, RuntimeConfig};
+        let spec = gluepipe_spec::PipelineSpec::from_json(
+            r#"{"name": "orders", "source": {"paths": ["s3://raw-bucket/orders/"]},
+                "target": {"path": "s3://curated-bucket/orders/"}}"#,
+        )
+        .expect("a valid spec");
+        let mut rt = RuntimeConfig::new("artifact-bucket", "");
+        rt.kind = String::new(); // the placeholder of an unknown value
+        rt.max_capacity = 3.0;
+        let config = PipelineConfig {
+            spec,
+            runtime: rt,
+            tags: Default::default(),
+        };
+        let unknown = [runtime("kind")];
+        let diags = crate::pipeline::validate::validate(&config, &unknown);
+        assert!(diags.is_empty(), "{diags}");
+        // Once known, each kind's own checks apply.
+        let mut glue = config.clone();
+        glue.runtime.kind = "python-shell".into();
+        let found: Vec<String> = crate::pipeline::validate::validate(&glue, &[])
+            .iter()
+            .map(|d| d.summary.clone())
+            .collect();
+        assert!(
+            found.contains(&"Missing ETL binary".to_string()),
+            "{found:?}"
+        );
+        let mut ecs = config;
+        ecs.runtime.kind = KIND.into();
+        let found: Vec<String> = crate::pipeline::validate::validate(&ecs, &[])
+            .iter()
+            .map(|d| d.summary.clone())
+            .collect();
+        assert!(
+            found.contains(&"Missing container image".to_string()),
+            "{found:?}"
+        );
+        assert!(
+            !found.iter().any(|s| s.contains("Python shell")),
+            "{found:?}"
+        );
+    }
 }
