@@ -10,6 +10,9 @@
 //! - **read**: refreshes every child; a pipeline whose Glue job is gone is removed from state.
 //! - **delete**: dependents first, waiting until AWS confirms; missing children are fine.
 //! - **import** by name: the stub is completed by read from AWS and the spec in S3.
+//! - **runtime dispatch**: a pipeline with `runtime.kind = "ecs"` is planned, applied, read and
+//!   deleted by `ecs::resource` (a task definition and task roles instead of the Glue job and
+//!   its role); validation, defaults and the AWS lookups are shared. Changing the kind replaces.
 
 use async_trait::async_trait;
 use gluepipe_spec::S3Uri;

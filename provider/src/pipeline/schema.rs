@@ -73,7 +73,10 @@ pub fn schema() -> Schema {
              the Glue Python-shell job that runs `gluepipe-etl`, the job's IAM role (least privilege, \
              derived from the pipeline), a Step Functions state machine that runs the job and waits \
              for it, that machine's IAM role, and the artifacts in S3 (pipeline spec, launcher, ETL \
-             binary). Drift in any of them shows in the next plan and is repaired by the next apply.",
+             binary). With `runtime { kind = \"ecs\" }`, a Fargate task definition and its task and \
+             execution roles take the place of the Glue job and its role, and the state machine runs \
+             the task with `ecs:runTask.sync`. Drift in any of them shows in the next plan and is \
+             repaired by the next apply.",
         )
         .attribute(Attribute::string("id").computed().use_state_for_unknown().description("The pipeline name."))
         .attribute(Attribute::string("name").required().requires_replace().description(
