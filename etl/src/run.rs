@@ -7,7 +7,7 @@
 //! main thread:    join → quality verdict → commit (files visible, manifest last) → catalog
 //! ```
 //!
-//! Memory is bounded by the channel (2 chunks per worker), one decoded batch per worker and the
+//! Memory is bounded by the channel (1 chunk per worker), one decoded batch per worker and the
 //! open files' row groups; it does not grow with the input. Each worker writes its own files,
 //! so Parquet encoding (the costliest stage) runs on every core. A run that fails at any point,
 //! including a failed `on_failure = fail` check, aborts its publishers: the target stays as it
@@ -309,12 +309,15 @@ fn execute(
     record.input_bytes = source.files.iter().map(InputFile::size).sum();
 
     // What to decode and what to write.
+    // Whether the input has any record at all (an empty input is a valid, empty run).
+    let mut has_records = true;
     let plan = if !spec.mapping.is_empty() {
         MappingPlan::new(&spec.mapping, source.catalog_schema.as_ref())?
     } else if let Some(schema) = &source.catalog_schema {
         MappingPlan::identity(Arc::new(schema.clone()))
     } else {
         let sample = sample_records(&source.files, tuning.sample_rows, tuning.chunk_bytes)?;
+        has_records = !sample.is_empty();
         let schema = infer_schema(
             sample.iter().map(Vec::as_slice),
             InferOptions {
@@ -335,7 +338,7 @@ fn execute(
             .collect::<Vec<_>>(),
     ));
     let output_schema = plan.output_schema().clone();
-    if output_schema.fields().is_empty() && record.input_bytes > 0 {
+    if output_schema.fields().is_empty() && has_records {
         bail!(usage(
             "the output has no columns: the input has no fields, or the mapping selects none"
         ));
@@ -636,7 +639,8 @@ fn pump(
     run_id: &str,
 ) -> Result<(Vec<OutputFile>, Vec<OutputFile>)> {
     let threads = tuning.threads.max(1);
-    let (tx, rx) = crossbeam_channel::bounded::<Job>(threads * 2);
+    // One chunk waiting per worker keeps every worker busy; more would only hold memory.
+    let (tx, rx) = crossbeam_channel::bounded::<Job>(threads);
     std::thread::scope(|scope| {
         let reader = {
             let shared = shared.clone();

@@ -52,7 +52,7 @@ impl Default for Tuning {
         Tuning {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             sample_rows: 10_000,
-            chunk_bytes: 4 << 20,
+            chunk_bytes: 2 << 20,
             row_group_bytes: 16 << 20,
             row_group_rows: 1 << 20,
             file_bytes: 512 << 20,

@@ -271,3 +271,33 @@ fn spec_file_flags_override_and_exit_codes() {
     );
     assert!(stderr(&run).contains("nope.json"), "{}", stderr(&run));
 }
+
+#[test]
+fn an_empty_input_is_an_empty_successful_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(input.join("empty.json"), "").unwrap();
+    std::fs::write(input.join("blank.json"), "\n \r\n").unwrap();
+    let out = dir.path().join("out");
+    let results = dir.path().join("run.json");
+    etl_expect(
+        &[
+            "run",
+            "--input",
+            p(&input),
+            "--output",
+            p(&out),
+            "--results",
+            p(&results),
+        ],
+        0,
+    );
+    let record = run_record(&results);
+    assert_eq!(counts(&record), (0, 0, 0, 0));
+    assert!(visible_files(&out).is_empty());
+    assert!(
+        record["manifest_path"].is_string(),
+        "an empty run still leaves its manifest: {record}"
+    );
+}

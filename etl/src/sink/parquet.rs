@@ -73,6 +73,11 @@ impl FileOptions {
             // v1 data pages: readable by every engine Athena has shipped.
             .set_writer_version(WriterVersion::PARQUET_1_0)
             .set_compression(codec)
+            // Half of parquet-rs's 1 MiB defaults: every leaf column of every open file buffers a
+            // page (and a dictionary) in memory, so these bound memory; pages this size still
+            // compress well.
+            .set_data_page_size_limit(512 << 10)
+            .set_dictionary_page_size_limit(512 << 10)
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
             .set_max_row_group_bytes(Some(self.row_group_bytes.max(1)))
             .set_created_by(format!("gluepipe-etl {}", env!("CARGO_PKG_VERSION")))
