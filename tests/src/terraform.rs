@@ -134,7 +134,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         let entry = entry?;
         let name = entry.file_name();
         let name_str = name.to_string_lossy();
-        if name_str == ".terraform" || name_str.ends_with(".tfstate") || name_str.ends_with(".tfstate.backup") {
+        if name_str == ".terraform"
+            || name_str.ends_with(".tfstate")
+            || name_str.ends_with(".tfstate.backup")
+        {
             continue;
         }
         let target = to.join(&name);

@@ -6,11 +6,12 @@
 
 use gluepipe_tests::Terraform;
 
-const CONFIGS: [&str; 4] = [
+const CONFIGS: [&str; 5] = [
     "modules/json-to-parquet",
     "modules/pipelines-per-table",
     "examples/quickstart",
     "examples/many-tables",
+    "examples/ecs",
 ];
 
 fn validate(config: &str) -> gluepipe_tests::TfOutput {
@@ -25,7 +26,11 @@ fn every_module_and_example_validates() {
     for config in CONFIGS {
         let out = validate(config);
         assert_eq!(out.code, 0, "{config}: {}{}", out.stdout, out.stderr);
-        assert!(out.stdout.contains("The configuration is valid"), "{config}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("The configuration is valid"),
+            "{config}: {}",
+            out.stdout
+        );
     }
 }
 
@@ -50,6 +55,16 @@ module "p" {
     tf.run(&["get", "-no-color"]).unwrap().ok().unwrap();
     let out = tf.run(&["plan", "-no-color"]).unwrap();
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("The target_path must be an s3://bucket/prefix/ URI."), "{}", out.stderr);
-    assert!(out.stderr.contains("The on_failure must be one of fail, warn, quarantine."), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("The target_path must be an s3://bucket/prefix/ URI."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("The on_failure must be one of fail, warn, quarantine."),
+        "{}",
+        out.stderr
+    );
 }
