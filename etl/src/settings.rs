@@ -12,6 +12,7 @@ use gluepipe_spec::pipeline::{
 
 use crate::cli::{CompressionArg, LogFormat, OnDqFailure, RunArgs, WriteModeArg};
 use crate::error::usage;
+use crate::storage::{AwsClients, AwsOptions, Store};
 
 /// Everything a run needs, resolved and validated.
 #[derive(Debug, Clone)]
@@ -69,7 +70,7 @@ impl RunSettings {
         no_progress: bool,
     ) -> anyhow::Result<RunSettings> {
         let base = match &args.pipeline {
-            Some(path) => Some(read_spec(path)?),
+            Some(path) => Some(read_spec(path, args.endpoint_url.as_ref())?),
             None => None,
         };
         let spec = merge(base, args)?;
@@ -108,11 +109,42 @@ impl RunSettings {
     }
 }
 
-fn read_spec(path: &Path) -> anyhow::Result<PipelineSpec> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(format!("cannot read pipeline spec {}: {e}", path.display())))?;
-    PipelineSpec::from_json(&text)
-        .map_err(|e| usage(format!("invalid pipeline spec {}: {e}", path.display())))
+/// Reads the spec from a local file or, as an ECS task does, from the `s3://` object the
+/// provider uploaded.
+fn read_spec(path: &Path, endpoint_url: Option<&String>) -> anyhow::Result<PipelineSpec> {
+    let shown = path.display();
+    let text = match path.to_str().filter(|p| p.starts_with("s3://")) {
+        Some(uri) => read_s3_text(uri, endpoint_url)
+            .map_err(|e| anyhow::anyhow!("cannot read pipeline spec {uri}: {e:#}"))?,
+        None => std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("cannot read pipeline spec {shown}: {e}")))?,
+    };
+    PipelineSpec::from_json(&text).map_err(|e| usage(format!("invalid pipeline spec {shown}: {e}")))
+}
+
+/// One small object from S3, as text.
+fn read_s3_text(uri: &str, endpoint_url: Option<&String>) -> anyhow::Result<String> {
+    let location = gluepipe_spec::Location::parse(uri).map_err(|e| usage(e.to_string()))?;
+    let object = location
+        .as_s3()
+        .ok_or_else(|| usage(format!("{uri} is not an S3 object")))?;
+    let (folder, name) = match object.key.rsplit_once('/') {
+        Some((folder, name)) => (
+            format!("s3://{}/{folder}/", object.bucket),
+            name.to_string(),
+        ),
+        None => (format!("s3://{}/", object.bucket), object.key.clone()),
+    };
+    let folder = gluepipe_spec::Location::parse(&folder).map_err(|e| usage(e.to_string()))?;
+    let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url.cloned()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let bytes = rt.block_on(async {
+        let store = Store::at(&folder, &aws).await?;
+        store.get_bytes(&name).await
+    })?;
+    Ok(String::from_utf8(bytes)?)
 }
 
 /// Reads an ApplyMapping file: a JSON list of `{from, to, type}`.
