@@ -7,13 +7,16 @@
 
 use std::collections::BTreeMap;
 
+use gluepipe_spec::S3Uri;
+
 use super::expand::{DesiredPipeline, args};
 use super::lifecycle::{Observed, SpecObject};
-use super::model::RuntimeConfig;
+use super::model::{PipelineConfig, RuntimeConfig};
 use super::values::{decode, encode_runtime, encode_spec, string_map};
 use crate::aws::artifacts::META_SOURCE;
 use crate::aws::iam_role::ObservedRole;
 use crate::aws::json_equiv::{definitions_equivalent, keep_if_equivalent, policies_equivalent};
+use crate::aws::state_machine::ObservedStateMachine;
 use crate::protocol::{Diagnostic, Diagnostics, Value};
 
 /// Sets every computed attribute to the value `desired` will produce.
@@ -79,42 +82,22 @@ pub fn refreshed(
     default_tags: &BTreeMap<String, String>,
 ) -> (Value, Diagnostics) {
     let mut diags = Diagnostics::new();
-    let mut state = match prior {
-        Value::Object(_) => prior.clone(),
-        _ => Value::Object(BTreeMap::new()),
-    };
-    let before = decode(prior).config;
-    let text = |attr: &str| prior.attr(attr).as_str().map(str::to_owned);
-
-    // The pipeline itself: the spec in S3, unless it is missing or unreadable (then the prior
-    // attributes stay, and `spec_uri` goes null so the plan uploads it again).
-    if let SpecObject::Present(spec) = &observed.spec {
-        if **spec != before.spec {
-            for (attr, value) in encode_spec(spec) {
-                state.set_attr(&attr, value);
-            }
-        }
-    }
-    state.set_attr("name", Value::from(name));
+    let (mut state, before) = refresh_spec(prior, name, &observed.spec);
     let job = &observed.job;
     if job.description != before.spec.description {
         state.set_attr("description", Value::from(job.description.clone()));
     }
 
-    let folder = observed.artifacts.folder.as_ref();
+    let (artifact_bucket, artifact_prefix) =
+        artifact_location(&before.runtime, name, observed.artifacts.folder.as_ref());
     let runtime = RuntimeConfig {
         kind: if job.command_name == "pythonshell" {
             "python-shell".into()
         } else {
             job.command_name.clone()
         },
-        artifact_bucket: folder.map_or_else(
-            || before.runtime.artifact_bucket.clone(),
-            |f| f.bucket.clone(),
-        ),
-        artifact_prefix: folder
-            .and_then(|f| f.key.strip_suffix(&format!("{name}/")).map(str::to_owned))
-            .unwrap_or_else(|| before.runtime.artifact_prefix.clone()),
+        artifact_bucket,
+        artifact_prefix,
         etl_binary: if before.runtime.etl_binary.is_empty() {
             // Import: the binary's object remembers where it was uploaded from.
             observed
@@ -148,38 +131,18 @@ pub fn refreshed(
         Some(u) if present => Value::from(u.to_string()),
         _ => Value::Null,
     };
-    let policy = |attr: &str, observed: Option<&String>| {
-        observed.map_or(Value::Null, |p| {
-            Value::from(keep_if_equivalent(
-                text(attr).as_deref(),
-                p,
-                policies_equivalent,
-            ))
-        })
-    };
     for (attr, value) in [
         ("id", Value::from(name)),
         ("glue_job_name", Value::from(name)),
+        ("glue_job_role_arn", role_arn(job_role, &job.role_arn)),
         (
-            // The role's ARN, unless the job was pointed at another role (then that one: drift).
-            "glue_job_role_arn",
-            match job_role {
-                Some(r) if job.role_arn.is_empty() || job.role_arn == r.arn => Value::from(&r.arn),
-                Some(_) => Value::from(&job.role_arn),
-                None => Value::Null,
-            },
-        ),
-        (
+            // Unlike `role_arn`, an empty role ARN on the machine also counts as drift.
             "state_machine_role_arn",
             match (sm_role, sm) {
                 (Some(r), Some(m)) if m.role_arn != r.arn => Value::from(&m.role_arn),
                 (Some(r), _) => Value::from(&r.arn),
                 (None, _) => Value::Null,
             },
-        ),
-        (
-            "state_machine_arn",
-            sm.map_or(Value::Null, |m| Value::from(&m.arn)),
         ),
         (
             "spec_uri",
@@ -207,47 +170,11 @@ pub fn refreshed(
             "glue_job_non_overridable_arguments",
             string_map(&job.non_overridable_arguments),
         ),
-        (
-            "glue_job_role_policy",
-            policy(
-                "glue_job_role_policy",
-                job_role.and_then(|r| r.policy.as_ref()),
-            ),
-        ),
-        (
-            "glue_job_role_assume_role_policy",
-            policy(
-                "glue_job_role_assume_role_policy",
-                job_role.map(|r| &r.assume_role_policy),
-            ),
-        ),
-        (
-            "state_machine_role_policy",
-            policy(
-                "state_machine_role_policy",
-                sm_role.and_then(|r| r.policy.as_ref()),
-            ),
-        ),
-        (
-            "state_machine_role_assume_role_policy",
-            policy(
-                "state_machine_role_assume_role_policy",
-                sm_role.map(|r| &r.assume_role_policy),
-            ),
-        ),
-        (
-            "state_machine_definition",
-            sm.map_or(Value::Null, |m| {
-                Value::from(keep_if_equivalent(
-                    text("state_machine_definition").as_deref(),
-                    &m.definition,
-                    definitions_equivalent,
-                ))
-            }),
-        ),
     ] {
         state.set_attr(attr, value);
     }
+    set_role_policies(&mut state, prior, "glue_job_role", job_role);
+    set_state_machine(&mut state, prior, sm, sm_role);
 
     let children: Vec<&BTreeMap<String, String>> = [
         Some(&observed.job_tags),
@@ -263,6 +190,110 @@ pub fn refreshed(
     let roles: Vec<&ObservedRole> = [job_role, sm_role].into_iter().flatten().collect();
     diags.extend(child_warnings(&roles, &observed.spec));
     (replace_unknown(state), diags)
+}
+
+/// The start of every runtime's refresh: `prior` (an empty object if it is none), with the spec
+/// attributes taken from the spec object when it differs from the prior configuration, and
+/// `name` set. A missing or unreadable spec leaves the prior attributes (the runtime's
+/// `spec_uri` goes null, so the plan uploads it again). Returns the prior configuration too.
+pub(crate) fn refresh_spec(
+    prior: &Value,
+    name: &str,
+    spec: &SpecObject,
+) -> (Value, PipelineConfig) {
+    let mut state = match prior {
+        Value::Object(_) => prior.clone(),
+        _ => Value::Object(BTreeMap::new()),
+    };
+    let before = decode(prior).config;
+    if let SpecObject::Present(spec) = spec {
+        if **spec != before.spec {
+            for (attr, value) in encode_spec(spec) {
+                state.set_attr(&attr, value);
+            }
+        }
+    }
+    state.set_attr("name", Value::from(name));
+    (state, before)
+}
+
+/// `runtime.artifact_bucket` and `runtime.artifact_prefix` as the pipeline's artifact folder
+/// (`s3://<bucket>/<prefix><name>/`) says; the prior values if there is no such folder.
+pub(crate) fn artifact_location(
+    before: &RuntimeConfig,
+    name: &str,
+    folder: Option<&S3Uri>,
+) -> (String, String) {
+    let bucket = folder.map_or_else(|| before.artifact_bucket.clone(), |f| f.bucket.clone());
+    let prefix = folder
+        .and_then(|f| f.key.strip_suffix(&format!("{name}/")).map(str::to_owned))
+        .unwrap_or_else(|| before.artifact_prefix.clone());
+    (bucket, prefix)
+}
+
+/// A role's ARN attribute: the role's ARN, unless the child using it (`used`, empty if
+/// unknown) points at another role — then that one, and the plan shows the drift.
+pub(crate) fn role_arn(role: Option<&ObservedRole>, used: &str) -> Value {
+    match role {
+        Some(r) if used.is_empty() || used == r.arn => Value::from(&r.arn),
+        Some(_) => Value::from(used),
+        None => Value::Null,
+    }
+}
+
+/// Sets `<role_attr>_policy` and `<role_attr>_assume_role_policy` from the observed role (null
+/// if it is gone), keeping the prior text when IAM's is only re-encoded.
+pub(crate) fn set_role_policies(
+    state: &mut Value,
+    prior: &Value,
+    role_attr: &str,
+    role: Option<&ObservedRole>,
+) {
+    for (attr, observed) in [
+        (
+            format!("{role_attr}_policy"),
+            role.and_then(|r| r.policy.as_ref()),
+        ),
+        (
+            format!("{role_attr}_assume_role_policy"),
+            role.map(|r| &r.assume_role_policy),
+        ),
+    ] {
+        let value = observed.map_or(Value::Null, |p| {
+            Value::from(keep_if_equivalent(
+                prior.attr(&attr).as_str(),
+                p,
+                policies_equivalent,
+            ))
+        });
+        state.set_attr(&attr, value);
+    }
+}
+
+/// Sets the state machine's attributes every runtime has: `state_machine_arn`,
+/// `state_machine_definition` (the prior text while equivalent) and its role's policies.
+/// The role's ARN is the runtime's to set.
+pub(crate) fn set_state_machine(
+    state: &mut Value,
+    prior: &Value,
+    sm: Option<&ObservedStateMachine>,
+    sm_role: Option<&ObservedRole>,
+) {
+    state.set_attr(
+        "state_machine_arn",
+        sm.map_or(Value::Null, |m| Value::from(&m.arn)),
+    );
+    state.set_attr(
+        "state_machine_definition",
+        sm.map_or(Value::Null, |m| {
+            Value::from(keep_if_equivalent(
+                prior.attr("state_machine_definition").as_str(),
+                &m.definition,
+                definitions_equivalent,
+            ))
+        }),
+    );
+    set_role_policies(state, prior, "state_machine_role", sm_role);
 }
 
 /// Tags: every existing child should carry `tags_all`; the first that does not shows its own.

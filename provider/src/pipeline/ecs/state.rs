@@ -14,11 +14,13 @@ use super::lifecycle::ObservedEcs;
 use super::schema::{PYTHON_SHELL_ATTRIBUTES, PYTHON_SHELL_COMPUTED, ecs_computed};
 use super::settings::{EcsSettings, KIND};
 use crate::aws::iam_role::ObservedRole;
-use crate::aws::json_equiv::{definitions_equivalent, keep_if_equivalent, policies_equivalent};
 use crate::pipeline::lifecycle::SpecObject;
 use crate::pipeline::model::RuntimeConfig;
-use crate::pipeline::state::{child_warnings, refresh_tags, replace_unknown};
-use crate::pipeline::values::{decode, encode_runtime, encode_spec, string_map};
+use crate::pipeline::state::{
+    artifact_location, child_warnings, refresh_spec, refresh_tags, replace_unknown, role_arn,
+    set_role_policies, set_state_machine,
+};
+use crate::pipeline::values::{encode_runtime, string_map};
 use crate::protocol::{Diagnostics, Value};
 
 /// Sets every computed attribute to the value `desired` will produce. `prior` is the state
@@ -106,23 +108,7 @@ pub fn refreshed(
     observed: &ObservedEcs,
     default_tags: &BTreeMap<String, String>,
 ) -> (Value, Diagnostics) {
-    let mut state = match prior {
-        Value::Object(_) => prior.clone(),
-        _ => Value::Object(BTreeMap::new()),
-    };
-    let before = decode(prior).config;
-    let text = |attr: &str| prior.attr(attr).as_str().map(str::to_owned);
-
-    // The pipeline itself: the spec in S3 (unless missing or unreadable: then the prior
-    // attributes stay and `spec_uri` goes null, so the plan uploads it again).
-    if let SpecObject::Present(spec) = &observed.spec {
-        if **spec != before.spec {
-            for (attr, value) in encode_spec(spec) {
-                state.set_attr(&attr, value);
-            }
-        }
-    }
-    state.set_attr("name", Value::from(name));
+    let (mut state, before) = refresh_spec(prior, name, &observed.spec);
 
     let target = observed
         .state_machine
@@ -144,22 +130,6 @@ pub fn refreshed(
         observed.state_machine_role.as_ref(),
     );
     let sm = observed.state_machine.as_ref();
-    let policy = |attr: &str, observed: Option<&String>| {
-        observed.map_or(Value::Null, |p| {
-            Value::from(keep_if_equivalent(
-                text(attr).as_deref(),
-                p,
-                policies_equivalent,
-            ))
-        })
-    };
-    // The role's ARN, unless the task definition (or machine) points at another role: then
-    // that one, and the plan shows the drift.
-    let role_arn = |role: Option<&ObservedRole>, used: &str| match role {
-        Some(r) if used.is_empty() || used == r.arn => Value::from(&r.arn),
-        Some(_) => Value::from(used),
-        None => Value::Null,
-    };
     let task_definition = match parse_settings(prior.attr("task_definition")) {
         Some(s) if s == td.settings => prior.attr("task_definition").clone(),
         _ => Value::from(td.settings.to_json()),
@@ -184,68 +154,15 @@ pub fn refreshed(
             role_arn(execution_role, &td.settings.execution_role_arn),
         ),
         (
-            "state_machine_arn",
-            sm.map_or(Value::Null, |m| Value::from(&m.arn)),
-        ),
-        (
             "state_machine_role_arn",
             role_arn(sm_role, sm.map_or("", |m| m.role_arn.as_str())),
-        ),
-        (
-            "task_role_policy",
-            policy(
-                "task_role_policy",
-                task_role.and_then(|r| r.policy.as_ref()),
-            ),
-        ),
-        (
-            "task_role_assume_role_policy",
-            policy(
-                "task_role_assume_role_policy",
-                task_role.map(|r| &r.assume_role_policy),
-            ),
-        ),
-        (
-            "execution_role_policy",
-            policy(
-                "execution_role_policy",
-                execution_role.and_then(|r| r.policy.as_ref()),
-            ),
-        ),
-        (
-            "execution_role_assume_role_policy",
-            policy(
-                "execution_role_assume_role_policy",
-                execution_role.map(|r| &r.assume_role_policy),
-            ),
-        ),
-        (
-            "state_machine_role_policy",
-            policy(
-                "state_machine_role_policy",
-                sm_role.and_then(|r| r.policy.as_ref()),
-            ),
-        ),
-        (
-            "state_machine_role_assume_role_policy",
-            policy(
-                "state_machine_role_assume_role_policy",
-                sm_role.map(|r| &r.assume_role_policy),
-            ),
-        ),
-        (
-            "state_machine_definition",
-            sm.map_or(Value::Null, |m| {
-                Value::from(keep_if_equivalent(
-                    text("state_machine_definition").as_deref(),
-                    &m.definition,
-                    definitions_equivalent,
-                ))
-            }),
         ),
     ] {
         state.set_attr(attr, value);
     }
+    set_role_policies(&mut state, prior, "task_role", task_role);
+    set_role_policies(&mut state, prior, "execution_role", execution_role);
+    set_state_machine(&mut state, prior, sm, sm_role);
     for attr in PYTHON_SHELL_COMPUTED {
         state.set_attr(attr, Value::Null);
     }
@@ -303,14 +220,12 @@ fn observed_runtime(
         memory: number(&settings.memory, prior.memory),
         assign_public_ip: target.map_or(prior.assign_public_ip, |t| t.assign_public_ip),
     };
-    let folder = observed.folder.as_ref();
+    let (artifact_bucket, artifact_prefix) =
+        artifact_location(before, name, observed.folder.as_ref());
     RuntimeConfig {
         kind: KIND.into(),
-        artifact_bucket: folder
-            .map_or_else(|| before.artifact_bucket.clone(), |f| f.bucket.clone()),
-        artifact_prefix: folder
-            .and_then(|f| f.key.strip_suffix(&format!("{name}/")).map(str::to_owned))
-            .unwrap_or_else(|| before.artifact_prefix.clone()),
+        artifact_bucket,
+        artifact_prefix,
         timeout_minutes: target.map_or(before.timeout_minutes, |t| t.timeout_seconds / 60),
         ecs,
         ..before.clone()
@@ -352,7 +267,7 @@ mod tests {
     use crate::pipeline::ecs::expand::{EcsExpandInput, expand};
     use crate::pipeline::model::PipelineConfig;
     use crate::pipeline::names::AwsEnv;
-    use crate::pipeline::values::encode_spec;
+    use crate::pipeline::values::{decode, encode_spec};
     use gluepipe_spec::PipelineSpec;
 
     fn config() -> PipelineConfig {
