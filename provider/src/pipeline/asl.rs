@@ -45,9 +45,74 @@ pub const RETRY_BACKOFF_RATE: f64 = 2.0;
 pub const JOB_FAILED: &str = "gluepipe.JobFailed";
 pub const FAILED: &str = "gluepipe.Failed";
 
+/// How a runtime's one task state handles errors, the shape every runtime shares: retry what
+/// is busy with backoff; catch a run that failed (`States.TaskFailed`) into `failed_state` and
+/// anything else, after retries, into `Failed`; both are `Fail` states with `gluepipe.*` error
+/// names and the error's cause.
+pub struct TaskErrors<'a> {
+    /// Errors that mean "busy, not broken"; never `States.*`, so a failed run is not repeated.
+    pub retried: &'a [&'a str],
+    pub interval_seconds: u64,
+    pub max_attempts: u64,
+    pub backoff_rate: f64,
+    /// The `Fail` state for a failed run, its error name and comment.
+    pub failed_state: &'a str,
+    pub failed_error: &'a str,
+    pub failed_comment: &'a str,
+    /// The comment of `Failed`, the state for every other error.
+    pub other_comment: &'a str,
+}
+
+impl TaskErrors<'_> {
+    /// The task state's `Retry` list.
+    pub fn retry(&self) -> Value {
+        json!([{
+            "ErrorEquals": self.retried,
+            "IntervalSeconds": self.interval_seconds,
+            "MaxAttempts": self.max_attempts,
+            "BackoffRate": self.backoff_rate
+        }])
+    }
+
+    /// The task state's `Catch` list: the failed run first, the catch-all last.
+    pub fn catch(&self) -> Value {
+        json!([
+            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": self.failed_state},
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
+        ])
+    }
+
+    /// Adds the two `Fail` states the catchers lead to. (A `Fail` state may not re-raise a
+    /// `States.*` name, so `Failed` puts the original error name into the cause.)
+    pub fn add_fail_states(&self, states: &mut Value) {
+        states[self.failed_state] = json!({
+            "Type": "Fail",
+            "Comment": self.failed_comment,
+            "Error": self.failed_error,
+            "CausePath": "$.error.Cause"
+        });
+        states["Failed"] = json!({
+            "Type": "Fail",
+            "Comment": self.other_comment,
+            "Error": FAILED,
+            "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)"
+        });
+    }
+}
+
 /// The definition for a pipeline whose Glue job is `job_name`, as pretty JSON.
 pub fn definition(pipeline: &str, job_name: &str) -> String {
-    let asl = json!({
+    let errors = TaskErrors {
+        retried: &RETRIED_GLUE_ERRORS,
+        interval_seconds: RETRY_INTERVAL_SECONDS,
+        max_attempts: RETRY_MAX_ATTEMPTS,
+        backoff_rate: RETRY_BACKOFF_RATE,
+        failed_state: "JobFailed",
+        failed_error: JOB_FAILED,
+        failed_comment: "The job run failed; the cause is the run, whose ErrorMessage says why.",
+        other_comment: "Starting or watching the run failed.",
+    };
+    let mut asl = json!({
         "Comment": format!(
             "gluepipe pipeline {pipeline}: runs Glue job {job_name} and waits for it. Start with \
              {{\"arguments\": {{\"--key\": \"value\"}}}} to override run arguments."
@@ -79,38 +144,20 @@ pub fn definition(pipeline: &str, job_name: &str) -> String {
                     "JobRunId.$": "$.Id",
                     "JobRunState.$": "$.JobRunState"
                 },
-                "Retry": [{
-                    "ErrorEquals": RETRIED_GLUE_ERRORS,
-                    "IntervalSeconds": RETRY_INTERVAL_SECONDS,
-                    "MaxAttempts": RETRY_MAX_ATTEMPTS,
-                    "BackoffRate": RETRY_BACKOFF_RATE
-                }],
-                "Catch": [
-                    {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "JobFailed"},
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
-                ],
+                "Retry": errors.retry(),
+                "Catch": errors.catch(),
                 "End": true
-            },
-            "JobFailed": {
-                "Type": "Fail",
-                "Comment": "The job run failed; the cause is the run, whose ErrorMessage says why.",
-                "Error": JOB_FAILED,
-                "CausePath": "$.error.Cause"
-            },
-            "Failed": {
-                "Type": "Fail",
-                "Comment": "Starting or watching the run failed.",
-                "Error": FAILED,
-                "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)"
             }
         }
     });
+    errors.add_fail_states(&mut asl["States"]);
     to_pretty(&asl)
 }
 
-fn to_pretty(value: &Value) -> String {
+/// A definition as pretty JSON.
+pub(crate) fn to_pretty(asl: &Value) -> String {
     // A `json!` literal of strings, numbers and objects always serialises.
-    serde_json::to_string_pretty(value).expect("ASL serialises")
+    serde_json::to_string_pretty(asl).expect("ASL serialises")
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub const RETRIED_ECS_ERRORS: [&str; 4] = [
 /// The error of a `Fail` state when the task failed (ran and did not exit with 0).
 pub const TASK_FAILED: &str = "gluepipe.TaskFailed";
 pub use crate::pipeline::asl::FAILED;
+use crate::pipeline::asl::{TaskErrors, to_pretty};
 
 /// Retry schedule: 10 s, 20 s, 40 s, … (5 attempts, about 5 minutes in all).
 pub const RETRY_INTERVAL_SECONDS: u64 = 10;
@@ -67,6 +68,16 @@ pub struct RunTaskTarget {
 
 /// The definition for `target`, as pretty JSON.
 pub fn definition(pipeline: &str, target: &RunTaskTarget) -> String {
+    let errors = TaskErrors {
+        retried: &RETRIED_ECS_ERRORS,
+        interval_seconds: RETRY_INTERVAL_SECONDS,
+        max_attempts: RETRY_MAX_ATTEMPTS,
+        backoff_rate: RETRY_BACKOFF_RATE,
+        failed_state: "TaskFailed",
+        failed_error: TASK_FAILED,
+        failed_comment: "The task failed; the cause is the ECS task description (stop reason, exit code).",
+        other_comment: "Starting or watching the task failed.",
+    };
     let mut vpc = json!({
         "Subnets": target.subnets,
         "AssignPublicIp": if target.assign_public_ip { "ENABLED" } else { "DISABLED" },
@@ -74,7 +85,7 @@ pub fn definition(pipeline: &str, target: &RunTaskTarget) -> String {
     if !target.security_groups.is_empty() {
         vpc["SecurityGroups"] = json!(target.security_groups);
     }
-    let asl = json!({
+    let mut asl = json!({
         "Comment": format!(
             "gluepipe pipeline {pipeline}: runs gluepipe-etl in an ECS task of family {} and \
              waits for it. Start with {{\"args\": [\"--input\", \"s3://…\"]}} to add flags to \
@@ -129,16 +140,8 @@ pub fn definition(pipeline: &str, target: &RunTaskTarget) -> String {
                     "Containers.$": "$.Containers"
                 },
                 "ResultPath": "$.task",
-                "Retry": [{
-                    "ErrorEquals": RETRIED_ECS_ERRORS,
-                    "IntervalSeconds": RETRY_INTERVAL_SECONDS,
-                    "MaxAttempts": RETRY_MAX_ATTEMPTS,
-                    "BackoffRate": RETRY_BACKOFF_RATE
-                }],
-                "Catch": [
-                    {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "TaskFailed"},
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
-                ],
+                "Retry": errors.retry(),
+                "Catch": errors.catch(),
                 "Next": "CheckExitCode"
             },
             "CheckExitCode": {
@@ -157,23 +160,11 @@ pub fn definition(pipeline: &str, target: &RunTaskTarget) -> String {
                 "Type": "Fail",
                 "Error": TASK_FAILED,
                 "Cause": "gluepipe-etl did not exit with code 0 (a data-quality failure exits with a non-zero code). The RunTask result in the execution history has the task and its exit code; the task's log stream has the run's output."
-            },
-            "TaskFailed": {
-                "Type": "Fail",
-                "Comment": "The task failed; the cause is the ECS task description (stop reason, exit code).",
-                "Error": TASK_FAILED,
-                "CausePath": "$.error.Cause"
-            },
-            "Failed": {
-                "Type": "Fail",
-                "Comment": "Starting or watching the task failed.",
-                "Error": FAILED,
-                "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)"
             }
         }
     });
-    // A `json!` literal of strings, numbers and objects always serialises.
-    serde_json::to_string_pretty(&asl).expect("ASL serialises")
+    errors.add_fail_states(&mut asl["States"]);
+    to_pretty(&asl)
 }
 
 /// Reads the target back from a definition this module wrote (import, refresh); `None` if the
