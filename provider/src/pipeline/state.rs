@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use gluepipe_spec::S3Uri;
 
-use super::expand::{DesiredPipeline, args};
+use super::expand::{DesiredPipeline, RoleSpec, StateMachineSpec, args};
 use super::lifecycle::{Observed, SpecObject};
 use super::model::{PipelineConfig, RuntimeConfig};
 use super::values::{decode, encode_runtime, encode_spec, string_map};
@@ -28,12 +28,6 @@ pub fn set_planned(state: &mut Value, desired: &DesiredPipeline) {
         ("id", Value::from(name)),
         ("glue_job_name", Value::from(&desired.names.job)),
         ("tags_all", string_map(&desired.tags_all)),
-        ("glue_job_role_arn", Value::from(&desired.job_role.arn)),
-        ("state_machine_arn", Value::from(&desired.state_machine.arn)),
-        (
-            "state_machine_role_arn",
-            Value::from(&desired.state_machine_role.arn),
-        ),
         ("spec_uri", Value::from(a.spec.to_string())),
         ("launcher_uri", Value::from(a.launcher.to_string())),
         ("etl_binary_uri", Value::from(a.etl_binary.to_string())),
@@ -48,29 +42,37 @@ pub fn set_planned(state: &mut Value, desired: &DesiredPipeline) {
             "glue_job_non_overridable_arguments",
             string_map(&job.non_overridable_arguments),
         ),
-        (
-            "glue_job_role_policy",
-            Value::from(desired.job_role.policy.to_json()),
-        ),
-        (
-            "glue_job_role_assume_role_policy",
-            Value::from(desired.job_role.assume_role_policy.to_json()),
-        ),
-        (
-            "state_machine_role_policy",
-            Value::from(desired.state_machine_role.policy.to_json()),
-        ),
-        (
-            "state_machine_role_assume_role_policy",
-            Value::from(desired.state_machine_role.assume_role_policy.to_json()),
-        ),
-        (
-            "state_machine_definition",
-            Value::from(&desired.state_machine.definition),
-        ),
     ] {
         state.set_attr(attr, value);
     }
+    set_planned_role(state, "glue_job_role", &desired.job_role);
+    set_planned_state_machine(state, &desired.state_machine, &desired.state_machine_role);
+}
+
+/// Sets `<role_attr>_arn`, `<role_attr>_policy` and `<role_attr>_assume_role_policy` to what
+/// `role` will be.
+pub(crate) fn set_planned_role(state: &mut Value, role_attr: &str, role: &RoleSpec) {
+    for (suffix, value) in [
+        ("arn", Value::from(&role.arn)),
+        ("policy", Value::from(role.policy.to_json())),
+        (
+            "assume_role_policy",
+            Value::from(role.assume_role_policy.to_json()),
+        ),
+    ] {
+        state.set_attr(&format!("{role_attr}_{suffix}"), value);
+    }
+}
+
+/// Sets the planned state machine attributes every runtime has (ARN, definition, its role).
+pub(crate) fn set_planned_state_machine(
+    state: &mut Value,
+    sm: &StateMachineSpec,
+    sm_role: &RoleSpec,
+) {
+    state.set_attr("state_machine_arn", Value::from(&sm.arn));
+    state.set_attr("state_machine_definition", Value::from(&sm.definition));
+    set_planned_role(state, "state_machine_role", sm_role);
 }
 
 /// The state after reading every child. `prior` is the state (or plan) being refreshed — an

@@ -18,7 +18,7 @@ use crate::pipeline::lifecycle::SpecObject;
 use crate::pipeline::model::RuntimeConfig;
 use crate::pipeline::state::{
     artifact_location, child_warnings, refresh_spec, refresh_tags, replace_unknown, role_arn,
-    set_role_policies, set_state_machine,
+    set_planned_role, set_planned_state_machine, set_role_policies, set_state_machine,
 };
 use crate::pipeline::values::{encode_runtime, string_map};
 use crate::protocol::{Diagnostics, Value};
@@ -43,47 +43,12 @@ pub fn set_planned(planned: &mut Value, desired: &DesiredEcsPipeline, prior: &Va
         ("spec_uri", Value::from(desired.spec.uri.to_string())),
         ("task_definition_arn", task_definition_arn),
         ("task_definition", Value::from(td_json)),
-        ("task_role_arn", Value::from(&desired.task_role.arn)),
-        (
-            "execution_role_arn",
-            Value::from(&desired.execution_role.arn),
-        ),
-        ("state_machine_arn", Value::from(&desired.state_machine.arn)),
-        (
-            "state_machine_role_arn",
-            Value::from(&desired.state_machine_role.arn),
-        ),
-        (
-            "task_role_policy",
-            Value::from(desired.task_role.policy.to_json()),
-        ),
-        (
-            "task_role_assume_role_policy",
-            Value::from(desired.task_role.assume_role_policy.to_json()),
-        ),
-        (
-            "execution_role_policy",
-            Value::from(desired.execution_role.policy.to_json()),
-        ),
-        (
-            "execution_role_assume_role_policy",
-            Value::from(desired.execution_role.assume_role_policy.to_json()),
-        ),
-        (
-            "state_machine_role_policy",
-            Value::from(desired.state_machine_role.policy.to_json()),
-        ),
-        (
-            "state_machine_role_assume_role_policy",
-            Value::from(desired.state_machine_role.assume_role_policy.to_json()),
-        ),
-        (
-            "state_machine_definition",
-            Value::from(&desired.state_machine.definition),
-        ),
     ] {
         planned.set_attr(attr, value);
     }
+    set_planned_role(planned, "task_role", &desired.task_role);
+    set_planned_role(planned, "execution_role", &desired.execution_role);
+    set_planned_state_machine(planned, &desired.state_machine, &desired.state_machine_role);
     for attr in PYTHON_SHELL_COMPUTED {
         planned.set_attr(attr, Value::Null);
     }
