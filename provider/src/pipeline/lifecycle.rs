@@ -237,13 +237,8 @@ pub async fn observe(
     let state_machine_role =
         iam_role::observe_role(&c.iam, &names.state_machine_role, STATE_MACHINE_POLICY_NAME)
             .await?;
-    let state_machine = state_machine::find_state_machine(&c.sfn, &arns.state_machine)
-        .await
-        .optional()?;
-    let state_machine_tags = match &state_machine {
-        Some(sm) => state_machine::state_machine_tags(&c.sfn, &sm.arn).await?,
-        None => BTreeMap::new(),
-    };
+    let (state_machine, state_machine_tags) =
+        observe_state_machine(&c.sfn, &arns.state_machine).await?;
     Ok(Some(Observed {
         job,
         job_tags,
@@ -256,6 +251,21 @@ pub async fn observe(
         state_machine,
         state_machine_tags,
     }))
+}
+
+/// The state machine at `arn` and its tags (none if it is gone). Shared by every runtime.
+pub async fn observe_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> Result<(Option<ObservedStateMachine>, BTreeMap<String, String>), AwsError> {
+    let Some(sm) = state_machine::find_state_machine(sfn, arn)
+        .await
+        .optional()?
+    else {
+        return Ok((None, BTreeMap::new()));
+    };
+    let tags = state_machine::state_machine_tags(sfn, &sm.arn).await?;
+    Ok((Some(sm), tags))
 }
 
 /// The spec object at `uri` (the pipeline's truth for import and drift). Shared by every

@@ -21,7 +21,8 @@ use crate::aws::state_machine::{self, ObservedStateMachine};
 use crate::aws::tags::TagChanges;
 use crate::aws::{AwsError, OptionalExt, artifacts};
 use crate::pipeline::lifecycle::{
-    SpecObject, converge_role, converge_state_machine, folder_of_spec, read_spec,
+    SpecObject, converge_role, converge_state_machine, folder_of_spec, observe_state_machine,
+    read_spec,
 };
 use crate::provider::AwsContext;
 
@@ -118,13 +119,8 @@ pub async fn observe(
     let state_machine_role =
         iam_role::observe_role(&c.iam, &names.state_machine_role, STATE_MACHINE_POLICY_NAME)
             .await?;
-    let state_machine = state_machine::find_state_machine(&c.sfn, &arns.state_machine)
-        .await
-        .optional()?;
-    let state_machine_tags = match &state_machine {
-        Some(sm) => state_machine::state_machine_tags(&c.sfn, &sm.arn).await?,
-        None => BTreeMap::new(),
-    };
+    let (state_machine, state_machine_tags) =
+        observe_state_machine(&c.sfn, &arns.state_machine).await?;
     Ok(Some(ObservedEcs {
         folder: spec_uri.as_ref().and_then(folder_of_spec),
         spec_uri,
