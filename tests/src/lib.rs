@@ -7,6 +7,8 @@
 //!   `dev_overrides`, in a temporary directory, offline.
 //! - [`bins`]: where the built binaries and the project's Python tools are.
 //! - [`readback`]: our Parquet read back independently, with pyarrow.
+//! - [`tf_helpers`]: Terraform steps, IAM document decoding and SDK clients the pipeline
+//!   end-to-end tests share.
 //!
 //! The Python tools come from `scripts/bootstrap.sh`; the binaries from `cargo build --bins`.
 //! `scripts/test.sh` does both before `cargo test`.
@@ -16,6 +18,7 @@ mod control;
 pub mod emulator;
 pub mod readback;
 pub mod terraform;
+pub mod tf_helpers;
 
 pub use emulator::Emulator;
 pub use terraform::{Terraform, TfOutput};

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
-use gluepipe_tests::{Emulator, Terraform, TfOutput, bins};
+use gluepipe_tests::tf_helpers::{
+    SdkClients, apply, assert_no_changes, decode_policy, plan_code, timed,
+};
+use gluepipe_tests::{Emulator, Terraform, bins};
 use serde_json::{Value, json};
 
 const NAME: &str = "orders-ecs";
@@ -81,50 +84,25 @@ output "task_definition_arn" {{
     )
 }
 
+/// The shared clients (reached through `Deref`) plus ECS, which only this test reads.
 struct Aws {
-    s3: aws_sdk_s3::Client,
-    glue: aws_sdk_glue::Client,
-    iam: aws_sdk_iam::Client,
-    sfn: aws_sdk_sfn::Client,
+    sdk: SdkClients,
     ecs: aws_sdk_ecs::Client,
+}
+
+impl std::ops::Deref for Aws {
+    type Target = SdkClients;
+    fn deref(&self) -> &SdkClients {
+        &self.sdk
+    }
 }
 
 impl Aws {
     async fn new(emu: &Emulator) -> Aws {
-        let cfg = emu.sdk_config().await;
         Aws {
-            s3: emu.s3().await,
-            glue: aws_sdk_glue::Client::new(&cfg),
-            iam: aws_sdk_iam::Client::new(&cfg),
-            sfn: aws_sdk_sfn::Client::new(&cfg),
-            ecs: aws_sdk_ecs::Client::new(&cfg),
+            sdk: SdkClients::new(emu).await,
+            ecs: aws_sdk_ecs::Client::new(&emu.sdk_config().await),
         }
-    }
-
-    async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .send()
-            .await?;
-        Ok(out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect())
-    }
-
-    async fn role_policy(&self, role: &str, policy: &str) -> Result<Value> {
-        let out = self
-            .iam
-            .get_role_policy()
-            .role_name(role)
-            .policy_name(policy)
-            .send()
-            .await?;
-        decode_policy(out.policy_document())
     }
 
     async fn trust(&self, role: &str) -> Result<Value> {
@@ -193,25 +171,6 @@ impl Aws {
     }
 }
 
-/// IAM documents come back percent-encoded.
-fn decode_policy(text: &str) -> Result<Value> {
-    let mut bytes = Vec::new();
-    let raw = text.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&raw[i + 1..i + 3])?, 16) {
-                bytes.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        bytes.push(raw[i]);
-        i += 1;
-    }
-    Ok(serde_json::from_slice(&bytes)?)
-}
-
 /// The statement with `sid`.
 fn statement<'a>(policy: &'a Value, sid: &str) -> Result<&'a Value> {
     policy["Statement"]
@@ -231,36 +190,6 @@ fn strings(v: &Value) -> Vec<&str> {
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default(),
     }
-}
-
-/// `plan -detailed-exitcode`: 0 no changes, 2 changes; anything else is an error.
-fn plan_code(tf: &Terraform) -> Result<(i32, TfOutput)> {
-    let out = tf.run(&["plan", "-detailed-exitcode", "-no-color"])?;
-    if out.code != 0 && out.code != 2 {
-        out.ok()?;
-    }
-    Ok((out.code, out))
-}
-
-fn apply(tf: &Terraform) -> Result<TfOutput> {
-    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
-    out.ok()?;
-    Ok(out)
-}
-
-fn assert_no_changes(tf: &Terraform, after: &str) -> Result<()> {
-    let (code, out) = plan_code(tf)?;
-    if code != 0 {
-        bail!("plan after {after} is not empty:\n{}", out.stdout);
-    }
-    Ok(())
-}
-
-fn timed<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let start = Instant::now();
-    let out = f()?;
-    eprintln!("timing: {what} took {:.2} s", start.elapsed().as_secs_f64());
-    Ok(out)
 }
 
 fn output(tf: &Terraform, name: &str) -> Result<String> {

@@ -10,7 +10,10 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use gluepipe_tests::{Emulator, Terraform, TfOutput, bins};
+use gluepipe_tests::tf_helpers::{
+    SdkClients, apply, assert_no_changes, decode_policy, plan_code, timed,
+};
+use gluepipe_tests::{Emulator, Terraform, bins};
 use serde_json::{Value, json};
 
 const NAME: &str = "orders-json-to-parquet";
@@ -95,22 +98,19 @@ fn write_standin(tf: &Terraform, body: &str) -> Result<()> {
     Ok(())
 }
 
-struct Aws {
-    s3: aws_sdk_s3::Client,
-    glue: aws_sdk_glue::Client,
-    iam: aws_sdk_iam::Client,
-    sfn: aws_sdk_sfn::Client,
+/// The shared clients (reached through `Deref`) plus this test's own look-ups.
+struct Aws(SdkClients);
+
+impl std::ops::Deref for Aws {
+    type Target = SdkClients;
+    fn deref(&self) -> &SdkClients {
+        &self.0
+    }
 }
 
 impl Aws {
     async fn new(emu: &Emulator) -> Aws {
-        let cfg = emu.sdk_config().await;
-        Aws {
-            s3: emu.s3().await,
-            glue: aws_sdk_glue::Client::new(&cfg),
-            iam: aws_sdk_iam::Client::new(&cfg),
-            sfn: aws_sdk_sfn::Client::new(&cfg),
-        }
+        Aws(SdkClients::new(emu).await)
     }
 
     async fn buckets(&self) -> Result<()> {
@@ -127,34 +127,14 @@ impl Aws {
         )?)
     }
 
-    async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .send()
-            .await?;
-        Ok(out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect())
-    }
-
-    async fn role_policy(&self, role: &str, policy: &str) -> Result<Value> {
-        let out = self
-            .iam
-            .get_role_policy()
-            .role_name(role)
-            .policy_name(policy)
-            .send()
-            .await?;
-        decode_policy(out.policy_document())
-    }
-
     async fn role_exists(&self, role: &str) -> bool {
         self.iam.get_role().role_name(role).send().await.is_ok()
+    }
+
+    /// The pipeline's Glue job.
+    async fn job(&self) -> Result<aws_sdk_glue::types::Job> {
+        let out = self.glue.get_job().job_name(NAME).send().await?;
+        out.job.context("job")
     }
 
     async fn definition(&self) -> Result<Value> {
@@ -205,55 +185,6 @@ impl Aws {
     }
 }
 
-/// IAM documents come back percent-encoded.
-fn decode_policy(text: &str) -> Result<Value> {
-    let mut bytes = Vec::new();
-    let raw = text.as_bytes();
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'%' && i + 2 < raw.len() {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&raw[i + 1..i + 3])?, 16) {
-                bytes.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        bytes.push(raw[i]);
-        i += 1;
-    }
-    Ok(serde_json::from_slice(&bytes)?)
-}
-
-/// `plan -detailed-exitcode`: 0 no changes, 2 changes; anything else is an error.
-fn plan_code(tf: &Terraform) -> Result<(i32, TfOutput)> {
-    let out = tf.run(&["plan", "-detailed-exitcode", "-no-color"])?;
-    if out.code != 0 && out.code != 2 {
-        out.ok()?;
-    }
-    Ok((out.code, out))
-}
-
-fn apply(tf: &Terraform) -> Result<TfOutput> {
-    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
-    out.ok()?;
-    Ok(out)
-}
-
-fn assert_no_changes(tf: &Terraform, after: &str) -> Result<()> {
-    let (code, out) = plan_code(tf)?;
-    if code != 0 {
-        bail!("plan after {after} is not empty:\n{}", out.stdout);
-    }
-    Ok(())
-}
-
-fn timed<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let start = Instant::now();
-    let out = f()?;
-    eprintln!("timing: {what} took {:.2} s", start.elapsed().as_secs_f64());
-    Ok(out)
-}
-
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -272,14 +203,7 @@ async fn setup() -> Result<(Emulator, Terraform, Aws)> {
 
 /// Every child exists and says what the plan said.
 async fn verify_children(aws: &Aws, tf: &Terraform) -> Result<()> {
-    let job = aws
-        .glue
-        .get_job()
-        .job_name(NAME)
-        .send()
-        .await?
-        .job
-        .context("job")?;
+    let job = aws.job().await?;
     let command = job.command().context("command")?;
     assert_eq!(command.name(), Some("pythonshell"));
     assert_eq!(command.python_version(), Some("3.9"));
@@ -468,14 +392,7 @@ async fn lifecycle_create_drift_update_replace_destroy() -> Result<()> {
     timed("no-op plan", || assert_no_changes(&tf, "create"))?;
 
     // Out-of-band edits to four children at once.
-    let job = aws
-        .glue
-        .get_job()
-        .job_name(NAME)
-        .send()
-        .await?
-        .job
-        .context("job")?;
+    let job = aws.job().await?;
     let mut default_args = job.default_arguments().cloned().unwrap_or_default();
     default_args.insert("--extra_arg".into(), "sneaky".into());
     aws.glue
@@ -538,14 +455,7 @@ async fn lifecycle_create_drift_update_replace_destroy() -> Result<()> {
     }
     assert!(out.stdout.contains("1 to change"), "{}", out.stdout);
     apply(&tf)?;
-    let job = aws
-        .glue
-        .get_job()
-        .job_name(NAME)
-        .send()
-        .await?
-        .job
-        .context("job")?;
+    let job = aws.job().await?;
     assert!(
         !job.default_arguments()
             .is_some_and(|a| a.contains_key("--extra_arg")),

@@ -1,0 +1,114 @@
+//! Steps and checks the `gluepipe_pipeline` end-to-end tests share, whatever the runtime:
+//! Terraform runs ([`plan_code`], [`apply`], [`assert_no_changes`]), [`timed`] steps, IAM
+//! documents read back ([`decode_policy`]), and [`SdkClients`], one SDK client per service the
+//! pipelines use, on the emulator.
+//!
+//! What is specific to one runtime (its configuration, the children it verifies, what counts as
+//! left over after destroy) stays in that runtime's test file.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use serde_json::Value;
+
+use crate::{Emulator, Terraform, TfOutput};
+
+/// `plan -detailed-exitcode`: 0 no changes, 2 changes; anything else is an error.
+pub fn plan_code(tf: &Terraform) -> Result<(i32, TfOutput)> {
+    let out = tf.run(&["plan", "-detailed-exitcode", "-no-color"])?;
+    if out.code != 0 && out.code != 2 {
+        out.ok()?;
+    }
+    Ok((out.code, out))
+}
+
+/// `apply -auto-approve`, failing with both streams unless it succeeds.
+pub fn apply(tf: &Terraform) -> Result<TfOutput> {
+    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
+    out.ok()?;
+    Ok(out)
+}
+
+/// Fails with the plan unless it shows no changes; `after` names the step it follows.
+pub fn assert_no_changes(tf: &Terraform, after: &str) -> Result<()> {
+    let (code, out) = plan_code(tf)?;
+    if code != 0 {
+        bail!("plan after {after} is not empty:\n{}", out.stdout);
+    }
+    Ok(())
+}
+
+/// Runs `f`, printing how long `what` took (the tests' timing lines).
+pub fn timed<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let start = Instant::now();
+    let out = f()?;
+    eprintln!("timing: {what} took {:.2} s", start.elapsed().as_secs_f64());
+    Ok(out)
+}
+
+/// An IAM policy document as JSON: IAM hands documents back percent-encoded.
+pub fn decode_policy(text: &str) -> Result<Value> {
+    let mut bytes = Vec::new();
+    let raw = text.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' && i + 2 < raw.len() {
+            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&raw[i + 1..i + 3])?, 16) {
+                bytes.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        bytes.push(raw[i]);
+        i += 1;
+    }
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// One client per service a pipeline's children live in, all on the emulator.
+pub struct SdkClients {
+    pub s3: aws_sdk_s3::Client,
+    pub glue: aws_sdk_glue::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sfn: aws_sdk_sfn::Client,
+}
+
+impl SdkClients {
+    pub async fn new(emu: &Emulator) -> SdkClients {
+        let cfg = emu.sdk_config().await;
+        SdkClients {
+            s3: emu.s3().await,
+            glue: aws_sdk_glue::Client::new(&cfg),
+            iam: aws_sdk_iam::Client::new(&cfg),
+            sfn: aws_sdk_sfn::Client::new(&cfg),
+        }
+    }
+
+    /// The keys under `prefix` in `bucket` (the first page, enough for a test's objects).
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send()
+            .await?;
+        Ok(out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect())
+    }
+
+    /// The inline policy `policy` of `role`, decoded.
+    pub async fn role_policy(&self, role: &str, policy: &str) -> Result<Value> {
+        let out = self
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .send()
+            .await?;
+        decode_policy(out.policy_document())
+    }
+}
