@@ -379,11 +379,7 @@ impl Resource<AwsContext> for PipelineResource {
             }
         };
         let (names, arns) = names_and_arns(aws, &name, &account);
-        let rt = decode(&prior).config.runtime;
-        let folder = (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
-            bucket: rt.artifact_bucket.clone(),
-            key: format!("{}{name}/", rt.artifact_prefix),
-        });
+        let folder = folder_in_state(&prior, &name);
         match lifecycle::destroy(&Clients::new(aws), &names, &arns, folder.as_ref()).await {
             Ok(()) => ApplyResponse::default(),
             Err(e) => ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
@@ -490,59 +486,86 @@ impl PipelineResource {
                     ));
                 }
             }
-            Err(e) => diags.push(aws_error(
-                if prior.is_null() {
-                    "Cannot create the pipeline"
-                } else {
-                    "Cannot update the pipeline"
-                },
-                e,
-            )),
+            Err(e) => diags.push(converge_error(&prior, e)),
         }
         // Read back what exists now; the planned state is the template, so equivalent values keep
         // their planned form.
-        let (names, arns) = (desired.names.clone(), desired.arns.clone());
-        match lifecycle::observe(&clients, &names, &arns).await {
-            Ok(Some(observed)) => {
-                let (state, read_diags) =
-                    refreshed(&req.planned_state, &name, &observed, &aws.default_tags);
-                diags.extend(read_diags);
-                if converged.is_ok() {
-                    diags.extend(unmatched_plan(&req.planned_state, &state, MIRRORED));
-                }
-                ApplyResponse {
-                    new_state: state,
-                    private: Vec::new(),
-                    diagnostics: diags,
-                }
-            }
-            // Nothing to track yet (the job was not created): whatever was, a re-apply adopts.
-            Ok(None) => ApplyResponse {
-                new_state: if prior.is_null() { Value::Null } else { prior },
-                private: Vec::new(),
-                diagnostics: diags,
-            },
-            Err(e) => {
-                diags.push(aws_error("Cannot read the pipeline back", &e));
-                ApplyResponse {
-                    new_state: if prior.is_null() { Value::Null } else { prior },
-                    private: Vec::new(),
-                    diagnostics: diags,
-                }
-            }
-        }
+        let read = lifecycle::observe(&clients, &desired.names, &desired.arns)
+            .await
+            .map(|o| o.map(|o| refreshed(&req.planned_state, &name, &o, &aws.default_tags)));
+        applied(
+            prior,
+            &req.planned_state,
+            converged.is_ok(),
+            read,
+            MIRRORED,
+            diags,
+        )
     }
+}
+
+/// The error of a failed converge: creating if there was no prior state, else updating.
+/// Shared by every runtime.
+pub(super) fn converge_error(prior: &Value, err: &AwsError) -> Diagnostic {
+    aws_error(
+        if prior.is_null() {
+            "Cannot create the pipeline"
+        } else {
+            "Cannot update the pipeline"
+        },
+        err,
+    )
+}
+
+/// How every runtime's apply ends, from what was read back after converging (`read`: the
+/// refreshed state and its warnings; `None` if the pipeline's anchor child does not exist).
+/// The refreshed state, checked against the planned `mirrored` attributes if converging
+/// succeeded; with nothing read back, the prior state (whatever was created, a re-apply
+/// adopts).
+pub(super) fn applied<'a>(
+    prior: Value,
+    planned: &Value,
+    converged: bool,
+    read: Result<Option<(Value, Diagnostics)>, AwsError>,
+    mirrored: impl IntoIterator<Item = &'a str>,
+    mut diags: Diagnostics,
+) -> ApplyResponse {
+    let new_state = match read {
+        Ok(Some((state, read_diags))) => {
+            diags.extend(read_diags);
+            if converged {
+                diags.extend(unmatched_plan(planned, &state, mirrored));
+            }
+            state
+        }
+        Ok(None) => prior,
+        Err(e) => {
+            diags.push(aws_error("Cannot read the pipeline back", &e));
+            prior
+        }
+    };
+    ApplyResponse {
+        new_state,
+        private: Vec::new(),
+        diagnostics: diags,
+    }
+}
+
+/// The artifact folder a state names (none for a state without a bucket, e.g. on create).
+/// Shared by every runtime.
+pub(super) fn folder_in_state(state: &Value, name: &str) -> Option<S3Uri> {
+    let rt = decode(state).config.runtime;
+    (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
+        bucket: rt.artifact_bucket.clone(),
+        key: format!("{}{name}/", rt.artifact_prefix),
+    })
 }
 
 /// Where the prior state's artifacts were (nothing on create).
 fn prior_artifacts(prior: &Value, name: &str) -> ArtifactUris {
     let uri = |attr: &str| prior.attr(attr).as_str().and_then(|u| S3Uri::parse(u).ok());
-    let rt = decode(prior).config.runtime;
     ArtifactUris {
-        folder: (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
-            bucket: rt.artifact_bucket.clone(),
-            key: format!("{}{name}/", rt.artifact_prefix),
-        }),
+        folder: folder_in_state(prior, name),
         spec: uri("spec_uri"),
         launcher: uri("launcher_uri"),
         etl_binary: uri("etl_binary_uri"),

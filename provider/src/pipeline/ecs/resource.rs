@@ -3,8 +3,6 @@
 //! on `runtime.kind`; validation, defaults, the account lookup and the source-table lookup are
 //! shared with the Python-shell runtime.
 
-use gluepipe_spec::S3Uri;
-
 use super::expand::{DesiredEcsPipeline, EcsArns, EcsExpandInput, EcsNames, expand};
 use super::lifecycle::{self, EcsClients};
 use super::schema::MIRRORED;
@@ -16,7 +14,8 @@ use crate::framework::{
 use crate::pipeline::model::PipelineConfig;
 use crate::pipeline::names::AwsEnv;
 use crate::pipeline::resource::{
-    PipelineResource, account_in_state, aws_error, resolve, unmatched_plan,
+    PipelineResource, account_in_state, applied, aws_error, converge_error, folder_in_state,
+    resolve,
 };
 use crate::pipeline::values::{Decoded, decode};
 use crate::provider::{AwsContext, Ctx};
@@ -126,7 +125,7 @@ pub async fn apply(
     match &converged {
         Ok(()) => {
             // The artifact location moved: the old folder goes.
-            if let Some(old) = artifact_folder(&prior, &name) {
+            if let Some(old) = folder_in_state(&prior, &name) {
                 if old != desired.spec.folder {
                     if let Err(e) = artifacts::delete_folder(&clients.s3, &old).await {
                         diags.push(Diagnostic::warning(
@@ -137,55 +136,19 @@ pub async fn apply(
                 }
             }
         }
-        Err(e) => diags.push(aws_error(
-            if prior.is_null() {
-                "Cannot create the pipeline"
-            } else {
-                "Cannot update the pipeline"
-            },
-            e,
-        )),
+        Err(e) => diags.push(converge_error(&prior, e)),
     }
-    let keep = || {
-        if prior.is_null() {
-            Value::Null
-        } else {
-            prior.clone()
-        }
-    };
-    match lifecycle::observe(&clients, &desired.names, &desired.arns).await {
-        Ok(Some(observed)) => {
-            let (state, read_diags) =
-                refreshed(&req.planned_state, &name, &observed, &aws.default_tags);
-            diags.extend(read_diags);
-            if converged.is_ok() {
-                diags.extend(unmatched_plan(
-                    &req.planned_state,
-                    &state,
-                    SHARED_MIRRORED.into_iter().chain(MIRRORED),
-                ));
-            }
-            ApplyResponse {
-                new_state: state,
-                private: Vec::new(),
-                diagnostics: diags,
-            }
-        }
-        // Nothing to track yet (no task definition): whatever was created, a re-apply adopts.
-        Ok(None) => ApplyResponse {
-            new_state: keep(),
-            private: Vec::new(),
-            diagnostics: diags,
-        },
-        Err(e) => {
-            diags.push(aws_error("Cannot read the pipeline back", &e));
-            ApplyResponse {
-                new_state: keep(),
-                private: Vec::new(),
-                diagnostics: diags,
-            }
-        }
-    }
+    let read = lifecycle::observe(&clients, &desired.names, &desired.arns)
+        .await
+        .map(|o| o.map(|o| refreshed(&req.planned_state, &name, &o, &aws.default_tags)));
+    applied(
+        prior,
+        &req.planned_state,
+        converged.is_ok(),
+        read,
+        SHARED_MIRRORED.into_iter().chain(MIRRORED),
+        diags,
+    )
 }
 
 /// Reads every child of the ECS pipeline `name`; `None` if its task definition family has no
@@ -222,18 +185,9 @@ pub async fn delete(
     };
     let names = EcsNames::new(name);
     let arns = EcsArns::new(&AwsEnv::new(aws.region(), account), &names);
-    let folder = artifact_folder(&prior, name);
+    let folder = folder_in_state(&prior, name);
     match lifecycle::destroy(&EcsClients::new(aws), &names, &arns, folder.as_ref()).await {
         Ok(()) => ApplyResponse::default(),
         Err(e) => ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
     }
-}
-
-/// The artifact folder a state names (none for a state without a bucket, e.g. on create).
-fn artifact_folder(state: &Value, name: &str) -> Option<S3Uri> {
-    let rt = decode(state).config.runtime;
-    (!rt.artifact_bucket.is_empty()).then(|| S3Uri {
-        bucket: rt.artifact_bucket.clone(),
-        key: format!("{}{name}/", rt.artifact_prefix),
-    })
 }
