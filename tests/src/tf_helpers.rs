@@ -84,6 +84,14 @@ impl SdkClients {
         }
     }
 
+    /// Creates the buckets the tests' configurations name: source, target and artifacts.
+    pub async fn buckets(&self) -> Result<()> {
+        for bucket in ["raw-bucket", "curated-bucket", "artifact-bucket"] {
+            self.s3.create_bucket().bucket(bucket).send().await?;
+        }
+        Ok(())
+    }
+
     /// The keys under `prefix` in `bucket` (the first page, enough for a test's objects).
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
         let out = self
@@ -110,5 +118,43 @@ impl SdkClients {
             .send()
             .await?;
         decode_policy(out.policy_document())
+    }
+
+    /// What is left of any pipeline that every runtime has or may leave: Glue jobs, roles under
+    /// /gluepipe/, state machines and objects under the artifact bucket's `gluepipe/`.
+    pub async fn leftovers(&self) -> Result<Vec<String>> {
+        let mut left = Vec::new();
+        let jobs = self.glue.get_jobs().send().await?;
+        left.extend(
+            jobs.jobs()
+                .iter()
+                .filter_map(|j| j.name().map(|n| format!("job {n}"))),
+        );
+        let roles = self
+            .iam
+            .list_roles()
+            .path_prefix("/gluepipe/")
+            .send()
+            .await?;
+        left.extend(
+            roles
+                .roles()
+                .iter()
+                .map(|r| format!("role {}", r.role_name())),
+        );
+        let machines = self.sfn.list_state_machines().send().await?;
+        left.extend(
+            machines
+                .state_machines()
+                .iter()
+                .map(|m| format!("state machine {}", m.name())),
+        );
+        left.extend(
+            self.keys("artifact-bucket", "gluepipe/")
+                .await?
+                .into_iter()
+                .map(|k| format!("object {k}")),
+        );
+        Ok(left)
     }
 }

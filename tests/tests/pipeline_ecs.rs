@@ -124,29 +124,10 @@ impl Aws {
         Ok(out.task_definition_arns().to_vec())
     }
 
-    /// What is left of any pipeline: roles under /gluepipe/, state machines, task definitions
-    /// of the family (any status), artifacts, Glue jobs.
+    /// What is left of any pipeline (see `SdkClients::leftovers`) plus the family's task
+    /// definitions, whatever their status.
     async fn leftovers(&self) -> Result<Vec<String>> {
-        let mut left = Vec::new();
-        let roles = self
-            .iam
-            .list_roles()
-            .path_prefix("/gluepipe/")
-            .send()
-            .await?;
-        left.extend(
-            roles
-                .roles()
-                .iter()
-                .map(|r| format!("role {}", r.role_name())),
-        );
-        let machines = self.sfn.list_state_machines().send().await?;
-        left.extend(
-            machines
-                .state_machines()
-                .iter()
-                .map(|m| format!("state machine {}", m.name())),
-        );
+        let mut left = self.sdk.leftovers().await?;
         for status in [TaskDefinitionStatus::Active, TaskDefinitionStatus::Inactive] {
             left.extend(
                 self.revisions(status.clone())
@@ -155,18 +136,6 @@ impl Aws {
                     .map(|arn| format!("task definition {arn} ({status:?})")),
             );
         }
-        left.extend(
-            self.keys("artifact-bucket", "gluepipe/")
-                .await?
-                .into_iter()
-                .map(|k| format!("object {k}")),
-        );
-        let jobs = self.glue.get_jobs().send().await?;
-        left.extend(
-            jobs.jobs()
-                .iter()
-                .filter_map(|j| j.name().map(|n| format!("job {n}"))),
-        );
         Ok(left)
     }
 }
@@ -229,9 +198,7 @@ print(json.dumps([subnets[0]["SubnetId"], groups[0]["GroupId"]]))
 async fn setup() -> Result<(Emulator, Terraform, Aws, (String, String))> {
     let emu = Emulator::start()?;
     let aws = Aws::new(&emu).await;
-    for bucket in ["raw-bucket", "curated-bucket", "artifact-bucket"] {
-        aws.s3.create_bucket().bucket(bucket).send().await?;
-    }
+    aws.buckets().await?;
     aws.ecs.create_cluster().cluster_name("etl").send().await?;
     let network = default_network(&emu)?;
     let tf = Terraform::new(&emu)?;

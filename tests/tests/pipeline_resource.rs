@@ -113,13 +113,6 @@ impl Aws {
         Aws(SdkClients::new(emu).await)
     }
 
-    async fn buckets(&self) -> Result<()> {
-        for bucket in ["raw-bucket", "curated-bucket", "artifact-bucket"] {
-            self.s3.create_bucket().bucket(bucket).send().await?;
-        }
-        Ok(())
-    }
-
     async fn object_text(&self, bucket: &str, key: &str) -> Result<String> {
         let out = self.s3.get_object().bucket(bucket).key(key).send().await?;
         Ok(String::from_utf8(
@@ -145,43 +138,6 @@ impl Aws {
             .send()
             .await?;
         Ok(serde_json::from_str(out.definition())?)
-    }
-
-    /// What is left of any pipeline: jobs, roles under /gluepipe/, state machines, artifacts.
-    async fn leftovers(&self) -> Result<Vec<String>> {
-        let mut left = Vec::new();
-        let jobs = self.glue.get_jobs().send().await?;
-        left.extend(
-            jobs.jobs()
-                .iter()
-                .filter_map(|j| j.name().map(|n| format!("job {n}"))),
-        );
-        let roles = self
-            .iam
-            .list_roles()
-            .path_prefix("/gluepipe/")
-            .send()
-            .await?;
-        left.extend(
-            roles
-                .roles()
-                .iter()
-                .map(|r| format!("role {}", r.role_name())),
-        );
-        let machines = self.sfn.list_state_machines().send().await?;
-        left.extend(
-            machines
-                .state_machines()
-                .iter()
-                .map(|m| format!("state machine {}", m.name())),
-        );
-        left.extend(
-            self.keys("artifact-bucket", "gluepipe/")
-                .await?
-                .into_iter()
-                .map(|k| format!("object {k}")),
-        );
-        Ok(left)
     }
 }
 
