@@ -90,42 +90,58 @@ enum TextTest {
     Regex { re: Regex, negated: bool },
 }
 
+/// The members of a string set condition.
 #[derive(Default)]
 struct TextSet {
-    texts: HashSet<String>,
+    /// Quoted members, deduplicated.
+    texts: Vec<String>,
+    /// The same, hashed, when there are many (a few are faster compared one by one).
+    hashed: Option<HashSet<String, ahash::RandomState>>,
     empty: bool,
     whitespace_only: bool,
     null: bool,
 }
 
+/// Above this many quoted members, lookups go through a hash set.
+const LINEAR_MEMBERS: usize = 8;
+
 impl TextSet {
-    fn add(&mut self, v: &StringValue, unescaped: bool) {
-        match v {
-            StringValue::Quoted(s) if unescaped => {
-                self.texts.insert(unescape(s));
+    fn new(values: &[StringValue], unescaped: bool) -> Self {
+        let mut set = TextSet::default();
+        for v in values {
+            match v {
+                StringValue::Quoted(s) => {
+                    let text = if unescaped { unescape(s) } else { s.clone() };
+                    if !set.texts.contains(&text) {
+                        set.texts.push(text);
+                    }
+                }
+                StringValue::Keyword(StringKeyword::Null) => set.null = true,
+                StringValue::Keyword(StringKeyword::Empty) => set.empty = true,
+                StringValue::Keyword(StringKeyword::WhitespacesOnly) => set.whitespace_only = true,
             }
-            StringValue::Quoted(s) => {
-                self.texts.insert(s.clone());
-            }
-            StringValue::Keyword(StringKeyword::Null) => self.null = true,
-            StringValue::Keyword(StringKeyword::Empty) => self.empty = true,
-            StringValue::Keyword(StringKeyword::WhitespacesOnly) => self.whitespace_only = true,
         }
+        if set.texts.len() > LINEAR_MEMBERS {
+            set.hashed = Some(set.texts.iter().cloned().collect());
+        }
+        set
     }
 
     fn contains(&self, s: &str) -> bool {
         (self.empty && s.is_empty())
             || (self.whitespace_only && !s.is_empty() && s.chars().all(char::is_whitespace))
-            || self.texts.contains(s)
+            || match &self.hashed {
+                Some(h) => h.contains(s),
+                None => self.texts.iter().any(|t| t == s),
+            }
     }
 }
 
 impl TextTest {
     fn new(c: &StringCondition) -> Result<Self, Problem> {
-        let set = |values: &[StringValue], unescaped: bool, negated: bool| {
-            let mut set = TextSet::default();
-            values.iter().for_each(|v| set.add(v, unescaped));
-            TextTest::Set { set, negated }
+        let set = |values: &[StringValue], unescaped: bool, negated: bool| TextTest::Set {
+            set: TextSet::new(values, unescaped),
+            negated,
         };
         let regex = |p: &str, negated: bool| {
             Regex::new(&format!("^(?:{p})$"))
