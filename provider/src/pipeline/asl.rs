@@ -160,6 +160,29 @@ pub(crate) fn to_pretty(asl: &Value) -> String {
     serde_json::to_string_pretty(asl).expect("ASL serialises")
 }
 
+/// The states a state can lead to (`Next`, `Default`, and the `Next` of its choices and
+/// catchers), for the definitions' transition tests.
+#[cfg(test)]
+pub(crate) fn next_states(state: &Value) -> Vec<String> {
+    let mut next = Vec::new();
+    for key in ["Next", "Default"] {
+        if let Some(t) = state.get(key) {
+            next.push(t.as_str().expect("a state name").to_string());
+        }
+    }
+    for list in ["Choices", "Catch"] {
+        for item in state
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            next.push(item["Next"].as_str().expect("a state name").to_string());
+        }
+    }
+    next
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -176,21 +199,7 @@ mod tests {
         let states = asl["States"].as_object().unwrap();
         let mut targets = vec![asl["StartAt"].as_str().unwrap().to_string()];
         for state in states.values() {
-            for key in ["Next", "Default"] {
-                if let Some(t) = state.get(key) {
-                    targets.push(t.as_str().unwrap().to_string());
-                }
-            }
-            for list in ["Choices", "Catch"] {
-                for item in state
-                    .get(list)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    targets.push(item["Next"].as_str().unwrap().to_string());
-                }
-            }
+            targets.extend(next_states(state));
         }
         for t in &targets {
             assert!(states.contains_key(t), "transition to missing state {t}");

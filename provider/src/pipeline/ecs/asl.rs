@@ -224,22 +224,7 @@ mod tests {
         let states = asl["States"].as_object().unwrap();
         let mut targets = vec![asl["StartAt"].as_str().unwrap().to_string()];
         for (name, state) in states {
-            let mut next = Vec::new();
-            for key in ["Next", "Default"] {
-                if let Some(t) = state.get(key) {
-                    next.push(t.as_str().unwrap().to_string());
-                }
-            }
-            for list in ["Choices", "Catch"] {
-                for item in state
-                    .get(list)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    next.push(item["Next"].as_str().unwrap().to_string());
-                }
-            }
+            let next = crate::pipeline::asl::next_states(state);
             let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"))
                 || state.get("End") == Some(&Value::Bool(true));
             assert!(terminal || !next.is_empty(), "{name} leads nowhere");
