@@ -353,13 +353,7 @@ pub fn metric_rule(
         T::ColumnExists => {
             let name = params.first().copied().unwrap_or_default();
             return Ok(Box::new(Decided(match planner.column(name) {
-                Ok(_) => LeafOutcome {
-                    outcome: Outcome::Passed,
-                    reason: None,
-                    metrics: Metrics::new(),
-                    history: vec![],
-                    evaluated_rule: None,
-                },
+                Ok(_) => LeafOutcome::passed(),
                 Err(_) => {
                     LeafOutcome::failed(format!("Column {name} does not exist in the dataset"))
                 }
@@ -368,13 +362,8 @@ pub fn metric_rule(
         T::ColumnNamesMatchPattern => {
             let (ratio, unmatched) = column_names_match(&params, planner)?;
             let key = "Dataset.*.ColumnNamesPatternMatchRatio".to_string();
-            let mut outcome = LeafOutcome {
-                outcome: Outcome::Passed,
-                reason: None,
-                metrics: Metrics::from([(key.clone(), ratio)]),
-                history: vec![(key, ratio)],
-                evaluated_rule: None,
-            };
+            let mut outcome =
+                LeafOutcome::measured(Metrics::from([(key.clone(), ratio)]), vec![(key, ratio)]);
             if !unmatched.is_empty() {
                 outcome.outcome = Outcome::Failed;
                 outcome.reason = Some(format!(
@@ -488,13 +477,7 @@ impl Check for MetricCheck {
             Ok(r) => r,
             Err(e) => return LeafOutcome::error(e),
         };
-        let mut out = LeafOutcome {
-            outcome: Outcome::Passed,
-            reason: None,
-            metrics,
-            history,
-            evaluated_rule: None,
-        };
+        let mut out = LeafOutcome::measured(metrics, history);
         let mut reasons = Vec::new();
         match self.decision {
             Decision::AllOne => {
@@ -536,13 +519,7 @@ pub fn decide_number(
     value: Option<f64>,
     history: &History,
 ) -> LeafOutcome {
-    let mut out = LeafOutcome {
-        outcome: Outcome::Passed,
-        reason: None,
-        metrics: Metrics::new(),
-        history: vec![],
-        evaluated_rule: None,
-    };
+    let mut out = LeafOutcome::passed();
     let Some(gluepipe_spec::dqdl::Condition::Number(condition)) = &rule.condition else {
         return LeafOutcome::error(format!("{} needs a number condition", rule.rule_type));
     };

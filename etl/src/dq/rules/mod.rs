@@ -58,6 +58,20 @@ pub struct LeafOutcome {
 }
 
 impl LeafOutcome {
+    /// A pass without metrics.
+    pub fn passed() -> Self {
+        LeafOutcome::plain(Outcome::Passed, None)
+    }
+
+    /// A pass with these metrics (callers turn it into a failure as needed).
+    pub fn measured(metrics: Metrics, history: Vec<(String, f64)>) -> Self {
+        LeafOutcome {
+            metrics,
+            history,
+            ..LeafOutcome::passed()
+        }
+    }
+
     /// A rule that could not be evaluated.
     pub fn error(reason: impl Into<String>) -> Self {
         LeafOutcome::plain(Outcome::Error, Some(reason.into()))
@@ -295,13 +309,7 @@ pub fn decide_ratio(
 ) -> LeafOutcome {
     let Some(ratio) = ratio else {
         // No rows in scope: nothing fails (deequ: "No rows matched the filter").
-        return LeafOutcome {
-            outcome: Outcome::Passed,
-            reason: None,
-            metrics: Metrics::new(),
-            history: vec![],
-            evaluated_rule: None,
-        };
+        return LeafOutcome::passed();
     };
     let (passed, reason) = match threshold {
         Some(t) => (holds(t, ratio), value_message(ratio)),
