@@ -91,3 +91,175 @@ impl fmt::Display for SqlError {
 }
 
 impl std::error::Error for SqlError {}
+
+#[cfg(test)]
+mod fuzz {
+    //! Token soup and byte mutations: parsing, binding and evaluating never panic.
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use chrono::Utc;
+
+    use super::*;
+
+    const WORDS: &[&str] = &[
+        "a",
+        "b",
+        "s",
+        "d",
+        "primary",
+        "p",
+        "p.a",
+        "`a`",
+        "1",
+        "0",
+        "-2",
+        "1.5",
+        "1e3",
+        "'x'",
+        "\"y\"",
+        "''",
+        "NULL",
+        "TRUE",
+        "false",
+        "AND",
+        "OR",
+        "NOT",
+        "IS",
+        "IN",
+        "BETWEEN",
+        "LIKE",
+        "ILIKE",
+        "RLIKE",
+        "'^a'",
+        "'%'",
+        "=",
+        "!=",
+        "<>",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "<=>",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "||",
+        "(",
+        ")",
+        ",",
+        ".",
+        ";",
+        "CAST",
+        "AS",
+        "int",
+        "string",
+        "date",
+        "decimal(5,2)",
+        "DATE '2024-01-01'",
+        "length",
+        "lower",
+        "coalesce",
+        "abs",
+        "datediff",
+        "current_date()",
+        "year",
+        "count(*)",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "DISTINCT",
+        "SELECT",
+        "FROM",
+        "WHERE",
+        "GROUP",
+        "BY",
+        "*",
+        "é",
+        "\\",
+    ];
+
+    fn batch() -> RecordBatch {
+        RecordBatch::try_new(
+            Arc::new(Schema::new(vec![
+                Field::new("a", DataType::Int64, true),
+                Field::new("b", DataType::Float64, true),
+                Field::new("s", DataType::Utf8, true),
+                Field::new("d", DataType::Date32, true),
+            ])),
+            vec![
+                Arc::new(Int64Array::from(vec![Some(1), None, Some(-3)])) as ArrayRef,
+                Arc::new(Float64Array::from(vec![Some(0.0), Some(2.5), None])),
+                Arc::new(StringArray::from(vec![Some("ab"), None, Some("")])),
+                Arc::new(Date32Array::from(vec![Some(1), Some(19000), None])),
+            ],
+        )
+        .unwrap()
+    }
+
+    use arrow::datatypes::DataType;
+
+    /// Parses, binds and evaluates whatever parses; only panics would fail the test.
+    fn exercise(text: &str, b: &RecordBatch) {
+        if let Ok(e) = parse_expr(text) {
+            if let Ok(bound) = Binder::new(b.schema_ref(), &["primary", "p"]).bind(&e) {
+                let _ = eval(&bound, b, &EvalContext::new(Utc::now()));
+                let _ = eval::eval_predicate(&bound, b, &EvalContext::new(Utc::now()));
+            }
+        }
+        let _ = parse_select(text);
+    }
+
+    #[test]
+    fn token_soup_never_panics() {
+        let b = batch();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let n = 1 + (next() % 9) as usize;
+            let words: Vec<&str> = (0..n)
+                .map(|_| WORDS[(next() % WORDS.len() as u64) as usize])
+                .collect();
+            exercise(&words.join(" "), &b);
+        }
+    }
+
+    #[test]
+    fn byte_mutations_never_panic() {
+        let b = batch();
+        let seeds = [
+            "a > 1 AND s LIKE 'a%' OR d >= DATE '2024-01-01'",
+            "select count(distinct s) from primary p where p.a between 1 and 3",
+            "cast(b as decimal(5,2)) <=> coalesce(a, 0) || 'é'",
+        ];
+        let mut state = 7u64;
+        for seed in seeds {
+            for _ in 0..3_000 {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let mut bytes = seed.as_bytes().to_vec();
+                let at = (state >> 33) as usize % bytes.len();
+                match (state >> 20) % 3 {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => bytes.insert(at, (state >> 40) as u8 % 128),
+                    _ => bytes.truncate(at),
+                }
+                exercise(&String::from_utf8_lossy(&bytes), &b);
+            }
+        }
+    }
+}
