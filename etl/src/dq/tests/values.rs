@@ -129,8 +129,14 @@ fn column_values_strings() {
     );
     // more than eight members are looked up by hash: same answers
     let many = "[\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"SF\", \"LA\", \"SF\"]";
-    assert_eq!(compliance(&format!("ColumnValues \"city\" in {many}"), key).1, 2.0 / 6.0);
-    assert_eq!(compliance(&format!("ColumnValues \"city\" not in {many}"), key).1, 4.0 / 6.0);
+    assert_eq!(
+        compliance(&format!("ColumnValues \"city\" in {many}"), key).1,
+        2.0 / 6.0
+    );
+    assert_eq!(
+        compliance(&format!("ColumnValues \"city\" not in {many}"), key).1,
+        4.0 / 6.0
+    );
     // matches is a full match; nulls fail
     let pattern = "Column.city.PatternMatch";
     assert_eq!(
