@@ -27,6 +27,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print the schema inferred from the input as Glue type strings.
     Schema(SchemaArgs),
+    /// DQDL rulesets: validate, parse, or check data against one.
+    #[command(subcommand)]
+    Dq(crate::dq::cli::DqCommand),
 }
 
 #[derive(Debug, Args)]
