@@ -26,7 +26,7 @@ use gluepipe_spec::{GlueType, Location, PipelineSpec};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, OutputTable};
-use crate::decode::{Chunk, RecordDecoder, Splitter};
+use crate::decode::{BufferPool, Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
 use crate::mapping::MappingPlan;
 use crate::progress::{Counters, Log, Progress};
@@ -641,11 +641,13 @@ fn pump(
     let threads = tuning.threads.max(1);
     // One chunk waiting per worker keeps every worker busy; more would only hold memory.
     let (tx, rx) = crossbeam_channel::bounded::<Job>(threads);
+    let pool = BufferPool::new(threads + 2);
     std::thread::scope(|scope| {
         let reader = {
             let shared = shared.clone();
+            let pool = pool.clone();
             scope.spawn(move || {
-                if let Err(e) = read_inputs(files, tuning.chunk_bytes, &shared, &tx) {
+                if let Err(e) = read_inputs(files, tuning.chunk_bytes, &shared, &tx, &pool) {
                     shared.fail(e);
                 }
             })
@@ -655,6 +657,7 @@ fn pump(
             let rx = rx.clone();
             let shared = shared.clone();
             let plan = plan.clone();
+            let pool = pool.clone();
             let mut writer = PartitionedWriter::new(
                 publisher.clone(),
                 plan.file_options.clone(),
@@ -678,7 +681,7 @@ fn pump(
                         if shared.cancelled() {
                             break;
                         }
-                        process(
+                        let data = process(
                             job,
                             &mut decoder,
                             &plan,
@@ -686,6 +689,7 @@ fn pump(
                             &mut writer,
                             qwriter.as_mut(),
                         )?;
+                        pool.give(data);
                     }
                     Ok(())
                 })();
@@ -728,6 +732,7 @@ fn read_inputs(
     chunk_bytes: usize,
     shared: &Shared,
     tx: &crossbeam_channel::Sender<Job>,
+    pool: &BufferPool,
 ) -> Result<()> {
     for (index, file) in files.iter().enumerate() {
         if shared.cancelled() {
@@ -737,7 +742,9 @@ fn read_inputs(
         let raw = file.open()?.into_boxed();
         let reader = open_decompressed(raw, &uri, shared.counters.bytes_read.clone())?;
         let values = Arc::new(file.partition_values.clone());
-        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes) {
+        for chunk in
+            Splitter::new(reader, uri.as_str().into(), index, chunk_bytes).with_pool(pool.clone())
+        {
             let chunk = chunk?;
             if shared.cancelled()
                 || tx
@@ -754,7 +761,8 @@ fn read_inputs(
     Ok(())
 }
 
-/// One chunk through decode, partition values, mapping, quality and the sink.
+/// One chunk through decode, partition values, mapping, quality and the sink; returns the
+/// chunk's buffer for reuse.
 fn process(
     job: Job,
     decoder: &mut RecordDecoder,
@@ -762,7 +770,7 @@ fn process(
     shared: &Shared,
     writer: &mut PartitionedWriter,
     quarantine: Option<&mut PartitionedWriter>,
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     let chunk = job.chunk;
     shared
         .counters
@@ -814,7 +822,8 @@ fn process(
     shared
         .rows_written
         .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-    writer.write(&batch)
+    writer.write(&batch)?;
+    Ok(chunk.data)
 }
 
 /// The decoded columns plus the file's partition values, in the order of `schema`.

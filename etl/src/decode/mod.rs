@@ -18,4 +18,4 @@ pub mod records;
 pub mod split;
 
 pub use records::{Decoded, RecordDecoder};
-pub use split::{Chunk, Span, Splitter};
+pub use split::{BufferPool, Chunk, Span, Splitter};

@@ -74,6 +74,40 @@ struct ArrayScan {
     elem_line: u64,
 }
 
+/// Chunk buffers handed back by the workers, for the reader to fill again. Reusing them keeps
+/// the reader from allocating a fresh buffer per chunk that another thread then frees, the
+/// pattern under which glibc's allocator lets resident memory creep up over a long run.
+#[derive(Clone)]
+pub struct BufferPool {
+    give: crossbeam_channel::Sender<Vec<u8>>,
+    take: crossbeam_channel::Receiver<Vec<u8>>,
+}
+
+impl BufferPool {
+    /// A pool holding at most `capacity` idle buffers.
+    pub fn new(capacity: usize) -> BufferPool {
+        let (give, take) = crossbeam_channel::bounded(capacity.max(1));
+        BufferPool { give, take }
+    }
+
+    /// An empty buffer, reused if one is idle.
+    pub fn take(&self, capacity: usize) -> Vec<u8> {
+        match self.take.try_recv() {
+            Ok(mut buf) => {
+                buf.clear();
+                buf.reserve(capacity);
+                buf
+            }
+            Err(_) => Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Returns a buffer for reuse (dropped if the pool is full).
+    pub fn give(&self, buf: Vec<u8>) {
+        let _ = self.give.try_send(buf);
+    }
+}
+
 /// Iterator of chunks over one input stream.
 pub struct Splitter<R> {
     reader: R,
@@ -90,9 +124,23 @@ pub struct Splitter<R> {
     stream_error: Option<String>,
     done: bool,
     started: bool,
+    pool: Option<BufferPool>,
 }
 
 impl<R: Read> Splitter<R> {
+    /// Takes chunk buffers from `pool` (see [`BufferPool`]).
+    pub fn with_pool(mut self, pool: BufferPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    fn buffer(&self, capacity: usize) -> Vec<u8> {
+        match &self.pool {
+            Some(pool) => pool.take(capacity),
+            None => Vec::with_capacity(capacity),
+        }
+    }
+
     pub fn new(reader: R, file: Arc<str>, file_index: usize, chunk_bytes: usize) -> Self {
         Splitter {
             reader,
@@ -114,6 +162,7 @@ impl<R: Read> Splitter<R> {
             stream_error: None,
             done: false,
             started: false,
+            pool: None,
         }
     }
 
@@ -222,8 +271,10 @@ impl<R: Read> Splitter<R> {
         if cut > u32::MAX as usize {
             bail!("{}: a record longer than 4 GiB is not supported", self.file);
         }
-        let tail = self.buf.split_off(cut);
-        let data = std::mem::replace(&mut self.buf, tail);
+        let mut next = self.buffer(self.chunk_bytes + (self.chunk_bytes >> 2));
+        next.extend_from_slice(&self.buf[cut..]);
+        self.buf.truncate(cut);
+        let data = std::mem::replace(&mut self.buf, next);
         let mut chunk = self.new_chunk();
         chunk.input_bytes = data.len() as u64;
         let mut start = 0usize;
@@ -268,7 +319,7 @@ impl<R: Read> Splitter<R> {
 
     fn next_array(&mut self) -> Result<Option<Chunk>> {
         let mut chunk = self.new_chunk();
-        let mut out = Vec::with_capacity(self.chunk_bytes + (self.chunk_bytes >> 4));
+        let mut out = self.buffer(self.chunk_bytes + (self.chunk_bytes >> 4));
         while out.len() < self.chunk_bytes {
             if self.buf.is_empty() {
                 if self.eof {
