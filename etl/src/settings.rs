@@ -267,7 +267,7 @@ mod tests {
         let cli = Cli::try_parse_from(argv)?;
         match cli.command {
             Command::Run(args) => RunSettings::resolve(&args, cli.log_format, true),
-            Command::Schema(_) => unreachable!("run only"),
+            _ => unreachable!("run only"),
         }
     }
 
