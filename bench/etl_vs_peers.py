@@ -134,6 +134,9 @@ def main():
     ap.add_argument("--baseline", default=os.path.join(REPO, "target/release/examples/serde_json_baseline"))
     ap.add_argument("--workdir", default=os.path.join(REPO, "target/bench-etl"))
     ap.add_argument("--scale", type=int, default=5, help="input multiple for the flatness check (0 skips it)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="flatness: runs of each size, alternating; the medians are compared (peak RSS of one "
+                         "run varies by a few MB with thread timing)")
     ap.add_argument("--tools", default="gluepipe,duckdb,pyarrow,polars")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
@@ -177,11 +180,24 @@ def main():
                 for _ in range(args.scale):
                     with open(src, "rb") as f:
                         shutil.copyfileobj(f, out, 16 << 20)
-        out = fresh(os.path.join(args.workdir, "out-gluepipe-big"))
-        print(f"running gluepipe on {args.scale}x the input …", file=sys.stderr)
-        wall, cpu, rss, code, tail = measure([args.bin, "run", "--input", big, "--output", out, "--no-progress"])
-        flat = {"scale": args.scale, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss, "exit": code,
-                "error": tail if code else None}
+        samples = {1: [], args.scale: []}
+        for _ in range(max(1, args.repeat)):
+            for scale, path in ((1, src), (args.scale, big)):
+                out = fresh(os.path.join(args.workdir, "out-gluepipe-flat"))
+                print(f"running gluepipe on {scale}x the input …", file=sys.stderr)
+                wall, cpu, rss, code, tail = measure([args.bin, "run", "--input", path, "--output", out, "--no-progress"])
+                if code != 0:
+                    flat = {"exit": code, "error": tail}
+                    break
+                samples[scale].append({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss})
+            if flat:
+                break
+        if not flat:
+            med = lambda xs: sorted(xs)[len(xs) // 2]
+            flat = {"scale": args.scale, "exit": 0, "error": None, "runs": samples,
+                    "base_peak_rss_mb": med([r["peak_rss_mb"] for r in samples[1]]),
+                    "peak_rss_mb": med([r["peak_rss_mb"] for r in samples[args.scale]]),
+                    "wall_s": med([r["wall_s"] for r in samples[args.scale]])}
         shutil.rmtree(out, ignore_errors=True)
 
     baseline = None
@@ -207,11 +223,13 @@ def main():
                 ratio = f"{r['wall_s'] / ours['wall_s']:>9.2f}x{r['peak_rss_mb'] / ours['peak_rss_mb']:>9.2f}x"
             print(f"{name:<16}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['peak_rss_mb']:>10.0f}{mb / r['wall_s']:>8.0f}   {ratio}")
     if flat:
-        base = runs.get("gluepipe")
-        if flat["exit"] == 0 and base and base["exit"] == 0:
-            growth = flat["peak_rss_mb"] / base["peak_rss_mb"] - 1
+        if flat["exit"] == 0:
+            base = flat["base_peak_rss_mb"]
+            growth = flat["peak_rss_mb"] / base - 1
+            each = lambda k: ", ".join(f"{r['peak_rss_mb']:.0f}" for r in flat["runs"][k])
             print(f"\nflatness: {args.scale}x input ({args.scale * mb:.0f} MB): wall {flat['wall_s']:.2f} s, "
-                  f"peak RSS {flat['peak_rss_mb']:.0f} MB vs {base['peak_rss_mb']:.0f} MB ({growth * 100:+.1f}%; target ≤ +10%)")
+                  f"peak RSS {flat['peak_rss_mb']:.0f} MB vs {base:.0f} MB at 1x ({growth * 100:+.1f}%; target ≤ +10%); "
+                  f"medians of {len(flat['runs'][1])} runs each (1x: {each(1)}; {args.scale}x: {each(args.scale)} MB)")
         else:
             print(f"\nflatness run failed: {flat['error']}")
     if baseline:
