@@ -43,3 +43,34 @@ print(json.dumps({"files": files, "rows": len(records), "schema": schema, "recor
     }
     serde_json::from_slice(&output.stdout).context("parsing pyarrow's answer")
 }
+
+/// Every Parquet file below a local folder (skipping `_gluepipe/`), read with pyarrow; the same
+/// shape as [`parquet_in_s3`], keys relative to the folder.
+pub fn parquet_in_dir(dir: &std::path::Path) -> Result<serde_json::Value> {
+    const SCRIPT: &str = r#"
+import json, pathlib, sys, pyarrow.parquet as pq
+root = pathlib.Path(sys.argv[1])
+paths = sorted(p for p in root.rglob("*.parquet") if "_gluepipe" not in p.relative_to(root).parts)
+files, records, schema = [], [], {}
+for path in paths:
+    table = pq.read_table(path)
+    files.append({"key": str(path.relative_to(root)), "rows": table.num_rows})
+    schema.update({f.name: str(f.type) for f in table.schema})
+    records += table.to_pylist()
+records = sorted((json.dumps(r, sort_keys=True, default=str) for r in records))
+print(json.dumps({"files": files, "rows": len(records), "schema": schema, "records": [json.loads(r) for r in records]}))
+"#;
+    let output = Command::new(bins::python()?)
+        .arg("-c")
+        .arg(SCRIPT)
+        .arg(dir)
+        .output()
+        .context("running pyarrow")?;
+    if !output.status.success() {
+        bail!(
+            "pyarrow read-back failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    serde_json::from_slice(&output.stdout).context("parsing pyarrow's answer")
+}

@@ -330,3 +330,35 @@ async fn many_tables_applies_a_pipeline_per_table_and_destroys_them() -> Result<
     }
     Ok(())
 }
+
+#[test]
+fn the_local_example_runs_on_a_laptop_without_aws() -> Result<()> {
+    let out = tempfile::tempdir()?;
+    let run = std::process::Command::new(bins::etl()?)
+        .args([
+            "run",
+            "examples/local/pipeline.json",
+            "--no-progress",
+            "--output",
+        ])
+        .arg(out.path())
+        .current_dir(bins::repo_root())
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()?;
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let parquet = readback::parquet_in_dir(out.path())?;
+    assert_eq!(parquet["rows"], 40);
+    assert_eq!(parquet["schema"]["amount"], "decimal128(10, 2)");
+    assert!(
+        parquet["files"][0]["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("order_date=2026-11-24/"),
+        "{parquet}"
+    );
+    Ok(())
+}
