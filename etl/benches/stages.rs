@@ -65,7 +65,10 @@ fn best_of<F: FnMut()>(mut f: F) -> f64 {
 
 fn main() {
     let rows = 100_000;
-    println!("{:<10}{:>10}{:>12}{:>12}{:>12}{:>14}", "shape", "MB", "split MB/s", "decode MB/s", "parquet MB/s", "serde_json MB/s");
+    println!(
+        "{:<10}{:>8}{:>14}{:>14}{:>14}{:>17}",
+        "shape", "MB", "split MB/s", "decode MB/s", "parquet MB/s", "serde_json MB/s"
+    );
     for shape in ["flat", "strings", "nested"] {
         let data = generate(shape, rows);
         let mb = data.len() as f64 / 1e6;
@@ -73,7 +76,8 @@ fn main() {
             data.split(|b| *b == b'\n').filter(|l| !l.is_empty()),
             InferOptions { sample_rows: 1000 },
         ));
-        let chunks = || Splitter::new(&data[..], "bench".into(), 0, 4 << 20).map(|c| c.expect("splits"));
+        let chunks =
+            || Splitter::new(&data[..], "bench".into(), 0, 4 << 20).map(|c| c.expect("splits"));
         let split = best_of(|| {
             black_box(chunks().count());
         });
@@ -84,7 +88,10 @@ fn main() {
                 black_box(decoder.decode(chunk).expect("decodes"));
             }
         });
-        let batches: Vec<_> = all.iter().map(|c| decoder.decode(c).expect("decodes").batch).collect();
+        let batches: Vec<_> = all
+            .iter()
+            .map(|c| decoder.decode(c).expect("decodes").batch)
+            .collect();
         let encode = best_of(|| {
             let mut w = ArrowWriter::try_new(Vec::new(), schema.clone(), None).expect("writer");
             for b in &batches {
@@ -98,7 +105,7 @@ fn main() {
             }
         });
         println!(
-            "{shape:<10}{mb:>10.1}{:>12.0}{:>12.0}{:>12.0}{:>14.0}",
+            "{shape:<10}{mb:>8.1}{:>14.0}{:>14.0}{:>14.0}{:>17.0}",
             mb / split,
             mb / decode,
             mb / encode,
