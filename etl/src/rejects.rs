@@ -68,6 +68,8 @@ pub struct RejectsSink {
     limit: u64,
     count: u64,
     writer: Option<ObjectWriter>,
+    /// The earliest record (by input order) past the limit: what a failed run names.
+    first_excess: Option<(usize, Reject)>,
 }
 
 impl RejectsSink {
@@ -80,6 +82,7 @@ impl RejectsSink {
             limit,
             count: 0,
             writer: None,
+            first_excess: None,
         }
     }
 
@@ -89,8 +92,22 @@ impl RejectsSink {
 
     /// Sets `reject` aside, or fails with [`TooManyBadRecords`] once the limit is passed.
     pub fn add(&mut self, reject: Reject) -> Result<()> {
+        self.add_at(0, reject)
+    }
+
+    /// As [`add`](Self::add), for a record of the `file_index`-th input: workers decode chunks
+    /// in parallel, so the first bad record to arrive need not be the first in the input;
+    /// [`first_excess`](Self::first_excess) keeps the earliest.
+    pub fn add_at(&mut self, file_index: usize, reject: Reject) -> Result<()> {
         self.count += 1;
         if self.count > self.limit {
+            let earlier = match &self.first_excess {
+                Some((f, r)) => (file_index, reject.line) < (*f, r.line),
+                None => true,
+            };
+            if earlier {
+                self.first_excess = Some((file_index, reject.clone()));
+            }
             return Err(TooManyBadRecords {
                 limit: self.limit,
                 reject,
@@ -110,6 +127,16 @@ impl RejectsSink {
         serde_json::to_writer(&mut *writer, &line)?;
         writer.write_all(b"\n")?;
         Ok(())
+    }
+
+    /// The error naming the earliest record past the limit, if the limit was passed.
+    pub fn first_excess(&self) -> Option<TooManyBadRecords> {
+        self.first_excess
+            .as_ref()
+            .map(|(_, reject)| TooManyBadRecords {
+                limit: self.limit,
+                reject: reject.clone(),
+            })
     }
 
     /// Completes the rejects file; returns its URI if any record was set aside.
@@ -157,6 +184,10 @@ mod tests {
         let err = sink.add(reject(3)).unwrap_err();
         assert!(err.downcast_ref::<TooManyBadRecords>().is_some());
         assert_eq!(sink.count(), 3);
+        // Workers may report out of order: the earliest in input order is what the run names.
+        sink.add_at(0, reject(1)).unwrap_err();
+        sink.add_at(1, reject(0)).unwrap_err();
+        assert_eq!(sink.first_excess().unwrap().reject.line, 1);
         assert_eq!(sink.finish().unwrap(), Some(uri.clone()));
         let lines: Vec<serde_json::Value> = std::fs::read_to_string(&uri)
             .unwrap()

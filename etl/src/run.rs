@@ -31,7 +31,7 @@ use crate::error::{EtlError, usage};
 use crate::mapping::MappingPlan;
 use crate::progress::{Counters, Log, Progress};
 use crate::quality::{HistoryAt, QualityReport, QualityStage};
-use crate::rejects::{Reject, RejectsSink};
+use crate::rejects::{Reject, RejectsSink, TooManyBadRecords};
 use crate::schema::{InferOptions, arrow_to_glue, infer_schema, schema_from_glue};
 use crate::settings::{RunSettings, Tuning};
 use crate::sink::partition::check_partition_columns;
@@ -189,11 +189,11 @@ impl Shared {
         self.cancel.load(Ordering::Relaxed)
     }
 
-    fn reject(&self, reject: Reject) -> Result<()> {
+    fn reject(&self, file_index: usize, reject: Reject) -> Result<()> {
         self.rejects
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .add(reject)
+            .add_at(file_index, reject)
     }
 }
 
@@ -474,8 +474,18 @@ fn execute(
     record.rows_rejected = rejects.count().min(record.rows_in);
     record.rows_written = shared.rows_written.load(Ordering::Relaxed);
     record.rows_quarantined = shared.rows_quarantined.load(Ordering::Relaxed);
+    let first_excess = rejects.first_excess();
     let rejects_path = rejects.finish();
-    let failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
+    if failure
+        .as_ref()
+        .is_some_and(|e| e.is::<TooManyBadRecords>())
+    {
+        // Name the earliest bad record past the limit, not the first a worker happened to report.
+        if let Some(first) = first_excess {
+            failure = Some(first.into());
+        }
+    }
     let (outputs, quarantine_outputs) = match (outcome, failure) {
         (_, Some(err)) | (Err(err), None) => {
             record.rejects_path = rejects_path.ok().flatten();
@@ -777,11 +787,11 @@ fn process(
         .rows_in
         .fetch_add(chunk.rows_in(), Ordering::Relaxed);
     for reject in chunk.rejects.iter().cloned() {
-        shared.reject(reject)?;
+        shared.reject(chunk.file_index, reject)?;
     }
     let decoded = decoder.decode(&chunk)?;
     for reject in decoded.rejects {
-        shared.reject(reject)?;
+        shared.reject(chunk.file_index, reject)?;
     }
     let batch = if plan.partition_keys.is_empty() {
         decoded.batch
@@ -796,12 +806,15 @@ fn process(
     let mapped = plan.plan.apply(&batch)?;
     for rejection in &mapped.rejected {
         let record = decoded.row_records[rejection.row] as usize;
-        shared.reject(Reject {
-            file: chunk.file.clone(),
-            line: chunk.records[record].line,
-            reason: rejection.reason.clone(),
-            raw: chunk.raw(record).to_vec(),
-        })?;
+        shared.reject(
+            chunk.file_index,
+            Reject {
+                file: chunk.file.clone(),
+                line: chunk.records[record].line,
+                reason: rejection.reason.clone(),
+                raw: chunk.raw(record).to_vec(),
+            },
+        )?;
     }
     let mut batch = mapped.batch;
     if let Some(stage) = &shared.quality {

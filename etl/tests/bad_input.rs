@@ -219,3 +219,41 @@ fn without_a_limit_the_first_bad_record_fails_the_run_and_nothing_is_published()
         assert!(record["outputs"].as_array().unwrap().is_empty());
     }
 }
+
+#[test]
+fn the_error_names_the_earliest_bad_record_though_workers_run_in_parallel() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..200_000 {
+        match i {
+            // Line 150 001 sits in a later chunk than line 11.
+            10 | 150_000 => text.push_str("{\"id\": oops}\n"),
+            _ => text.push_str(&format!("{{\"id\":{i},\"name\":\"{}\"}}\n", "n".repeat(40))),
+        }
+    }
+    let input = write_input(dir.path(), "big.json", text.as_bytes());
+    let out = dir.path().join("out");
+    let mapping = dir.path().join("m.json");
+    std::fs::write(&mapping, r#"[{"from":"id","to":"id","type":"bigint"}]"#).unwrap();
+    for _ in 0..3 {
+        let run = etl_expect(
+            &[
+                "run",
+                "--input",
+                p(&input),
+                "--output",
+                p(&out),
+                "--mapping",
+                p(&mapping),
+                "--threads",
+                "2",
+            ],
+            1,
+        );
+        assert!(
+            stderr(&run).contains("big.json line 11:"),
+            "{}",
+            stderr(&run)
+        );
+    }
+}
