@@ -6,7 +6,9 @@
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: serde_json_baseline FILE")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: serde_json_baseline FILE")?;
     let data = std::fs::read(&path)?;
     let started = Instant::now();
     let mut records = 0u64;
