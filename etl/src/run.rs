@@ -38,6 +38,7 @@ use crate::sink::partition::check_partition_columns;
 use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
 use crate::source::open_decompressed;
 use crate::storage::hive::PartitionValue;
+use crate::storage::inputs::open_ahead;
 use crate::storage::{
     AwsClients, AwsOptions, InputFile, Publisher, Store, resolve_catalog_inputs, resolve_inputs,
 };
@@ -744,12 +745,13 @@ fn read_inputs(
     tx: &crossbeam_channel::Sender<Job>,
     pool: &BufferPool,
 ) -> Result<()> {
-    for (index, file) in files.iter().enumerate() {
+    // The next file starts downloading (S3) while this one is decoded.
+    for (index, (file, opened)) in open_ahead(files.to_vec(), 2).enumerate() {
         if shared.cancelled() {
             return Ok(());
         }
         let uri = file.uri();
-        let raw = file.open()?.into_boxed();
+        let raw = opened?.into_boxed();
         let reader = open_decompressed(raw, &uri, shared.counters.bytes_read.clone())?;
         let values = Arc::new(file.partition_values.clone());
         for chunk in
