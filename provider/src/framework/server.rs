@@ -38,10 +38,14 @@ impl<T: ?Sized> Registered<T> {
 
 /// A provider with its resources and data sources, ready to serve.
 ///
-/// ```ignore
-/// Framework::new(GluepipeProvider)
-///     .resource(PipelineResource)
-///     .data_source(CatalogTable)
+/// ```
+/// use terraform_provider_gluepipe::framework::Framework;
+/// use terraform_provider_gluepipe::{data_sources, pipeline, provider};
+///
+/// let framework = Framework::new(provider::GluepipeProvider)
+///     .resource(pipeline::PipelineResource::new())
+///     .data_source(data_sources::CatalogTable);
+/// # let _ = framework;
 /// ```
 pub struct Framework<P: Provider> {
     provider: P,
