@@ -27,18 +27,34 @@ fn undocumented(block: &Block, path: &str, text: &str) -> Vec<String> {
         .map(|name| format!("{path}{name}"))
         .collect();
     for nested in &block.blocks {
-        missing.extend(undocumented(&nested.block, &format!("{path}{}.", nested.name), text));
-        assert!(text.contains(&format!("### `{}`", nested.name)), "no section for block {}", nested.name);
+        missing.extend(undocumented(
+            &nested.block,
+            &format!("{path}{}.", nested.name),
+            text,
+        ));
+        assert!(
+            text.contains(&format!("### `{}`", nested.name)),
+            "no section for block {}",
+            nested.name
+        );
     }
     missing
 }
 
 #[tokio::test]
 async fn the_resource_page_covers_the_schema() {
-    let schemas = terraform_provider_gluepipe::registry().get_provider_schema().await;
-    let schema = schemas.resources.get(TYPE).expect("the pipeline resource is registered");
+    let schemas = terraform_provider_gluepipe::registry()
+        .get_provider_schema()
+        .await;
+    let schema = schemas
+        .resources
+        .get(TYPE)
+        .expect("the pipeline resource is registered");
     assert_eq!(schema.version, 1);
-    assert_eq!(undocumented(&schema.block, "", &page()), Vec::<String>::new());
+    assert_eq!(
+        undocumented(&schema.block, "", &page()),
+        Vec::<String>::new()
+    );
 }
 
 /// A state as Terraform stores it for schema version 1 (JSON, every attribute present).
@@ -70,7 +86,10 @@ fn stored_state() -> serde_json::Value {
     })
 }
 
-async fn upgrade(version: i64, state: &serde_json::Value) -> terraform_provider_gluepipe::protocol::provider_server::UpgradeResourceStateResponse {
+async fn upgrade(
+    version: i64,
+    state: &serde_json::Value,
+) -> terraform_provider_gluepipe::protocol::provider_server::UpgradeResourceStateResponse {
     terraform_provider_gluepipe::registry()
         .upgrade_resource_state(UpgradeResourceStateRequest {
             type_name: TYPE.into(),
@@ -83,14 +102,23 @@ async fn upgrade(version: i64, state: &serde_json::Value) -> terraform_provider_
 
 #[tokio::test]
 async fn upgrade_resource_state_keeps_version_1_and_drops_removed_attributes() {
-    let schemas = terraform_provider_gluepipe::registry().get_provider_schema().await;
+    let schemas = terraform_provider_gluepipe::registry()
+        .get_provider_schema()
+        .await;
     let ty = schemas.resources[TYPE].block.value_type();
 
     let resp = upgrade(1, &stored_state()).await;
     assert!(resp.diagnostics.is_empty(), "{}", resp.diagnostics);
-    let upgraded = resp.upgraded_state.expect("upgraded state").decode(&ty).expect("fits the schema");
+    let upgraded = resp
+        .upgraded_state
+        .expect("upgraded state")
+        .decode(&ty)
+        .expect("fits the schema");
     assert_eq!(upgraded.attr("name").as_str(), Some("orders"));
-    assert_eq!(upgraded.attr("runtime").attr("max_capacity").as_f64(), Some(0.0625));
+    assert_eq!(
+        upgraded.attr("runtime").attr("max_capacity").as_f64(),
+        Some(0.0625)
+    );
     assert_eq!(upgraded.attr("mapping").elements().len(), 1);
 
     // An attribute a later schema dropped (or an earlier one had) is dropped, not an error.
@@ -99,10 +127,22 @@ async fn upgrade_resource_state_keeps_version_1_and_drops_removed_attributes() {
     with_extra["runtime"]["removed_nested"] = serde_json::json!(1);
     let resp = upgrade(1, &with_extra).await;
     assert!(resp.diagnostics.is_empty(), "{}", resp.diagnostics);
-    assert_eq!(resp.upgraded_state.expect("upgraded").decode(&ty).expect("fits"), upgraded);
+    assert_eq!(
+        resp.upgraded_state
+            .expect("upgraded")
+            .decode(&ty)
+            .expect("fits"),
+        upgraded
+    );
 
     // State from a newer provider is refused with a clear message.
     let resp = upgrade(2, &stored_state()).await;
     assert!(resp.diagnostics.has_error());
-    assert!(resp.diagnostics.to_string().contains("newer than this provider"), "{}", resp.diagnostics);
+    assert!(
+        resp.diagnostics
+            .to_string()
+            .contains("newer than this provider"),
+        "{}",
+        resp.diagnostics
+    );
 }
