@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
 use serde::Serialize;
 
 use super::parquet::{FileOptions, ParquetFile};
@@ -74,7 +73,7 @@ impl PartitionedWriter {
                         let (_, file) = self.open.remove(0);
                         self.close(file)?;
                     }
-                    let file = self.create(&folder, rows.schema())?;
+                    let file = self.create(&folder, &rows)?;
                     self.open.push((folder, file));
                     self.open.len() - 1
                 }
@@ -89,7 +88,7 @@ impl PartitionedWriter {
         Ok(())
     }
 
-    fn create(&mut self, folder: &str, schema: SchemaRef) -> Result<ParquetFile> {
+    fn create(&mut self, folder: &str, first_rows: &RecordBatch) -> Result<ParquetFile> {
         let name = format!(
             "part-{}-{:05}.{}",
             self.tag,
@@ -103,7 +102,7 @@ impl PartitionedWriter {
             format!("{folder}/{name}")
         };
         let out = self.publisher.create(&key)?;
-        ParquetFile::create(out, schema, &self.options)
+        ParquetFile::create(out, first_rows.schema(), &self.options, Some(first_rows))
     }
 
     fn close(&mut self, file: ParquetFile) -> Result<()> {
