@@ -51,8 +51,8 @@ pub struct DqdlStage {
 pub enum HistoryAt {
     /// `<dir>/<pipeline>/metric-history.jsonl`.
     Local(PathBuf),
-    /// None kept: dynamic rules see no earlier runs.
-    None,
+    /// `<store>/<pipeline>/metric-history.jsonl` in S3, reached through `handle`.
+    Store(crate::storage::Store, tokio::runtime::Handle),
 }
 
 /// The stage for a `data_quality` block: parses the ruleset (a usage error if it does not
@@ -67,9 +67,12 @@ pub fn build(
     let ruleset = gluepipe_spec::dqdl::parse(&dq.ruleset)
         .map_err(|e| crate::error::usage(format!("data_quality.ruleset: {e}")))?;
     let mut ctx = DqContext::at(chrono::Utc::now()).with_run_id(run_id);
-    if let HistoryAt::Local(dir) = history {
-        ctx = ctx.with_history(LocalMetricHistory::new(dir, pipeline));
-    }
+    ctx = match history {
+        HistoryAt::Local(dir) => ctx.with_history(LocalMetricHistory::new(dir, pipeline)),
+        HistoryAt::Store(store, handle) => ctx.with_history(
+            crate::storage::metric_history::StoreMetricHistory::new(store, pipeline, handle),
+        ),
+    };
     let engine = DqEngine::new(&ruleset, schema, ctx)?;
     Ok(Box::new(DqdlStage {
         engine,

@@ -348,22 +348,20 @@ fn execute(
     let quality = match &spec.data_quality {
         None => None,
         Some(dq) => {
-            // Metric history for dynamic rules: kept on local disk (the results path, or the
-            // target's `_gluepipe/dq/`); on S3 none yet, so dynamic rules see no earlier runs.
-            let history = match dq
-                .results_path
-                .as_deref()
-                .map(Location::parse)
-                .transpose()?
-            {
-                Some(Location::Local(dir)) => HistoryAt::Local(dir),
-                Some(Location::S3(_)) => HistoryAt::None,
+            // Metric history for dynamic rules: in the results path, else the target's
+            // `_gluepipe/dq/`, local or S3 alike.
+            let results = match dq.results_path.as_deref() {
+                Some(path) => Location::parse(path).map_err(|e| usage(e.to_string()))?,
                 None => {
                     match Location::parse(&spec.target.path).map_err(|e| usage(e.to_string()))? {
-                        Location::Local(dir) => HistoryAt::Local(dir.join("_gluepipe/dq")),
-                        Location::S3(_) => HistoryAt::None,
+                        Location::Local(dir) => Location::Local(dir.join("_gluepipe/dq")),
+                        Location::S3(uri) => Location::S3(uri.join("_gluepipe/dq")),
                     }
                 }
+            };
+            let history = match results {
+                Location::Local(dir) => HistoryAt::Local(dir),
+                s3 => HistoryAt::Store(rt.block_on(Store::at(&s3, aws))?, rt.handle().clone()),
             };
             Some(crate::quality::build(
                 dq,

@@ -42,6 +42,29 @@ pub trait MetricHistory: Send {
     fn append(&self, record: &RunRecord) -> Result<(), DqError>;
 }
 
+/// The file name of a context's history, in its folder.
+pub const HISTORY_FILE: &str = "metric-history.jsonl";
+
+/// The folder name of a context's history: characters other than letters, digits, `.`, `_` and
+/// `-` become `_`; an empty or dots-only name is `default_context`.
+pub fn context_folder(context: &str) -> String {
+    let safe: String = context
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() || safe.chars().all(|c| c == '.') {
+        "default_context".to_string()
+    } else {
+        safe
+    }
+}
+
 /// Metric history in a local JSON-lines file.
 #[derive(Debug, Clone)]
 pub struct LocalMetricHistory {
@@ -52,23 +75,11 @@ impl LocalMetricHistory {
     /// The history of `context` under `results_dir`: `<results_dir>/<context>/metric-history.jsonl`
     /// (characters other than letters, digits, `.`, `_` and `-` in `context` become `_`).
     pub fn new(results_dir: impl AsRef<Path>, context: &str) -> Self {
-        let safe: String = context
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        let safe = if safe.is_empty() || safe.chars().all(|c| c == '.') {
-            "default_context".to_string()
-        } else {
-            safe
-        };
         LocalMetricHistory {
-            path: results_dir.as_ref().join(safe).join("metric-history.jsonl"),
+            path: results_dir
+                .as_ref()
+                .join(context_folder(context))
+                .join(HISTORY_FILE),
         }
     }
 

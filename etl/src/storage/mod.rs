@@ -19,6 +19,7 @@
 pub mod aws;
 pub mod hive;
 pub mod inputs;
+pub mod metric_history;
 pub mod publish;
 pub mod reader;
 pub mod store;
