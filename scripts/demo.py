@@ -34,7 +34,7 @@ RAW_BUCKET, CURATED_BUCKET, ARTIFACT_BUCKET = "gluepipe-demo-raw", "gluepipe-dem
 RAW_DATABASE, RAW_TABLE = "raw", "orders_json"
 
 # The raw table as Glue would hold it after a crawler (shared with the end-to-end tests).
-RAW_TABLE_INPUT = EXAMPLE / "data" / "raw_table.json"
+RAW_TABLE_INPUT = EXAMPLE / "raw_table.json"
 
 def say(msg: str = "") -> None:
     print(msg, flush=True)
@@ -226,4 +226,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # pyarrow's thread pools can abort the interpreter's teardown ("terminate called without an
+    # active exception"); the demo is done by now, so leave without it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

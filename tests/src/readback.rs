@@ -12,7 +12,7 @@ use crate::{Emulator, bins};
 /// Records are sorted by their JSON text so tests can compare them without caring about order.
 pub fn parquet_in_s3(emu: &Emulator, bucket: &str, prefix: &str) -> Result<serde_json::Value> {
     const SCRIPT: &str = r#"
-import io, json, sys, boto3, pyarrow.parquet as pq
+import io, json, os, sys, boto3, pyarrow.parquet as pq
 bucket, prefix = sys.argv[1], sys.argv[2]
 s3 = boto3.client("s3")
 keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -26,6 +26,10 @@ for key in sorted(keys):
     records += table.to_pylist()
 records = sorted((json.dumps(r, sort_keys=True, default=str) for r in records))
 print(json.dumps({"files": files, "rows": len(records), "schema": schema, "records": [json.loads(r) for r in records]}))
+# pyarrow's thread pools can abort the interpreter's teardown ("terminate called without an
+# active exception"); everything is printed by now, so skip the teardown.
+sys.stdout.flush()
+os._exit(0)
 "#;
     let output = Command::new(bins::python()?)
         .arg("-c")
@@ -48,7 +52,7 @@ print(json.dumps({"files": files, "rows": len(records), "schema": schema, "recor
 /// shape as [`parquet_in_s3`], keys relative to the folder.
 pub fn parquet_in_dir(dir: &std::path::Path) -> Result<serde_json::Value> {
     const SCRIPT: &str = r#"
-import json, pathlib, sys, pyarrow.parquet as pq
+import json, os, pathlib, sys, pyarrow.parquet as pq
 root = pathlib.Path(sys.argv[1])
 paths = sorted(p for p in root.rglob("*.parquet") if "_gluepipe" not in p.relative_to(root).parts)
 files, records, schema = [], [], {}
@@ -59,6 +63,10 @@ for path in paths:
     records += table.to_pylist()
 records = sorted((json.dumps(r, sort_keys=True, default=str) for r in records))
 print(json.dumps({"files": files, "rows": len(records), "schema": schema, "records": [json.loads(r) for r in records]}))
+# pyarrow's thread pools can abort the interpreter's teardown ("terminate called without an
+# active exception"); everything is printed by now, so skip the teardown.
+sys.stdout.flush()
+os._exit(0)
 "#;
     let output = Command::new(bins::python()?)
         .arg("-c")

@@ -17,7 +17,7 @@ const CURATED: &str = "gluepipe-demo-curated";
 const ARTIFACTS: &str = "gluepipe-demo-artifacts";
 
 /// The quickstart's world: buckets, its raw orders in S3 and the raw catalog table over them
-/// (read from `examples/quickstart/data/raw_table.json`, the file the demo uses too).
+/// (read from `examples/quickstart/raw_table.json`, the file the demo uses too).
 async fn seed(emu: &Emulator, tables: &[&str]) -> Result<usize> {
     let s3 = emu.s3().await;
     for bucket in [RAW, CURATED, ARTIFACTS] {
@@ -35,7 +35,7 @@ async fn seed(emu: &Emulator, tables: &[&str]) -> Result<usize> {
         .body(orders.into())
         .send()
         .await?;
-    let table: Value = serde_json::from_slice(&std::fs::read(data.join("raw_table.json"))?)?;
+    let table: Value = serde_json::from_slice(&std::fs::read(data.join("../raw_table.json"))?)?;
     let sd = &table["StorageDescriptor"];
     let columns = sd["Columns"]
         .as_array()
