@@ -996,35 +996,17 @@ fn etl_with_endpoint_flag(emu: &Emulator, args: &[&str]) -> std::process::Output
         .unwrap()
 }
 
-/// Reads every Parquet file under `prefix` with pyarrow (an independent reader): rows per key,
-/// the Arrow types, and all rows as JSON.
+/// Reads every Parquet file under `prefix` with pyarrow (an independent reader, through the test
+/// bench's read-back): rows per key, the Arrow types, and all rows as JSON.
 fn read_parquet_with_pyarrow(emu: &Emulator, prefix: &str) -> serde_json::Value {
-    let script = r#"
-import io, json, sys, boto3, pyarrow.parquet as pq
-s3 = boto3.client("s3")
-bucket, prefix = sys.argv[1], sys.argv[2]
-out = {"files": {}, "rows": [], "types": None}
-for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
-    if o["Key"].endswith(".parquet"):
-        t = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()))
-        out["files"][o["Key"]] = t.num_rows
-        out["types"] = {f.name: str(f.type) for f in t.schema}
-        out["rows"] += t.to_pylist()
-print(json.dumps(out, default=str), flush=True)
-# Skip interpreter teardown: under load pyarrow's threads can abort it after the work is done.
-import os; os._exit(0)
-"#;
-    let output = std::process::Command::new(gluepipe_tests::bins::python().unwrap())
-        .args(["-c", script, BUCKET, prefix])
-        .envs(emu.env())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    let read = gluepipe_tests::readback::parquet_in_s3(emu, BUCKET, prefix).unwrap();
+    let files: serde_json::Map<String, serde_json::Value> = read["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["key"].as_str().unwrap().to_string(), f["rows"].clone()))
+        .collect();
+    serde_json::json!({ "files": files, "rows": read["records"], "types": read["schema"] })
 }
 
 fn order_line(id: u64, dt: &str) -> String {
