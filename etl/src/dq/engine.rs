@@ -17,6 +17,7 @@ use gluepipe_spec::dqdl::{CompositeRule, LogicalOperator, Rule, Ruleset, SingleR
 use crate::dq::context::{DqContext, FilteredRowLabel};
 use crate::dq::error::DqError;
 use crate::dq::history::{History, MetricHistory, RunRecord};
+use crate::dq::partial::{self, PartialState, Saved};
 use crate::dq::plan::{BatchView, Filters, SharedMetrics};
 use crate::dq::results::{DqResults, Metrics, Outcome, RuleResult};
 use crate::dq::row_level::RowOutcomes;
@@ -52,6 +53,8 @@ pub struct DqEngine {
     filtered_row_label: FilteredRowLabel,
     row_level: bool,
     rows: u64,
+    /// Identifies the ruleset and schema in shard states (see [`crate::dq::partial`]).
+    fingerprint: String,
 }
 
 impl DqEngine {
@@ -87,6 +90,7 @@ impl DqEngine {
         }
         let row_level = rules.iter().any(|(_, node)| node_row_level(node, &leaves));
         let rule_texts: Arc<[String]> = rules.iter().map(|(r, _)| r.text()).collect();
+        let fingerprint = fingerprint(ruleset, schema);
         Ok(DqEngine {
             schema: schema.clone(),
             filters,
@@ -102,6 +106,7 @@ impl DqEngine {
             filtered_row_label: ctx.filtered_row_label,
             row_level,
             rows: 0,
+            fingerprint,
         })
     }
 
@@ -148,6 +153,62 @@ impl DqEngine {
             .map(|(_, node)| row_outcome(node, &results, n, self.filtered_row_label))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(RowOutcomes::new(self.rule_texts.clone(), outcomes, n)))
+    }
+
+    /// What this engine has accumulated, for one shard of a sharded run. The shard does not
+    /// call `finish`: the merge does, on an engine that merged every shard's state.
+    pub fn save(&self) -> PartialState {
+        PartialState {
+            format: partial::FORMAT,
+            fingerprint: self.fingerprint.clone(),
+            rows: self.rows,
+            metrics: self.metrics.save(),
+            rules: self
+                .leaves
+                .iter()
+                .map(|leaf| match &leaf.error {
+                    Some(e) => Saved::Error(e.clone()),
+                    None => Saved::State(leaf.check.save()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds a shard's state (saved by an engine built for the same ruleset and schema).
+    pub fn merge(&mut self, state: &PartialState) -> Result<(), DqError> {
+        if state.format != partial::FORMAT {
+            return Err(DqError::Ruleset(format!(
+                "a shard state has format {}; this gluepipe-etl reads format {}",
+                state.format,
+                partial::FORMAT
+            )));
+        }
+        if state.fingerprint != self.fingerprint {
+            return Err(DqError::Ruleset(
+                "a shard state was made for another ruleset or schema than this run's".into(),
+            ));
+        }
+        if state.rules.len() != self.leaves.len() {
+            return Err(DqError::Ruleset(format!(
+                "a shard state has {} rules where this ruleset has {}",
+                state.rules.len(),
+                self.leaves.len()
+            )));
+        }
+        self.metrics.merge(&state.metrics)?;
+        for (leaf, saved) in self.leaves.iter_mut().zip(&state.rules) {
+            match saved {
+                Saved::Error(e) => {
+                    leaf.error.get_or_insert_with(|| e.clone());
+                }
+                Saved::State(s) if leaf.error.is_none() => {
+                    leaf.check.merge(s).map_err(DqError::Ruleset)?;
+                }
+                Saved::State(_) => {}
+            }
+        }
+        self.rows += state.rows;
+        Ok(())
     }
 
     fn check_schema(&self, batch: &RecordBatch) -> Result<(), DqError> {
@@ -228,6 +289,17 @@ impl DqEngine {
         }
         Ok(results)
     }
+}
+
+/// A digest of the ruleset's canonical text and the schema's columns.
+fn fingerprint(ruleset: &Ruleset, schema: &SchemaRef) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(ruleset.to_string().as_bytes());
+    for f in schema.fields() {
+        h.update(format!("\n{}: {}", f.name(), f.data_type()).as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 fn plan_node(rule: &Rule, planner: &mut Planner<'_>, leaves: &mut Vec<Leaf>) -> Node {

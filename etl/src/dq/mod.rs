@@ -78,6 +78,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 pub mod metrics;
+pub mod partial;
 pub mod plan;
 pub mod reference;
 pub mod results;

@@ -17,6 +17,7 @@ use crate::dq::metrics::as_f64;
 use crate::dq::metrics::frequency::{Frequencies, FrequencyStats};
 use crate::dq::metrics::lengths::{LengthRange, char_lengths};
 use crate::dq::metrics::moments::{CoMoments, Moments};
+use crate::dq::partial::{AccumulatorState, Saved};
 use crate::dq::sql::{Binder, Bound, EvalContext, parse_expr};
 
 /// Index of a registered `where` clause.
@@ -326,6 +327,72 @@ impl SharedMetrics {
             Accumulator::Frequencies(f) => Ok(f.stats()),
             other => Err(format!("internal: {other:?} is not a frequency metric")),
         }
+    }
+
+    /// Every metric's state, for a shard ([`crate::dq::partial`]).
+    pub fn save(&self) -> Vec<Saved<AccumulatorState>> {
+        self.entries
+            .iter()
+            .map(|e| match &e.error {
+                Some(err) => Saved::Error(err.clone()),
+                None => Saved::State(match &e.state {
+                    Accumulator::Rows(n) => AccumulatorState::Rows(*n),
+                    Accumulator::Completeness { rows, non_null } => {
+                        AccumulatorState::Completeness {
+                            rows: *rows,
+                            non_null: *non_null,
+                        }
+                    }
+                    Accumulator::Moments(m) => AccumulatorState::Moments(*m),
+                    Accumulator::CoMoments(c) => AccumulatorState::CoMoments(*c),
+                    Accumulator::Lengths(l) => AccumulatorState::Lengths(*l),
+                    Accumulator::Frequencies(f) => AccumulatorState::Frequencies(f.save()),
+                }),
+            })
+            .collect()
+    }
+
+    /// Adds a shard's saved metrics (from an engine built for the same ruleset and schema).
+    pub fn merge(&mut self, saved: &[Saved<AccumulatorState>]) -> Result<(), DqError> {
+        if saved.len() != self.entries.len() {
+            return Err(DqError::Ruleset(format!(
+                "a shard state has {} metrics where this ruleset has {}",
+                saved.len(),
+                self.entries.len()
+            )));
+        }
+        for (i, (entry, saved)) in self.entries.iter_mut().zip(saved).enumerate() {
+            let state = match saved {
+                Saved::Error(e) => {
+                    entry.error.get_or_insert_with(|| e.clone());
+                    continue;
+                }
+                Saved::State(s) => s,
+            };
+            match (&mut entry.state, state) {
+                (Accumulator::Rows(n), AccumulatorState::Rows(m)) => *n += m,
+                (
+                    Accumulator::Completeness { rows, non_null },
+                    AccumulatorState::Completeness {
+                        rows: r,
+                        non_null: nn,
+                    },
+                ) => {
+                    *rows += r;
+                    *non_null += nn;
+                }
+                (Accumulator::Moments(a), AccumulatorState::Moments(b)) => a.merge(b),
+                (Accumulator::CoMoments(a), AccumulatorState::CoMoments(b)) => a.merge(b),
+                (Accumulator::Lengths(a), AccumulatorState::Lengths(b)) => a.merge(b),
+                (Accumulator::Frequencies(a), AccumulatorState::Frequencies(b)) => a.merge(b)?,
+                _ => {
+                    return Err(DqError::Ruleset(format!(
+                        "a shard state's metric {i} is of another kind than this ruleset's"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Approximate heap bytes of every distinct-value table (the only state that grows).

@@ -60,26 +60,46 @@ enum Store {
 impl Store {
     fn add(&mut self, key: &[u8]) -> Result<(), DqError> {
         match self {
-            Store::Inline { hasher, table } => {
+            Store::Inline { .. } => {
                 let mut bytes = [0u8; 8];
                 bytes[..key.len()].copy_from_slice(key);
-                let v = u64::from_le_bytes(bytes);
-                let entry = table.entry(hasher.hash_one(v), |e| e.0 == v, |e| hasher.hash_one(e.0));
-                match entry {
-                    Entry::Occupied(mut e) => e.get_mut().1 += 1,
-                    Entry::Vacant(e) => {
-                        e.insert((v, 1));
-                    }
-                }
+                self.add_inline(u64::from_le_bytes(bytes), 1)
             }
-            Store::Keyed { keys, counts } => {
-                let (index, new) = keys.insert(key)?;
-                if new {
-                    counts.push(1);
-                } else {
-                    counts[index] += 1;
-                }
+            Store::Keyed { .. } => self.add_keyed(key, 1),
+        }
+    }
+
+    #[inline]
+    /// Adds `count` occurrences of the key whose (zero-padded) value is `v` — inline only.
+    fn add_inline(&mut self, v: u64, count: u64) -> Result<(), DqError> {
+        let Store::Inline { hasher, table } = self else {
+            return Err(DqError::Ruleset(
+                "internal: inline key in a keyed frequency table".into(),
+            ));
+        };
+        let entry = table.entry(hasher.hash_one(v), |e| e.0 == v, |e| hasher.hash_one(e.0));
+        match entry {
+            Entry::Occupied(mut e) => e.get_mut().1 += count,
+            Entry::Vacant(e) => {
+                e.insert((v, count));
             }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    /// Adds `count` occurrences of `key` — keyed only.
+    fn add_keyed(&mut self, key: &[u8], count: u64) -> Result<(), DqError> {
+        let Store::Keyed { keys, counts } = self else {
+            return Err(DqError::Ruleset(
+                "internal: variable key in an inline frequency table".into(),
+            ));
+        };
+        let (index, new) = keys.insert(key)?;
+        if new {
+            counts.push(count);
+        } else {
+            counts[index] += count;
         }
         Ok(())
     }
@@ -101,6 +121,19 @@ impl Store {
             }
         }
     }
+}
+
+/// A frequency table saved by a shard ([`crate::dq::partial`]): every key with its count.
+///
+/// `entries` is, for an inline table, `(value: u64 LE, count: u64 LE)` pairs; for a keyed one,
+/// `(length: u32 LE, key bytes, count: u64 LE)` records. Key bytes are the same encoding a
+/// single run uses (value bytes, UTF-8, Arrow's row format), so equal values merge.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FrequencyState {
+    inline: bool,
+    null_rows: u64,
+    #[serde(with = "crate::dq::partial::base64_bytes")]
+    entries: Vec<u8>,
 }
 
 /// What the frequency-based rules read at the end.
@@ -228,6 +261,75 @@ impl Frequencies {
     pub fn heap_bytes(&self) -> usize {
         self.store.heap_bytes()
     }
+
+    /// Every key and count, for a shard's saved state.
+    pub fn save(&self) -> FrequencyState {
+        let mut entries = Vec::new();
+        let inline = match &self.store {
+            Store::Inline { table, .. } => {
+                entries.reserve(table.len() * 16);
+                for (v, c) in table.iter() {
+                    entries.extend_from_slice(&v.to_le_bytes());
+                    entries.extend_from_slice(&c.to_le_bytes());
+                }
+                true
+            }
+            Store::Keyed { keys, counts } => {
+                for (i, c) in counts.iter().enumerate() {
+                    let key = keys.key(i);
+                    // Keys come from one Arrow value (< 4 GiB); `u32` keeps the format compact.
+                    entries.extend_from_slice(&(key.len() as u32).to_le_bytes());
+                    entries.extend_from_slice(key);
+                    entries.extend_from_slice(&c.to_le_bytes());
+                }
+                false
+            }
+        };
+        FrequencyState {
+            inline,
+            null_rows: self.null_rows,
+            entries,
+        }
+    }
+
+    /// Adds a saved table's counts to this one (built for the same columns).
+    pub fn merge(&mut self, state: &FrequencyState) -> Result<(), DqError> {
+        if state.inline != matches!(self.store, Store::Inline { .. }) {
+            return Err(corrupt_state());
+        }
+        let mut rest = state.entries.as_slice();
+        while !rest.is_empty() {
+            if state.inline {
+                let v = u64::from_le_bytes(take(&mut rest)?);
+                let count = u64::from_le_bytes(take(&mut rest)?);
+                self.store.add_inline(v, count)?;
+            } else {
+                let len = u32::from_le_bytes(take(&mut rest)?) as usize;
+                if rest.len() < len {
+                    return Err(corrupt_state());
+                }
+                let (key, tail) = rest.split_at(len);
+                rest = tail;
+                let count = u64::from_le_bytes(take(&mut rest)?);
+                self.store.add_keyed(key, count)?;
+            }
+        }
+        self.null_rows += state.null_rows;
+        Ok(())
+    }
+}
+
+fn corrupt_state() -> DqError {
+    DqError::Ruleset("corrupt frequency table in a shard state".into())
+}
+
+/// The next `N` bytes of a saved table.
+fn take<const N: usize>(rest: &mut &[u8]) -> Result<[u8; N], DqError> {
+    let Some((head, tail)) = rest.split_first_chunk::<N>() else {
+        return Err(corrupt_state());
+    };
+    *rest = tail;
+    Ok(*head)
 }
 
 /// The key bytes of each row of one batch.

@@ -55,7 +55,7 @@ fn lengths_of<O: OffsetSizeTrait>(array: &GenericStringArray<O>) -> Int64Array {
 
 /// Minimum and maximum character length, a null value counting as length 0 (the ColumnLength
 /// docs: a null fails `> 4` and passes `< 6`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct LengthRange {
     range: Option<(i64, i64)>,
 }
@@ -83,6 +83,14 @@ impl LengthRange {
             None => (0..lengths.len()).for_each(&mut fold),
             Some(sel) => sel.valid_indices().for_each(&mut fold),
         }
+    }
+
+    /// Folds in another range (a shard's).
+    pub fn merge(&mut self, other: &LengthRange) {
+        self.range = match (self.range, other.range) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (a, b) => a.or(b),
+        };
     }
 
     /// Shortest length seen.

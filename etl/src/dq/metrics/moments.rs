@@ -8,15 +8,23 @@
 
 use arrow::array::{Array, Float64Array};
 use arrow::buffer::NullBuffer;
+use serde::{Deserialize, Serialize};
+
+use crate::dq::partial::f64_bits;
 
 /// Count, sum, mean, M2 (sum of squared deviations), min and max of the non-null values seen.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Moments {
     n: u64,
+    #[serde(with = "f64_bits")]
     sum: f64,
+    #[serde(with = "f64_bits")]
     mean: f64,
+    #[serde(with = "f64_bits")]
     m2: f64,
+    #[serde(with = "f64_bits")]
     min: f64,
+    #[serde(with = "f64_bits")]
     max: f64,
 }
 
@@ -136,13 +144,18 @@ impl Moments {
 }
 
 /// Co-moments of two columns over the rows where both are non-null (Pearson correlation).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CoMoments {
     n: u64,
+    #[serde(with = "f64_bits")]
     mean_x: f64,
+    #[serde(with = "f64_bits")]
     mean_y: f64,
+    #[serde(with = "f64_bits")]
     m2_x: f64,
+    #[serde(with = "f64_bits")]
     m2_y: f64,
+    #[serde(with = "f64_bits")]
     c_xy: f64,
 }
 
@@ -180,7 +193,8 @@ impl CoMoments {
         });
     }
 
-    fn merge(&mut self, other: &CoMoments) {
+    /// Combines two summaries (the pairwise formula of [`Moments::merge`]).
+    pub fn merge(&mut self, other: &CoMoments) {
         if other.n == 0 {
             return;
         }

@@ -19,12 +19,13 @@ use gluepipe_spec::dqdl::{Condition, SingleRule};
 
 use super::metric::value_message;
 use super::{
-    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, decide_ratio,
-    threshold,
+    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, compliance_state,
+    decide_ratio, threshold,
 };
 use crate::dq::condition::{as_literals, holds, is_dynamic, resolve};
-use crate::dq::metrics::frequency::Frequencies;
+use crate::dq::metrics::frequency::{Frequencies, FrequencyState};
 use crate::dq::metrics::moments::Moments;
+use crate::dq::partial;
 use crate::dq::plan::{BatchView, mask_values};
 use crate::dq::results::{Metrics, Outcome};
 use crate::dq::sql::ast::{AggregateFunc, Expr, Projection};
@@ -140,12 +141,16 @@ fn column_outside_aggregate(e: &Expr) -> Option<String> {
     }
 }
 
+/// An [`Aggregate`]'s state as a shard saves it: count, moments, and the `COUNT(DISTINCT)`
+/// table with its key type (the table is created on the first batch, from the values' type).
+type SavedAggregate = (u64, Moments, Option<(FrequencyState, String)>);
+
 /// One aggregate call and its running state.
 struct Aggregate {
     call: AggregateCall,
     count: u64,
     moments: Moments,
-    distinct: Option<Frequencies>,
+    distinct: Option<(Frequencies, DataType)>,
 }
 
 impl Aggregate {
@@ -174,13 +179,8 @@ impl Aggregate {
             .map_err(|e| e.to_string())?;
         match self.call.func {
             AggregateFunc::Count if self.call.distinct => {
-                let table = match &mut self.distinct {
-                    Some(t) => t,
-                    None => self.distinct.insert(
-                        Frequencies::new(&[values.data_type().clone()])
-                            .map_err(|e| e.to_string())?,
-                    ),
-                };
+                let t = values.data_type().clone();
+                let table = self.distinct_table(t)?;
                 table.update(&[values], mask).map_err(|e| e.to_string())?;
             }
             AggregateFunc::Count => {
@@ -212,6 +212,39 @@ impl Aggregate {
         Ok(())
     }
 
+    fn save(&self) -> SavedAggregate {
+        let distinct = self
+            .distinct
+            .as_ref()
+            .map(|(t, ty)| (t.save(), ty.to_string()));
+        (self.count, self.moments, distinct)
+    }
+
+    fn merge(&mut self, (count, moments, distinct): &SavedAggregate) -> Result<(), String> {
+        self.count += count;
+        self.moments.merge(moments);
+        if let Some((state, ty)) = distinct {
+            let t: DataType = ty
+                .parse()
+                .map_err(|e| format!("shard state: key type {ty}: {e}"))?;
+            let table = self.distinct_table(t)?;
+            table.merge(state).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// The `COUNT(DISTINCT)` table, created for keys of type `t` on first use.
+    fn distinct_table(&mut self, t: DataType) -> Result<&mut Frequencies, String> {
+        if self.distinct.is_none() {
+            let table = Frequencies::new(std::slice::from_ref(&t)).map_err(|e| e.to_string())?;
+            self.distinct = Some((table, t));
+        }
+        match &mut self.distinct {
+            Some((table, _)) => Ok(table),
+            None => Err("internal: no distinct table".into()),
+        }
+    }
+
     /// The aggregate's value as a one-element scalar (NULL when SQL gives NULL).
     fn value(&self) -> Value {
         let number =
@@ -219,7 +252,7 @@ impl Aggregate {
         match self.call.func {
             AggregateFunc::Count => {
                 let n = match &self.distinct {
-                    Some(t) => t.stats().distinct,
+                    Some((t, _)) => t.stats().distinct,
                     None if self.call.distinct => 0,
                     None => self.count,
                 };
@@ -244,6 +277,27 @@ struct AggregateCheck {
 }
 
 impl Check for AggregateCheck {
+    fn save(&self) -> serde_json::Value {
+        partial::save(
+            &self
+                .aggregates
+                .iter()
+                .map(Aggregate::save)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn merge(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        let saved: Vec<SavedAggregate> = partial::load(state)?;
+        if saved.len() != self.aggregates.len() {
+            return Err("a shard state has another number of aggregates".into());
+        }
+        for (a, s) in self.aggregates.iter_mut().zip(&saved) {
+            a.merge(s)?;
+        }
+        Ok(())
+    }
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let mask = match &self.filter {
             None => None,
@@ -328,6 +382,8 @@ struct SqlRowsCheck {
 }
 
 impl Check for SqlRowsCheck {
+    compliance_state!();
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let pass = match &self.filter {
             None => BooleanBuffer::new_set(view.num_rows()),

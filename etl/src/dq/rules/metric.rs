@@ -15,6 +15,7 @@ use regex::Regex;
 
 use super::{
     Check, FinishContext, LeafOutcome, Planner, Problem, RowResult, history_key, number_condition,
+    stateless,
 };
 use crate::dq::condition::{HistorySource, as_literals, holds, is_dynamic, java_double, resolve};
 use crate::dq::history::History;
@@ -333,6 +334,8 @@ impl MetricCheck {
 pub struct Decided(pub LeafOutcome);
 
 impl Check for Decided {
+    stateless!();
+
     fn update(&mut self, _: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         Ok(None)
     }
@@ -452,6 +455,8 @@ fn undefined_message(key: &str) -> String {
 }
 
 impl Check for MetricCheck {
+    stateless!();
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let Some((column, filter)) = self.row_column else {
             return Ok(None);
@@ -596,6 +601,8 @@ pub fn detect_anomalies(
 }
 
 impl Check for AnomalyCheck {
+    stateless!();
+
     fn update(&mut self, _: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         Ok(None)
     }

@@ -114,7 +114,44 @@ pub trait Check: Send {
     fn row_level(&self) -> bool {
         false
     }
+
+    /// The rule's own accumulated state, for a shard of a sharded run (see
+    /// [`crate::dq::partial`]); `Null` when everything it needs is in the shared metrics.
+    /// Required, so that no rule with state can forget it.
+    fn save(&self) -> serde_json::Value;
+
+    /// Adds the state another shard saved with `save` for the same rule.
+    fn merge(&mut self, state: &serde_json::Value) -> Result<(), String>;
 }
+
+/// `Check::save`/`merge` for a rule whose state lives entirely in the shared metrics.
+macro_rules! stateless {
+    () => {
+        fn save(&self) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+
+        fn merge(&mut self, _: &serde_json::Value) -> Result<(), String> {
+            Ok(())
+        }
+    };
+}
+pub(crate) use stateless;
+
+/// `Check::save`/`merge` for a rule whose own state is its `compliance` tally.
+macro_rules! compliance_state {
+    () => {
+        fn save(&self) -> serde_json::Value {
+            crate::dq::partial::save(&self.compliance)
+        }
+
+        fn merge(&mut self, state: &serde_json::Value) -> Result<(), String> {
+            self.compliance.merge(&crate::dq::partial::load(state)?);
+            Ok(())
+        }
+    };
+}
+pub(crate) use compliance_state;
 
 /// Why a rule cannot be compiled: the data lacks what it needs (`Failed`, e.g. a missing column,
 /// as Glue reports it) or the rule itself cannot be evaluated (`Error`).
@@ -136,6 +173,8 @@ impl From<DqError> for Problem {
 pub struct Broken(pub Problem);
 
 impl Check for Broken {
+    stateless!();
+
     fn update(&mut self, _: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         Ok(None)
     }
@@ -270,7 +309,7 @@ pub fn history_key(key: &str, rule: &SingleRule) -> String {
 }
 
 /// Rows passed and rows in scope.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct Compliance {
     /// Rows in scope that passed.
     pub passed: u64,
@@ -284,6 +323,12 @@ impl Compliance {
         let (p, t) = tally(pass, scope);
         self.passed += p;
         self.total += t;
+    }
+
+    /// Adds another shard's tally.
+    pub fn merge(&mut self, other: &Compliance) {
+        self.passed += other.passed;
+        self.total += other.total;
     }
 
     /// `passed / total`, `None` without rows in scope.

@@ -22,7 +22,8 @@ use gluepipe_spec::dqdl::SingleRule;
 
 use super::metric::{Decided, MetricCheck, MetricSpec, decide_number};
 use super::{
-    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, history_key, param,
+    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, compliance_state,
+    history_key, param,
 };
 use crate::dq::metrics::as_f64;
 use crate::dq::metrics::key_table::KeyTable;
@@ -187,6 +188,8 @@ pub fn referential_integrity(
 }
 
 impl Check for IntegrityCheck {
+    compliance_state!();
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let cols: Vec<ArrayRef> = self
             .columns
@@ -394,6 +397,8 @@ pub fn dataset_match(
 }
 
 impl Check for MatchCheck {
+    compliance_state!();
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let pick = |cols: &[usize]| -> Vec<ArrayRef> {
             cols.iter().map(|&c| view.column(c).clone()).collect()

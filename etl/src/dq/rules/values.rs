@@ -23,12 +23,13 @@ use regex::Regex;
 
 use super::metric::value_message;
 use super::{
-    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, decide_ratio,
-    tally, threshold,
+    Check, Compliance, FinishContext, LeafOutcome, Planner, Problem, RowResult, compliance_state,
+    decide_ratio, tally, threshold,
 };
 use crate::dq::condition::{NoHistory, Resolved, holds, is_dynamic, resolve};
 use crate::dq::metrics::lengths::{LengthRange, char_lengths};
 use crate::dq::metrics::moments::Moments;
+use crate::dq::partial;
 use crate::dq::plan::{BatchView, FilterId, mask_values};
 use crate::dq::results::{Metrics, Outcome};
 use crate::dq::sql::eval::days_since_epoch;
@@ -232,6 +233,21 @@ pub fn column_values(
 }
 
 impl Check for ColumnValuesCheck {
+    fn save(&self) -> serde_json::Value {
+        partial::save(&(self.compliance, self.nulls_failed, self.extremes))
+    }
+
+    fn merge(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        let (compliance, nulls_failed, extremes): (Compliance, u64, Option<Moments>) =
+            partial::load(state)?;
+        self.compliance.merge(&compliance);
+        self.nulls_failed += nulls_failed;
+        if let (Some(mine), Some(theirs)) = (&mut self.extremes, &extremes) {
+            mine.merge(theirs);
+        }
+        Ok(())
+    }
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let scope = view.mask(self.filter)?.cloned();
         let column = view.column(self.column);
@@ -469,6 +485,17 @@ impl ColumnLengthCheck {
 }
 
 impl Check for ColumnLengthCheck {
+    fn save(&self) -> serde_json::Value {
+        partial::save(&(self.compliance, self.range))
+    }
+
+    fn merge(&mut self, state: &serde_json::Value) -> Result<(), String> {
+        let (compliance, range): (Compliance, LengthRange) = partial::load(state)?;
+        self.compliance.merge(&compliance);
+        self.range.merge(&range);
+        Ok(())
+    }
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let scope = view.mask(self.filter)?.cloned();
         let lengths = char_lengths(view.column(self.column).as_ref()).map_err(|e| e.to_string())?;
@@ -676,6 +703,8 @@ fn date_format(f: &str) -> TypeTarget {
 }
 
 impl Check for DataTypeCheck {
+    compliance_state!();
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let scope = view.mask(self.filter)?.cloned();
         let column = view.column(self.column);
@@ -769,6 +798,8 @@ fn hours(d: Duration) -> f64 {
 }
 
 impl Check for FreshnessCheck {
+    compliance_state!();
+
     fn update(&mut self, view: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         let scope = view.mask(self.filter)?.cloned();
         let column =

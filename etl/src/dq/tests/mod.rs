@@ -10,6 +10,7 @@ mod frequency;
 mod reference;
 mod results;
 mod row_level;
+mod sharded;
 mod stats;
 mod values;
 
