@@ -100,18 +100,20 @@ impl TaskErrors<'_> {
     }
 }
 
+/// How every task state that runs the Glue job handles errors.
+pub(crate) const GLUE_RUN_ERRORS: TaskErrors<'static> = TaskErrors {
+    retried: &RETRIED_GLUE_ERRORS,
+    interval_seconds: RETRY_INTERVAL_SECONDS,
+    max_attempts: RETRY_MAX_ATTEMPTS,
+    backoff_rate: RETRY_BACKOFF_RATE,
+    failed_state: "JobFailed",
+    failed_error: JOB_FAILED,
+    failed_comment: "The job run failed; the cause is the run, whose ErrorMessage says why.",
+    other_comment: "Starting or watching the run failed.",
+};
+
 /// The definition for a pipeline whose Glue job is `job_name`, as pretty JSON.
 pub fn definition(pipeline: &str, job_name: &str) -> String {
-    let errors = TaskErrors {
-        retried: &RETRIED_GLUE_ERRORS,
-        interval_seconds: RETRY_INTERVAL_SECONDS,
-        max_attempts: RETRY_MAX_ATTEMPTS,
-        backoff_rate: RETRY_BACKOFF_RATE,
-        failed_state: "JobFailed",
-        failed_error: JOB_FAILED,
-        failed_comment: "The job run failed; the cause is the run, whose ErrorMessage says why.",
-        other_comment: "Starting or watching the run failed.",
-    };
     let mut asl = json!({
         "Comment": format!(
             "gluepipe pipeline {pipeline}: runs Glue job {job_name} and waits for it. Start with \
@@ -119,39 +121,52 @@ pub fn definition(pipeline: &str, job_name: &str) -> String {
         ),
         "StartAt": "CheckArguments",
         "States": {
-            "CheckArguments": {
-                "Type": "Choice",
-                "Choices": [
-                    {"Variable": "$.arguments", "IsPresent": true, "Next": "RunJob"}
-                ],
-                "Default": "NoArguments"
-            },
-            "NoArguments": {
-                "Type": "Pass",
-                "Result": {},
-                "ResultPath": "$.arguments",
-                "Next": "RunJob"
-            },
-            "RunJob": {
-                "Type": "Task",
-                "Resource": GLUE_START_JOB_RUN_SYNC,
-                "Parameters": {
-                    "JobName": job_name,
-                    "Arguments.$": "$.arguments"
-                },
-                "ResultSelector": {
-                    "JobName.$": "$.JobName",
-                    "JobRunId.$": "$.Id",
-                    "JobRunState.$": "$.JobRunState"
-                },
-                "Retry": errors.retry(),
-                "Catch": errors.catch(),
-                "End": true
-            }
+            "RunJob": glue_run_task(job_name, "$.arguments")
         }
     });
-    errors.add_fail_states(&mut asl["States"]);
+    add_argument_states(&mut asl["States"], "RunJob");
+    GLUE_RUN_ERRORS.add_fail_states(&mut asl["States"]);
     to_pretty(&asl)
+}
+
+/// `CheckArguments` (the start) and `NoArguments`: an execution started without `arguments`
+/// gets an empty map there, not a JSONPath error, and both go on to `next`.
+pub(crate) fn add_argument_states(states: &mut Value, next: &str) {
+    states["CheckArguments"] = json!({
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": "$.arguments", "IsPresent": true, "Next": next}
+        ],
+        "Default": "NoArguments"
+    });
+    states["NoArguments"] = json!({
+        "Type": "Pass",
+        "Result": {},
+        "ResultPath": "$.arguments",
+        "Next": next
+    });
+}
+
+/// A task state that runs the Glue job with the run arguments at `arguments_path` (a JSONPath
+/// or an intrinsic function), waits for the run and ends; busy errors are retried and failures
+/// caught into the [`GLUE_RUN_ERRORS`] `Fail` states.
+pub(crate) fn glue_run_task(job_name: &str, arguments_path: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Resource": GLUE_START_JOB_RUN_SYNC,
+        "Parameters": {
+            "JobName": job_name,
+            "Arguments.$": arguments_path
+        },
+        "ResultSelector": {
+            "JobName.$": "$.JobName",
+            "JobRunId.$": "$.Id",
+            "JobRunState.$": "$.JobRunState"
+        },
+        "Retry": GLUE_RUN_ERRORS.retry(),
+        "Catch": GLUE_RUN_ERRORS.catch(),
+        "End": true
+    })
 }
 
 /// A definition as pretty JSON.
@@ -183,6 +198,27 @@ pub(crate) fn next_states(state: &Value) -> Vec<String> {
     next
 }
 
+/// Asserts that every transition in `states` (and `start`) names one of them, that every state
+/// is reached, and that every state that is not terminal leads somewhere.
+#[cfg(test)]
+pub(crate) fn assert_transitions_closed(start: &str, states: &Value) {
+    let states = states.as_object().expect("States is an object");
+    let mut targets = vec![start.to_string()];
+    for (name, state) in states {
+        let next = next_states(state);
+        let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"))
+            || state.get("End") == Some(&Value::Bool(true));
+        assert!(terminal || !next.is_empty(), "{name} leads nowhere");
+        targets.extend(next);
+    }
+    for t in &targets {
+        assert!(states.contains_key(t), "transition to missing state {t}");
+    }
+    for name in states.keys() {
+        assert!(targets.contains(name), "state {name} is unreachable");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -196,17 +232,7 @@ mod tests {
     #[test]
     fn transitions_are_closed() {
         let asl = parsed();
-        let states = asl["States"].as_object().unwrap();
-        let mut targets = vec![asl["StartAt"].as_str().unwrap().to_string()];
-        for state in states.values() {
-            targets.extend(next_states(state));
-        }
-        for t in &targets {
-            assert!(states.contains_key(t), "transition to missing state {t}");
-        }
-        for name in states.keys() {
-            assert!(targets.contains(name), "state {name} is unreachable");
-        }
+        assert_transitions_closed(asl["StartAt"].as_str().unwrap(), &asl["States"]);
     }
 
     #[test]
@@ -281,6 +307,17 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("$.error.Error")
+        );
+    }
+
+    /// The single-run definition is exactly what pipelines created before scale-out hold: any
+    /// change to it plans an update of every existing pipeline.
+    #[test]
+    fn single_run_definition_is_unchanged() {
+        let definition = definition("orders", "orders");
+        assert_eq!(
+            crate::pipeline::expand::sha256_hex(definition.as_bytes()),
+            "326f0b1dbeaf9d626a3187fd8ad3ec6e75f5d4930c60010d9f5724449634d3f9"
         );
     }
 

@@ -6,7 +6,9 @@
 //! - the Glue job role reads the source prefix (and its catalog table), writes the target,
 //!   results and quarantine prefixes, reads its own artifacts, writes Glue's Python-shell log
 //!   groups, and updates the target catalog table only when one is configured;
-//! - the state machine role may only start, watch and stop runs of this one job.
+//! - the state machine role may only start, watch and stop runs of this one job; a scaled-out
+//!   pipeline's may also list the source prefix and run its own child executions (see
+//!   `scale_out`).
 //!
 //! No statement has a wildcard action, and no statement uses the bare `*` resource: every AWS
 //! action used here accepts a resource ARN. Wildcards appear only *inside* ARNs, where the
@@ -23,6 +25,7 @@ use super::names::{
     Arns, AwsEnv, JOB_POLICY_NAME, Names, ROLE_PATH, STATE_MACHINE_POLICY_NAME, glue_arn,
 };
 use super::policy::{PolicyDocument, Statement};
+use super::scale_out::{self, SourceListing};
 
 /// The launcher: the Glue Python-shell script that fetches and runs `gluepipe-etl`.
 pub const LAUNCHER_SCRIPT: &str = include_str!("../../launcher/launcher.py");
@@ -40,7 +43,17 @@ pub mod args {
     pub const ETL_URI: &str = "--gluepipe_etl_uri";
     pub const ETL_SHA256: &str = "--gluepipe_etl_sha256";
     pub const JOB_LANGUAGE: &str = "--job-language";
+    /// Run arguments the state machine of a scaled-out pipeline adds (see `scale_out`): the
+    /// mode (`run`, the default, `shard` or `merge`), the run id and evaluation time all runs
+    /// of one execution share, and a shard's batch of source objects as JSON.
+    pub const MODE: &str = "--gluepipe_mode";
+    pub const RUN_ID: &str = "--gluepipe_run_id";
+    pub const EVALUATED_AT: &str = "--gluepipe_evaluated_at";
+    pub const SHARD_INPUTS: &str = "--gluepipe_shard_inputs";
 }
+
+/// The characters that start a glob in a source key.
+pub(crate) const GLOB_CHARS: [char; 4] = ['*', '?', '[', '{'];
 
 /// Log groups Glue writes a Python-shell job's output and errors to. Glue chooses these (they
 /// cannot be set per job), so the role may write there and nowhere else.
@@ -156,6 +169,14 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
     let artifacts = expand_artifacts(config, input.etl_binary_sha256);
 
     let source_data = source_data_location(&config.spec, input.source_table_location);
+    // A scaled-out pipeline lists its source. Until a catalog source's location is known (the
+    // table is created in the same apply) the plan shows the definition and the role's policy
+    // as unknown, and apply requires the location, so the single-run stand-in never reaches AWS.
+    let listing = source_data
+        .as_ref()
+        .and_then(|sources| sources.first())
+        .filter(|_| config.runtime.scale_out.is_sharded())
+        .map(SourceListing::of);
     let job_role = RoleSpec {
         name: names.job_role.clone(),
         path: ROLE_PATH.into(),
@@ -176,7 +197,7 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
         ),
         assume_role_policy: states_trust_policy(input.env, &arns.state_machine),
         policy_name: STATE_MACHINE_POLICY_NAME.into(),
-        policy: state_machine_policy(&arns.job),
+        policy: state_machine_policy(input.env, &names, &arns, listing.as_ref()),
         tags: tags_all.clone(),
     };
     let job = expand_job(config, &names, &arns, &artifacts, &tags_all);
@@ -184,7 +205,15 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
         name: names.state_machine.clone(),
         arn: arns.state_machine.clone(),
         role_arn: arns.state_machine_role.clone(),
-        definition: asl::definition(&names.pipeline, &names.job),
+        definition: match &listing {
+            Some(listing) => scale_out::definition(
+                &names.pipeline,
+                &names.job,
+                listing,
+                config.runtime.scale_out,
+            ),
+            None => asl::definition(&names.pipeline, &names.job),
+        },
         tags: tags_all.clone(),
     };
     let source_resolved = source_data.is_some();
@@ -301,9 +330,15 @@ pub(crate) fn states_trust_policy(env: &AwsEnv, state_machine_arn: &str) -> Poli
     ])
 }
 
-/// What `glue:startJobRun.sync` needs, on this job only.
-fn state_machine_policy(job_arn: &str) -> PolicyDocument {
-    PolicyDocument::new(vec![Statement::allow(
+/// What `glue:startJobRun.sync` needs, on this job only; with a `listing`, what the
+/// Distributed Map of a scaled-out pipeline needs too.
+fn state_machine_policy(
+    env: &AwsEnv,
+    names: &Names,
+    arns: &Arns,
+    listing: Option<&SourceListing>,
+) -> PolicyDocument {
+    let mut statements = vec![Statement::allow(
         "RunThisGlueJob",
         [
             "glue:StartJobRun",
@@ -311,8 +346,17 @@ fn state_machine_policy(job_arn: &str) -> PolicyDocument {
             "glue:GetJobRuns",
             "glue:BatchStopJobRun",
         ],
-        [job_arn],
-    )])
+        [&arns.job],
+    )];
+    if let Some(listing) = listing {
+        statements.extend(scale_out::state_machine_statements(
+            env,
+            &names.state_machine,
+            &arns.state_machine,
+            listing,
+        ));
+    }
+    PolicyDocument::new(statements)
 }
 
 /// The data a source reads: its path, or the location of its catalog table.
@@ -489,7 +533,7 @@ fn catalog_arns(env: &AwsEnv, db: &str, table: &str) -> [String; 3] {
 /// `raw/orders/*`), or a glob, cut at its first wildcard (`raw/2024-*/x.json` → `raw/2024-*`).
 fn source_key_patterns(uri: &S3Uri) -> Vec<(String, String)> {
     let b = || uri.bucket.clone();
-    match uri.key.find(['*', '?', '[', '{']) {
+    match uri.key.find(GLOB_CHARS) {
         Some(i) => vec![(b(), format!("{}*", &uri.key[..i]))],
         None if uri.key.is_empty() || uri.key.ends_with('/') => {
             vec![(b(), format!("{}*", uri.key))]
@@ -531,7 +575,7 @@ impl ListGrants {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::pipeline::model::RuntimeConfig;
+    use crate::pipeline::model::{RuntimeConfig, ScaleOut};
     use gluepipe_spec::pipeline::{DataQuality, Mapping, OnFailure, Source, Target};
     use serde_json::Value;
 
@@ -980,6 +1024,140 @@ mod tests {
         assert_eq!(
             desired.state_machine.arn,
             "arn:aws:states:us-east-1:123456789012:stateMachine:orders"
+        );
+    }
+
+    fn sharded(mut config: PipelineConfig) -> PipelineConfig {
+        config.runtime.scale_out = ScaleOut {
+            parallelism: Some(3),
+            files_per_shard: Some(2),
+        };
+        config.runtime.max_concurrent_runs = 3;
+        config
+    }
+
+    #[test]
+    fn parallelism_one_keeps_the_single_run_machine() {
+        let mut config = path_config();
+        config.runtime.scale_out.parallelism = Some(1);
+        config.runtime.scale_out.files_per_shard = Some(5);
+        let desired = run(&config, None);
+        assert_eq!(desired, run(&path_config(), None));
+        assert_eq!(
+            desired.state_machine.definition,
+            asl::definition("orders", "orders")
+        );
+    }
+
+    #[test]
+    fn a_scaled_out_path_source_maps_over_its_prefix() {
+        let desired = run(&sharded(path_config()), None);
+        assert!(desired.source_resolved);
+        let asl: Value = serde_json::from_str(&desired.state_machine.definition).unwrap();
+        let map = &asl["States"]["Shards"];
+        assert_eq!(
+            map["ItemReader"]["Parameters"],
+            serde_json::json!({"Bucket": "raw-bucket", "Prefix": "orders/"})
+        );
+        assert_eq!(map["MaxConcurrency"], 3);
+        assert_eq!(map["ItemBatcher"]["MaxItemsPerBatch"], 2);
+        assert_eq!(asl["States"]["Merge"]["Parameters"]["JobName"], "orders");
+        // The job itself is the same job: only the machine and its role change.
+        assert_eq!(desired.job_role, run(&path_config(), None).job_role);
+    }
+
+    #[test]
+    fn a_scaled_out_machine_role_lists_the_source_and_runs_its_children() {
+        let desired = run(&sharded(path_config()), None);
+        let policy = &desired.state_machine_role.policy;
+        assert_least_privilege(policy);
+        let g = grants(policy);
+        assert_eq!(
+            g.keys().collect::<Vec<_>>(),
+            [
+                "ListSourceObjects",
+                "RunThisGlueJob",
+                "StartShardExecutions",
+                "WatchShardExecutions"
+            ]
+        );
+        assert_eq!(
+            g["ListSourceObjects"],
+            (
+                vec!["s3:ListBucket".into()],
+                vec!["arn:aws:s3:::raw-bucket".into()]
+            )
+        );
+        let list = policy.statement("ListSourceObjects").unwrap();
+        assert_eq!(
+            list.condition["StringEquals"]["s3:prefix"],
+            vec!["orders/".to_string()]
+        );
+        // Its own ARN, built from the name: no dependency on the created machine.
+        assert_eq!(
+            g["StartShardExecutions"],
+            (
+                vec!["states:StartExecution".into()],
+                vec![desired.arns.state_machine.clone()]
+            )
+        );
+        assert_eq!(
+            g["WatchShardExecutions"],
+            (
+                vec![
+                    "states:DescribeExecution".into(),
+                    "states:StopExecution".into()
+                ],
+                vec![
+                    "arn:aws:states:us-east-1:123456789012:execution:orders/*".into(),
+                    "arn:aws:states:us-east-1:123456789012:execution:orders:*".into()
+                ]
+            )
+        );
+        assert_eq!(
+            g["RunThisGlueJob"].1,
+            ["arn:aws:glue:us-east-1:123456789012:job/orders"]
+        );
+        // Nothing that writes, and no S3 object access: the shards' runs do that.
+        assert!(
+            policy
+                .actions()
+                .all(|a| !a.starts_with("s3:") || a == "s3:ListBucket"),
+            "{:?}",
+            policy.actions().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_scaled_out_catalog_source_maps_over_the_table_location() {
+        let location = S3Uri::parse("s3://raw-bucket/tables/orders_json/").unwrap();
+        let desired = run(&sharded(catalog_config()), Some(&location));
+        let asl: Value = serde_json::from_str(&desired.state_machine.definition).unwrap();
+        assert_eq!(
+            asl["States"]["Shards"]["ItemReader"]["Parameters"],
+            serde_json::json!({"Bucket": "raw-bucket", "Prefix": "tables/orders_json/"})
+        );
+        let list = desired
+            .state_machine_role
+            .policy
+            .statement("ListSourceObjects")
+            .unwrap()
+            .clone();
+        assert_eq!(list.resources, ["arn:aws:s3:::raw-bucket"]);
+        assert_eq!(
+            list.condition["StringEquals"]["s3:prefix"],
+            vec!["tables/orders_json/".to_string()]
+        );
+
+        // Not resolvable yet: not a listing of a guessed place (the plan shows it unknown).
+        let desired = run(&sharded(catalog_config()), None);
+        assert!(!desired.source_resolved);
+        assert!(
+            desired
+                .state_machine_role
+                .policy
+                .statement("ListSourceObjects")
+                .is_none()
         );
     }
 

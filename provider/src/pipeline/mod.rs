@@ -5,6 +5,8 @@
 //! - [`schema`]: the resource schema and defaults; [`values`]: Terraform values ⇄ the model;
 //! - [`names`]: names and ARNs of the children, and the pipeline-name rule;
 //! - [`policy`], [`asl`]: IAM policy documents and the state machine definition;
+//! - [`scale_out`]: `runtime.parallelism` above 1: a Distributed Map of shard runs, then a
+//!   merge run, and the state machine role's extra grants;
 //! - [`expand`]: configuration → desired AWS state (pure);
 //! - [`validate`]: plan-time checks with attribute paths;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
@@ -23,6 +25,7 @@ pub mod model;
 pub mod names;
 pub mod policy;
 pub mod resource;
+pub mod scale_out;
 pub mod schema;
 pub mod state;
 pub mod validate;

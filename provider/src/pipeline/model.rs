@@ -20,6 +20,9 @@ pub mod defaults {
     pub const TIMEOUT_MINUTES: i64 = 60;
     pub const MAX_RETRIES: i64 = 0;
     pub const MAX_CONCURRENT_RUNS: i64 = 1;
+    /// One run converts every file: no Distributed Map.
+    pub const PARALLELISM: i64 = 1;
+    pub const FILES_PER_SHARD: i64 = 16;
 }
 
 /// The capacities Glue allows for a `pythonshell` job.
@@ -51,6 +54,32 @@ pub struct RuntimeConfig {
     pub max_concurrent_runs: i64,
     /// The ECS runtime's settings (`kind = "ecs"`); their defaults for any other kind.
     pub ecs: EcsSettings,
+    pub scale_out: ScaleOut,
+}
+
+/// `runtime.parallelism` and `runtime.files_per_shard`, as configured: unset stays `None`, so a
+/// pipeline written before scale-out existed keeps a null in state and an empty plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScaleOut {
+    pub parallelism: Option<i64>,
+    pub files_per_shard: Option<i64>,
+}
+
+impl ScaleOut {
+    /// How many shard runs may convert files at once (1: a single run, no map).
+    pub fn parallelism(&self) -> i64 {
+        self.parallelism.unwrap_or(defaults::PARALLELISM)
+    }
+
+    /// How many source objects each shard run converts.
+    pub fn files_per_shard(&self) -> i64 {
+        self.files_per_shard.unwrap_or(defaults::FILES_PER_SHARD)
+    }
+
+    /// Whether the state machine fans out over the source's files.
+    pub fn is_sharded(&self) -> bool {
+        self.parallelism() > 1
+    }
 }
 
 impl RuntimeConfig {
@@ -66,6 +95,7 @@ impl RuntimeConfig {
             max_retries: defaults::MAX_RETRIES,
             max_concurrent_runs: defaults::MAX_CONCURRENT_RUNS,
             ecs: EcsSettings::default(),
+            scale_out: ScaleOut::default(),
         }
     }
 }
@@ -91,5 +121,23 @@ mod tests {
             (rt.timeout_minutes, rt.max_retries, rt.max_concurrent_runs),
             (60, 0, 1)
         );
+        assert_eq!(rt.scale_out, ScaleOut::default());
+        assert_eq!(
+            (rt.scale_out.parallelism(), rt.scale_out.files_per_shard()),
+            (1, 16)
+        );
+        assert!(!rt.scale_out.is_sharded());
+    }
+
+    #[test]
+    fn scale_out_is_sharded_above_one_run() {
+        for (parallelism, sharded) in [(None, false), (Some(1), false), (Some(2), true)] {
+            let s = ScaleOut {
+                parallelism,
+                files_per_shard: Some(3),
+            };
+            assert_eq!(s.is_sharded(), sharded, "{parallelism:?}");
+            assert_eq!(s.files_per_shard(), 3);
+        }
     }
 }

@@ -305,6 +305,11 @@ impl Resource<AwsContext> for PipelineResource {
                 if !desired.source_resolved {
                     // The source table appears during this apply; its location is read then.
                     planned.set_attr("glue_job_role_policy", Value::Unknown);
+                    if decoded.config.runtime.scale_out.is_sharded() {
+                        // A scaled-out machine lists that location, and its role may.
+                        planned.set_attr("state_machine_definition", Value::Unknown);
+                        planned.set_attr("state_machine_role_policy", Value::Unknown);
+                    }
                 }
             }
             Err(diags) => plan.diagnostics.extend(diags),

@@ -135,7 +135,9 @@ pub fn schema() -> Schema {
             "The Glue job role's trust policy (JSON): `glue.amazonaws.com` may assume it.",
         ))
         .attribute(Attribute::string("state_machine_role_policy").computed().description(
-            "The state machine role's inline policy (JSON): start, watch and stop runs of this job only.",
+            "The state machine role's inline policy (JSON): start, watch and stop runs of this job \
+             only; with `parallelism` above 1 also list the source prefix and start, watch and \
+             stop this state machine's own child executions (the Distributed Map's).",
         ))
         .attribute(Attribute::string("state_machine_role_assume_role_policy").computed().description(
             "The state machine role's trust policy (JSON): `states.amazonaws.com`, for this state \
@@ -144,7 +146,8 @@ pub fn schema() -> Schema {
         .attribute(Attribute::string("state_machine_definition").computed().description(
             "The state machine definition (Amazon States Language): run the job with \
              `glue:startJobRun.sync`, retry Glue throttling and concurrency errors with backoff, and \
-             end in a `Fail` state carrying the job's error.",
+             end in a `Fail` state carrying the job's error. With `parallelism` above 1: a \
+             Distributed Map of shard runs over the source's objects, then a merge run.",
         ));
     let schema = super::ecs::schema::computed_attributes()
         .into_iter()
@@ -271,6 +274,19 @@ fn runtime_block() -> Block {
         .attribute(optional_with_default(Attribute::number("max_concurrent_runs")).description(
             "Python shell only: how many runs of the job may run at once, 1 to 1000 (default 1). \
              Executions that find the job busy retry with backoff.",
+        ))
+        .attribute(Attribute::number("parallelism").optional().description(
+            "Python shell only: scale-out, 1 to 1000 (unset: 1). With 1 a single run converts \
+             every source file. Above 1 the state machine lists the source's objects with a \
+             Step Functions Distributed Map, runs the job on batches of `files_per_shard` files \
+             (at most `parallelism` runs at once, each writing its own part files and partial \
+             data-quality state), then runs it once more to merge: check that every file was \
+             converted once, evaluate the ruleset over all of them, and publish. \
+             `max_concurrent_runs` must be at least `parallelism`.",
+        ))
+        .attribute(Attribute::number("files_per_shard").optional().description(
+            "Python shell only: how many source objects each shard run converts when \
+             `parallelism` is above 1, 1 to 1000 (unset: 16).",
         ));
     super::ecs::schema::runtime_attributes()
         .into_iter()
@@ -355,6 +371,8 @@ mod tests {
                     "timeout_minutes",
                     "max_retries",
                     "max_concurrent_runs",
+                    "parallelism",
+                    "files_per_shard",
                 ],
             ),
         ];

@@ -116,6 +116,8 @@ pub fn refreshed(
         max_retries: job.max_retries,
         max_concurrent_runs: job.max_concurrent_runs,
         ecs: before.runtime.ecs.clone(),
+        // Not an AWS setting: what the configuration said (the definition shows its effect).
+        scale_out: before.runtime.scale_out,
     };
     if runtime != before.runtime {
         let mut block = encode_runtime(&runtime);

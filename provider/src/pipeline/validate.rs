@@ -22,6 +22,11 @@ use crate::protocol::{AttributePath, Diagnostic, Diagnostics};
 pub const MAX_TIMEOUT_MINUTES: i64 = 2880;
 pub const MAX_RETRIES: i64 = 10;
 pub const MAX_CONCURRENT_RUNS: i64 = 1000;
+/// A Distributed Map runs at most this many child executions at once (our bound, well under
+/// Step Functions' 10,000) and batches at most this many objects (a batch travels in the run's
+/// arguments).
+pub const MAX_PARALLELISM: i64 = 1000;
+pub const MAX_FILES_PER_SHARD: i64 = 1000;
 /// Glue, IAM and Step Functions each allow 50 tags per resource.
 pub const MAX_TAGS: usize = 50;
 
@@ -126,6 +131,18 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
             1,
             MAX_CONCURRENT_RUNS,
         ),
+        (
+            "parallelism",
+            rt.scale_out.parallelism(),
+            1,
+            MAX_PARALLELISM,
+        ),
+        (
+            "files_per_shard",
+            rt.scale_out.files_per_shard(),
+            1,
+            MAX_FILES_PER_SHARD,
+        ),
     ] {
         if !(low..=high).contains(&value) {
             err(
@@ -136,12 +153,44 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
         }
     }
 
+    check_scale_out(config, &mut err);
     check_tags(&mut err, "tags", config.tags.iter());
 
     diags
         .into_iter()
         .filter(|d| !is_under_unknown(d, unknown))
         .collect()
+}
+
+/// Scale-out needs the Glue runtime and room for its shard runs: each shard is a run of the
+/// same job, so a job that allows fewer concurrent runs would make the shards queue.
+fn check_scale_out(config: &PipelineConfig, err: &mut impl FnMut(AttributePath, &str, String)) {
+    let rt = &config.runtime;
+    let parallelism = rt.scale_out.parallelism();
+    if !rt.scale_out.is_sharded() || parallelism > MAX_PARALLELISM {
+        return;
+    }
+    let runtime = |field: &str| AttributePath::root("runtime").attr(field);
+    if rt.kind == ecs::KIND {
+        err(
+            runtime("parallelism"),
+            "Scale-out not available for this runtime",
+            format!(
+                "parallelism = {parallelism} needs kind = \"python-shell\"; the ECS runtime runs \
+                 one task per execution. Remove parallelism or use the Glue runtime."
+            ),
+        );
+    } else if rt.kind == defaults::RUNTIME_KIND && rt.max_concurrent_runs < parallelism {
+        err(
+            runtime("max_concurrent_runs"),
+            "Too few concurrent runs for the parallelism",
+            format!(
+                "{} concurrent runs of the job cannot hold {parallelism} shard runs at once; set \
+                 max_concurrent_runs to at least {parallelism} (more if executions may overlap)",
+                rt.max_concurrent_runs
+            ),
+        );
+    }
 }
 
 /// Tag rules shared by Glue, IAM and Step Functions; `attribute` is `tags` or `tags_all`.
@@ -451,6 +500,55 @@ mod tests {
                 "Value out of range",
             ),
             (
+                "parallelism",
+                |c| c.runtime.scale_out.parallelism = Some(0),
+                "runtime.parallelism",
+                "Value out of range",
+            ),
+            (
+                "parallelism too high",
+                |c| {
+                    c.runtime.scale_out.parallelism = Some(1001);
+                    c.runtime.max_concurrent_runs = 1000;
+                },
+                "runtime.parallelism",
+                "Value out of range",
+            ),
+            (
+                "files per shard",
+                |c| c.runtime.scale_out.files_per_shard = Some(0),
+                "runtime.files_per_shard",
+                "Value out of range",
+            ),
+            (
+                "files per shard too high",
+                |c| c.runtime.scale_out.files_per_shard = Some(1001),
+                "runtime.files_per_shard",
+                "Value out of range",
+            ),
+            (
+                "shards queue",
+                |c| {
+                    c.runtime.scale_out.parallelism = Some(4);
+                    c.runtime.max_concurrent_runs = 3;
+                },
+                "runtime.max_concurrent_runs",
+                "Too few concurrent runs for the parallelism",
+            ),
+            (
+                "ecs scale-out",
+                |c| {
+                    c.runtime.kind = "ecs".into();
+                    c.runtime.ecs.cluster = "etl".into();
+                    c.runtime.ecs.subnets = vec!["subnet-0a1b2c3d".into()];
+                    c.runtime.ecs.image =
+                        "123456789012.dkr.ecr.us-east-1.amazonaws.com/etl:1".into();
+                    c.runtime.scale_out.parallelism = Some(2);
+                },
+                "runtime.parallelism",
+                "Scale-out not available for this runtime",
+            ),
+            (
                 "aws tag",
                 |c| c.tags = BTreeMap::from([("AWS:x".into(), "v".into())]),
                 "tags[\"AWS:x\"]",
@@ -481,6 +579,31 @@ mod tests {
             c.runtime.max_capacity = capacity;
             assert!(problems(&c, &[]).is_empty(), "{capacity}");
         }
+    }
+
+    #[test]
+    fn scale_out_within_limits_is_accepted() {
+        for (parallelism, files, runs) in [
+            (None, Some(1000), 1),
+            (Some(1), None, 1),
+            (Some(2), Some(1), 2),
+            (Some(1000), None, 1000),
+        ] {
+            let mut c = config();
+            c.runtime.scale_out.parallelism = parallelism;
+            c.runtime.scale_out.files_per_shard = files;
+            c.runtime.max_concurrent_runs = runs;
+            assert!(problems(&c, &[]).is_empty(), "{parallelism:?} {files:?}");
+        }
+        // One run per execution on ECS is not scale-out.
+        let mut c = config();
+        c.runtime.kind = "ecs".into();
+        c.runtime.scale_out.parallelism = Some(1);
+        assert!(
+            !problems(&c, &[])
+                .iter()
+                .any(|(path, _)| path == "runtime.parallelism")
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use gluepipe_spec::pipeline::{DataQuality, Mapping, SPEC_VERSION, Source, Target
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::model::{PipelineConfig, RuntimeConfig, defaults};
+use super::model::{PipelineConfig, RuntimeConfig, ScaleOut, defaults};
 use super::schema;
 use crate::protocol::{AttributePath, Diagnostic, Diagnostics, Number, Value};
 
@@ -150,6 +150,13 @@ pub fn decode(value: &Value) -> Decoded {
             rp.clone().attr("max_concurrent_runs"),
             defaults::MAX_CONCURRENT_RUNS,
         ),
+        scale_out: ScaleOut {
+            parallelism: r.opt_i64(rt.attr("parallelism"), rp.clone().attr("parallelism")),
+            files_per_shard: r.opt_i64(
+                rt.attr("files_per_shard"),
+                rp.clone().attr("files_per_shard"),
+            ),
+        },
         ecs: {
             let ecs = super::ecs::values::decode(rt);
             r.unknown.extend(ecs.unknown);
@@ -241,6 +248,18 @@ impl Reader {
         }
         self.number(v, &path);
         default
+    }
+
+    /// A whole number that has no default in state: null stays `None` (and unknown is listed).
+    fn opt_i64(&mut self, v: &Value, path: AttributePath) -> Option<i64> {
+        match v {
+            Value::Null => None,
+            Value::Unknown => {
+                self.unknown.push(path);
+                None
+            }
+            _ => Some(self.i64(v, path, 0)),
+        }
     }
 
     fn strings(&mut self, v: &Value, path: AttributePath) -> Vec<String> {
@@ -384,9 +403,18 @@ pub fn encode_runtime(rt: &RuntimeConfig) -> Value {
         ("timeout_minutes", Value::from(rt.timeout_minutes)),
         ("max_retries", Value::from(rt.max_retries)),
         ("max_concurrent_runs", Value::from(rt.max_concurrent_runs)),
+        ("parallelism", optional_number(rt.scale_out.parallelism)),
+        (
+            "files_per_shard",
+            optional_number(rt.scale_out.files_per_shard),
+        ),
     ]);
     super::ecs::values::encode_into(&mut block, &rt.kind, &rt.ecs);
     block
+}
+
+fn optional_number(n: Option<i64>) -> Value {
+    n.map_or(Value::Null, Value::from)
 }
 
 /// A spec enum as its lower-case name.
@@ -603,6 +631,50 @@ mod tests {
             v.get(&AttributePath::root("source").attr("format")),
             &Value::from("json")
         );
+    }
+
+    #[test]
+    fn scale_out_stays_unset_unless_configured() {
+        let runtime = |v: &Value| v.get(&AttributePath::root("runtime")).clone();
+        // Unset: decoded as None and encoded back as null, so older states plan no change.
+        let d = decode(&config_value());
+        assert_eq!(d.config.runtime.scale_out, ScaleOut::default());
+        let encoded = encode_runtime(&d.config.runtime);
+        assert_eq!(encoded.attr("parallelism"), &Value::Null);
+        assert_eq!(encoded.attr("files_per_shard"), &Value::Null);
+        assert!(runtime(&config_value()).attr("parallelism").is_null());
+
+        let with = |parallelism: Value, files: Value| {
+            let mut v = config_value();
+            let mut rt = v.attr("runtime").clone();
+            rt.set_attr("parallelism", parallelism);
+            rt.set_attr("files_per_shard", files);
+            v.set_attr("runtime", rt);
+            v
+        };
+        let d = decode(&with(Value::from(4), Value::from(2)));
+        let want = ScaleOut {
+            parallelism: Some(4),
+            files_per_shard: Some(2),
+        };
+        assert_eq!(d.config.runtime.scale_out, want);
+        let encoded = encode_runtime(&d.config.runtime);
+        assert_eq!(encoded.attr("parallelism"), &Value::from(4));
+        assert_eq!(encoded.attr("files_per_shard"), &Value::from(2));
+
+        let d = decode(&with(
+            Value::Unknown,
+            Value::Number(Number::parse("2.5").unwrap()),
+        ));
+        assert_eq!(d.config.runtime.scale_out.parallelism, None);
+        let unknown: Vec<String> = d.unknown.iter().map(ToString::to_string).collect();
+        assert_eq!(unknown, ["runtime.parallelism"]);
+        let diags: Vec<String> = d
+            .diags
+            .iter()
+            .map(|d| d.attribute.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(diags, ["runtime.files_per_shard"]);
     }
 
     #[test]

@@ -221,21 +221,10 @@ mod tests {
     #[test]
     fn transitions_are_closed() {
         let asl = parsed(&target());
-        let states = asl["States"].as_object().unwrap();
-        let mut targets = vec![asl["StartAt"].as_str().unwrap().to_string()];
-        for (name, state) in states {
-            let next = crate::pipeline::asl::next_states(state);
-            let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"))
-                || state.get("End") == Some(&Value::Bool(true));
-            assert!(terminal || !next.is_empty(), "{name} leads nowhere");
-            targets.extend(next);
-        }
-        for t in &targets {
-            assert!(states.contains_key(t), "transition to missing state {t}");
-        }
-        for name in states.keys() {
-            assert!(targets.contains(name), "state {name} is unreachable");
-        }
+        crate::pipeline::asl::assert_transitions_closed(
+            asl["StartAt"].as_str().unwrap(),
+            &asl["States"],
+        );
     }
 
     #[test]
