@@ -24,7 +24,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a pipeline: from a spec file, from flags, or a spec file with flags overriding it.
+    /// With `--shard-inputs`, convert one shard of a sharded run (published by `merge`).
     Run(Box<RunArgs>),
+    /// Finish a sharded run: merge every shard's data-quality state, check that every input
+    /// was converted exactly once, and publish (or discard) the shards' files together.
+    Merge(Box<RunArgs>),
     /// Print the schema inferred from the input as Glue type strings.
     Schema(SchemaArgs),
     /// DQDL rulesets: validate, parse, or check data against one.
@@ -110,6 +114,22 @@ pub struct RunArgs {
     /// to one row group per open file in memory.
     #[arg(long, value_name = "MIB")]
     pub row_group_mb: Option<usize>,
+
+    /// The run's id (default: a new one). Every shard of a sharded run and its merge share it.
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// The evaluation time of data-quality rules (`now()`, DataFreshness), RFC 3339; default
+    /// the start of the run. Shards and merge of one run must share it.
+    #[arg(long, value_name = "TIME")]
+    pub evaluated_at: Option<String>,
+
+    /// Convert only these inputs of the source, as one shard of run `--run-id`: a JSON array
+    /// (or `@FILE` holding one) of `s3://` URIs, local paths, or S3 listing objects
+    /// (`{"Key": …}`, as a Step Functions Distributed Map passes them). Objects that are not
+    /// inputs of the source (hidden files, folder markers) are skipped.
+    #[arg(long, value_name = "JSON|@FILE", requires = "run_id")]
+    pub shard_inputs: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,7 @@ pub mod rejects;
 pub mod run;
 pub mod schema;
 pub mod settings;
+pub mod shard;
 pub mod sink;
 pub mod source;
 pub mod storage;

@@ -64,6 +64,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             gluepipe_etl::run::run(&settings)?;
             Ok(ExitCode::from(exit::OK))
         }
+        Command::Merge(args) => {
+            let settings = RunSettings::resolve_merge(&args, cli.log_format, cli.no_progress)?;
+            gluepipe_etl::run::run(&settings)?;
+            Ok(ExitCode::from(exit::OK))
+        }
         // `dq` commands report their own outcome: 0 valid/passed, 2 invalid, 3 failed.
         Command::Dq(command) => {
             let code = gluepipe_etl::dq::cli::run(command);

@@ -11,6 +11,7 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::SchemaRef;
 use gluepipe_spec::pipeline::{DataQuality, OnFailure};
 
+use crate::dq::partial::PartialState;
 use crate::dq::{DqContext, DqEngine, LocalMetricHistory, Outcome, annotate_rows};
 
 /// Per-row outcome of one batch, when the ruleset has row-level rules.
@@ -38,6 +39,10 @@ pub trait QualityStage: Send {
     fn update(&mut self, batch: &RecordBatch) -> Result<Option<RowVerdicts>>;
     /// Concludes the run.
     fn finish(self: Box<Self>) -> Result<QualityReport>;
+    /// What this process accumulated, for one shard of a sharded run (instead of `finish`).
+    fn save(&self) -> PartialState;
+    /// Adds a shard's state, before `finish`.
+    fn merge(&mut self, state: &PartialState) -> Result<()>;
 }
 
 /// The DQDL evaluator ([`crate::dq::DqEngine`]) as the pipeline's quality stage.
@@ -63,10 +68,11 @@ pub fn build(
     run_id: &str,
     pipeline: &str,
     history: HistoryAt,
+    evaluated_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<Box<dyn QualityStage>> {
     let ruleset = gluepipe_spec::dqdl::parse(&dq.ruleset)
         .map_err(|e| crate::error::usage(format!("data_quality.ruleset: {e}")))?;
-    let mut ctx = DqContext::at(chrono::Utc::now()).with_run_id(run_id);
+    let mut ctx = DqContext::at(evaluated_at).with_run_id(run_id);
     ctx = match history {
         HistoryAt::Local(dir) => ctx.with_history(LocalMetricHistory::new(dir, pipeline)),
         HistoryAt::Store(store, handle) => ctx.with_history(
@@ -98,6 +104,14 @@ impl QualityStage for DqdlStage {
             passed: BooleanArray::new(outcomes.passed(), None),
             quarantine,
         }))
+    }
+
+    fn save(&self) -> PartialState {
+        self.engine.save()
+    }
+
+    fn merge(&mut self, state: &PartialState) -> Result<()> {
+        Ok(self.engine.merge(state)?)
     }
 
     fn finish(self: Box<Self>) -> Result<QualityReport> {

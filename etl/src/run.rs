@@ -33,7 +33,7 @@ use crate::progress::{Counters, Log, Progress};
 use crate::quality::{HistoryAt, QualityReport, QualityStage};
 use crate::rejects::{Reject, RejectsSink, TooManyBadRecords};
 use crate::schema::{InferOptions, arrow_to_glue, infer_schema, schema_from_glue};
-use crate::settings::{RunSettings, Tuning};
+use crate::settings::{RunMode, RunSettings, Tuning};
 use crate::sink::partition::check_partition_columns;
 use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
 use crate::source::open_decompressed;
@@ -66,6 +66,10 @@ pub struct RunRecord {
     pub manifest_path: Option<String>,
     pub data_quality: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// Set when this process converted one shard of a sharded run: its files are staged, and
+    /// `gluepipe-etl merge` publishes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// A new run id: UTC time and 8 random hex digits, sortable and unique.
@@ -222,7 +226,7 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     };
     let started = Instant::now();
     let mut record = RunRecord {
-        run_id: new_run_id(),
+        run_id: settings.run_id.clone().unwrap_or_else(new_run_id),
         pipeline: settings.spec.name.clone(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         ..RunRecord::default()
@@ -296,21 +300,30 @@ async fn write_results(path: &str, record: &RunRecord, aws: &AwsClients) -> Resu
     Ok(())
 }
 
-fn execute(
+/// What a run resolves before it reads any data: the same for a single run, every shard of a
+/// sharded run and its merge (so that all of them agree on the schema and the rules).
+pub(crate) struct Prepared {
+    /// The source's files, all of them (a shard converts some).
+    pub files: Vec<InputFile>,
+    worker_plan: Arc<WorkerPlan>,
+    pub output_schema: SchemaRef,
+    pub target: Location,
+    pub target_store: Store,
+    pub on_failure: OnFailure,
+}
+
+pub(crate) fn prepare(
     settings: &RunSettings,
     rt: &tokio::runtime::Runtime,
     aws: &AwsClients,
     log: &Log,
-    record: &mut RunRecord,
-) -> Result<()> {
+) -> Result<Prepared> {
     let spec = &settings.spec;
     let tuning = &settings.tuning;
     let source = rt.block_on(resolve_source(spec, aws))?;
-    record.input_files = source.files.len();
-    record.input_bytes = source.files.iter().map(InputFile::size).sum();
 
-    // What to decode and what to write.
-    // Whether the input has any record at all (an empty input is a valid, empty run).
+    // What to decode and what to write. Inference samples the start of the whole source, so
+    // every shard of a sharded run infers the schema a single run would.
     let mut has_records = true;
     let plan = if !spec.mapping.is_empty() {
         MappingPlan::new(&spec.mapping, source.catalog_schema.as_ref())?
@@ -345,87 +358,19 @@ fn execute(
         ));
     }
     let partition_indices = check_partition_columns(&output_schema, &spec.target.partition_by)?;
-    let quality = match &spec.data_quality {
-        None => None,
-        Some(dq) => {
-            // Metric history for dynamic rules: in the results path, else the target's
-            // `_gluepipe/dq/`, local or S3 alike.
-            let results = match dq.results_path.as_deref() {
-                Some(path) => Location::parse(path).map_err(|e| usage(e.to_string()))?,
-                None => {
-                    match Location::parse(&spec.target.path).map_err(|e| usage(e.to_string()))? {
-                        Location::Local(dir) => Location::Local(dir.join("_gluepipe/dq")),
-                        Location::S3(uri) => Location::S3(uri.join("_gluepipe/dq")),
-                    }
-                }
-            };
-            let history = match results {
-                Location::Local(dir) => HistoryAt::Local(dir),
-                s3 => HistoryAt::Store(rt.block_on(Store::at(&s3, aws))?, rt.handle().clone()),
-            };
-            Some(crate::quality::build(
-                dq,
-                &output_schema,
-                &record.run_id,
-                &spec.name,
-                history,
-            )?)
-        }
-    };
     let on_failure = spec
         .data_quality
         .as_ref()
         .map(|d| d.on_failure)
         .unwrap_or_default();
-
-    // Where the output goes; nothing is visible there until commit.
     let target = Location::parse(&spec.target.path).map_err(|e| usage(e.to_string()))?;
     let target_store = rt.block_on(Store::at(&target, aws))?;
-    let publisher = Arc::new(Publisher::new(
-        target_store.clone(),
-        &record.run_id,
-        spec.target.write_mode,
-    )?);
-    let quarantine_publisher = match (&quality, on_failure) {
-        (Some(_), OnFailure::Quarantine) => {
-            let dq = spec
-                .data_quality
-                .as_ref()
-                .expect("quality implies data_quality");
-            let store = match &dq.quarantine_path {
-                Some(p) => rt.block_on(Store::at(&Location::parse(p)?, aws))?,
-                None => target_store.sub("_gluepipe/quarantine")?,
-            };
-            Some(Arc::new(Publisher::new(
-                store,
-                &record.run_id,
-                WriteMode::Append,
-            )?))
-        }
-        _ => None,
-    };
-    let rejects = RejectsSink::new(
-        target_store.clone(),
-        format!("_gluepipe/rejects/{}.jsonl", record.run_id),
-        spec.max_bad_records,
-    );
-
-    let counters = Arc::new(Counters::default());
-    let shared = Arc::new(Shared {
-        cancel: AtomicBool::new(false),
-        error: Mutex::new(None),
-        rejects: Mutex::new(rejects),
-        quality: quality.map(Mutex::new),
-        counters: counters.clone(),
-        rows_written: AtomicU64::new(0),
-        rows_quarantined: AtomicU64::new(0),
-    });
     let worker_plan = Arc::new(WorkerPlan {
         decode_schema,
         plan,
-        partition_keys: source.partition_keys.clone(),
+        partition_keys: source.partition_keys,
         partition_indices,
-        quarantine: quarantine_publisher.is_some(),
+        quarantine: spec.data_quality.is_some() && on_failure == OnFailure::Quarantine,
         file_options: FileOptions {
             compression: spec.target.compression,
             row_group_bytes: tuning.row_group_bytes,
@@ -434,6 +379,188 @@ fn execute(
         },
         max_open_files: tuning.max_open_files,
     });
+    Ok(Prepared {
+        files: source.files,
+        worker_plan,
+        output_schema,
+        target,
+        target_store,
+        on_failure,
+    })
+}
+
+impl Prepared {
+    /// The data-quality stage, when the spec has a ruleset, evaluated at `evaluated_at`.
+    pub fn quality_stage(
+        &self,
+        spec: &PipelineSpec,
+        rt: &tokio::runtime::Runtime,
+        aws: &AwsClients,
+        run_id: &str,
+        evaluated_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Box<dyn QualityStage>>> {
+        let Some(dq) = &spec.data_quality else {
+            return Ok(None);
+        };
+        // Metric history for dynamic rules: in the results path, else the target's
+        // `_gluepipe/dq/`, local or S3 alike.
+        let results = match dq.results_path.as_deref() {
+            Some(path) => Location::parse(path).map_err(|e| usage(e.to_string()))?,
+            None => match &self.target {
+                Location::Local(dir) => Location::Local(dir.join("_gluepipe/dq")),
+                Location::S3(uri) => Location::S3(uri.join("_gluepipe/dq")),
+            },
+        };
+        let history = match results {
+            Location::Local(dir) => HistoryAt::Local(dir),
+            s3 => HistoryAt::Store(rt.block_on(Store::at(&s3, aws))?, rt.handle().clone()),
+        };
+        let stage = crate::quality::build(
+            dq,
+            &self.output_schema,
+            run_id,
+            &spec.name,
+            history,
+            evaluated_at,
+        )?;
+        Ok(Some(stage))
+    }
+
+    /// Where quarantined rows go, when the spec quarantines them.
+    pub fn quarantine_store(
+        &self,
+        spec: &PipelineSpec,
+        rt: &tokio::runtime::Runtime,
+        aws: &AwsClients,
+    ) -> Result<Option<Store>> {
+        let Some(dq) = spec
+            .data_quality
+            .as_ref()
+            .filter(|_| self.worker_plan.quarantine)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(match &dq.quarantine_path {
+            Some(p) => rt.block_on(Store::at(&Location::parse(p)?, aws))?,
+            None => self.target_store.sub("_gluepipe/quarantine")?,
+        }))
+    }
+}
+
+fn execute(
+    settings: &RunSettings,
+    rt: &tokio::runtime::Runtime,
+    aws: &AwsClients,
+    log: &Log,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let prepared = prepare(settings, rt, aws, log)?;
+    match &settings.mode {
+        RunMode::Single => {}
+        RunMode::Shard(items) => {
+            return crate::shard::run_shard(settings, &prepared, items, rt, aws, log, record);
+        }
+        RunMode::Merge => return crate::shard::merge(settings, &prepared, rt, aws, log, record),
+    }
+    let spec = &settings.spec;
+    let evaluated_at = settings.evaluated_at.unwrap_or_else(chrono::Utc::now);
+    let quality = prepared.quality_stage(spec, rt, aws, &record.run_id, evaluated_at)?;
+    let publisher = Publisher::new(
+        prepared.target_store.clone(),
+        &record.run_id,
+        spec.target.write_mode,
+    )?;
+    let quarantine = match prepared.quarantine_store(spec, rt, aws)? {
+        Some(store) => Some(Publisher::new(store, &record.run_id, WriteMode::Append)?),
+        None => None,
+    };
+    let converted = convert(
+        settings,
+        &prepared,
+        &prepared.files,
+        Outputs {
+            publisher,
+            quarantine,
+            quality,
+            file_tag: record.run_id.clone(),
+            rejects_key: format!("_gluepipe/rejects/{}.jsonl", record.run_id),
+        },
+        rt,
+        log,
+        record,
+    )?;
+    let report = match converted.quality {
+        Some(stage) => Some(stage.finish()?),
+        None => None,
+    };
+    publish(
+        settings,
+        &prepared,
+        rt,
+        aws,
+        log,
+        record,
+        report,
+        converted.publisher,
+        converted.quarantine,
+        converted.outputs,
+        converted.quarantine_outputs,
+    )
+}
+
+/// Where one conversion writes: its publishers (files stay invisible until they commit), its
+/// quality stage, the tag in its file names and its rejects file.
+pub(crate) struct Outputs {
+    pub publisher: Publisher,
+    pub quarantine: Option<Publisher>,
+    pub quality: Option<Box<dyn QualityStage>>,
+    pub file_tag: String,
+    pub rejects_key: String,
+}
+
+/// A finished conversion: nothing is visible yet.
+pub(crate) struct Converted {
+    pub publisher: Publisher,
+    pub quarantine: Option<Publisher>,
+    pub quality: Option<Box<dyn QualityStage>>,
+    pub outputs: Vec<OutputFile>,
+    pub quarantine_outputs: Vec<OutputFile>,
+}
+
+/// Converts `files` into staged output. Counts go to `record`; on failure both publishers are
+/// aborted (nothing of this conversion stays, except the rejects file for inspection).
+pub(crate) fn convert(
+    settings: &RunSettings,
+    prepared: &Prepared,
+    files: &[InputFile],
+    out: Outputs,
+    rt: &tokio::runtime::Runtime,
+    log: &Log,
+    record: &mut RunRecord,
+) -> Result<Converted> {
+    let spec = &settings.spec;
+    let tuning = &settings.tuning;
+    record.input_files = files.len();
+    record.input_bytes = files.iter().map(InputFile::size).sum();
+    let publisher = Arc::new(out.publisher);
+    let quarantine_publisher = out.quarantine.map(Arc::new);
+    let rejects = RejectsSink::new(
+        prepared.target_store.clone(),
+        out.rejects_key,
+        spec.max_bad_records,
+    );
+
+    let counters = Arc::new(Counters::default());
+    let shared = Arc::new(Shared {
+        cancel: AtomicBool::new(false),
+        error: Mutex::new(None),
+        rejects: Mutex::new(rejects),
+        quality: out.quality.map(Mutex::new),
+        counters: counters.clone(),
+        rows_written: AtomicU64::new(0),
+        rows_quarantined: AtomicU64::new(0),
+    });
+    let worker_plan = &prepared.worker_plan;
 
     log.event(
         "start",
@@ -448,19 +575,21 @@ fn execute(
     );
     let progress = Progress::start(settings.progress, record.input_bytes, counters.clone());
     let outcome = pump(
-        &source.files,
+        files,
         tuning,
         &shared,
-        &worker_plan,
+        worker_plan,
         &publisher,
         quarantine_publisher.as_ref(),
-        &record.run_id,
+        &out.file_tag,
     );
     progress.finish();
 
-    let abort = |rt: &tokio::runtime::Runtime, p: Arc<Publisher>| {
-        if let Ok(p) = Arc::try_unwrap(p) {
-            let _ = rt.block_on(p.abort());
+    let abort_all = |p: Arc<Publisher>, q: Option<Arc<Publisher>>| {
+        for p in std::iter::once(p).chain(q) {
+            if let Ok(p) = Arc::try_unwrap(p) {
+                let _ = rt.block_on(p.abort());
+            }
         }
     };
     let shared = Arc::try_unwrap(shared)
@@ -488,17 +617,14 @@ fn execute(
     let (outputs, quarantine_outputs) = match (outcome, failure) {
         (_, Some(err)) | (Err(err), None) => {
             record.rejects_path = rejects_path.ok().flatten();
-            abort(rt, publisher);
-            if let Some(q) = quarantine_publisher {
-                abort(rt, q);
-            }
+            abort_all(publisher, quarantine_publisher);
             return Err(err);
         }
         (Ok(files), None) => files,
     };
     record.rejects_path = rejects_path?;
     if record.rows_in != record.rows_written + record.rows_rejected + record.rows_quarantined {
-        abort(rt, publisher);
+        abort_all(publisher, quarantine_publisher);
         bail!(
             "internal error: rows_in {} != rows_written {} + rows_rejected {} + rows_quarantined {}; nothing was published",
             record.rows_in,
@@ -507,25 +633,50 @@ fn execute(
             record.rows_quarantined
         );
     }
+    let quality = shared
+        .quality
+        .map(|q| q.into_inner().unwrap_or_else(|p| p.into_inner()));
+    let publisher =
+        Arc::try_unwrap(publisher).map_err(|_| anyhow!("internal: publisher still shared"))?;
+    let quarantine = quarantine_publisher
+        .map(|q| {
+            Arc::try_unwrap(q).map_err(|_| anyhow!("internal: quarantine publisher still shared"))
+        })
+        .transpose()?;
+    Ok(Converted {
+        publisher,
+        quarantine,
+        quality,
+        outputs,
+        quarantine_outputs,
+    })
+}
 
-    // The verdict, before anything becomes visible.
-    let report: Option<QualityReport> = match shared.quality {
-        Some(stage) => Some(
-            stage
-                .into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .finish()?,
-        ),
-        None => None,
-    };
+/// The data-quality verdict, then (unless it stops the run) publication: files become
+/// visible, earlier ones go (overwrite), the manifest comes last, then the catalog.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn publish(
+    settings: &RunSettings,
+    prepared: &Prepared,
+    rt: &tokio::runtime::Runtime,
+    aws: &AwsClients,
+    log: &Log,
+    record: &mut RunRecord,
+    report: Option<QualityReport>,
+    publisher: Publisher,
+    quarantine: Option<Publisher>,
+    outputs: Vec<OutputFile>,
+    quarantine_outputs: Vec<OutputFile>,
+) -> Result<()> {
+    let spec = &settings.spec;
     if let Some(report) = &report {
         record.data_quality = Some(report.results.clone());
         if !report.passed {
-            match on_failure {
+            match prepared.on_failure {
                 OnFailure::Fail => {
-                    abort(rt, publisher);
-                    if let Some(q) = quarantine_publisher {
-                        abort(rt, q);
+                    let _ = rt.block_on(publisher.abort());
+                    if let Some(q) = quarantine {
+                        let _ = rt.block_on(q.abort());
                     }
                     return Err(EtlError::DataQuality(report.failures.join("; ")).into());
                 }
@@ -537,8 +688,6 @@ fn execute(
             }
         }
     }
-
-    // Publish: files become visible, earlier ones go (overwrite), the manifest comes last.
     let manifest_note = serde_json::json!({
         "run_id": record.run_id,
         "pipeline": record.pipeline,
@@ -547,14 +696,10 @@ fn execute(
         "rows_rejected": record.rows_rejected,
         "rows_quarantined": record.rows_quarantined,
     });
-    if let Some(q) = quarantine_publisher {
-        let q = Arc::try_unwrap(q)
-            .map_err(|_| anyhow!("internal: quarantine publisher still shared"))?;
+    if let Some(q) = quarantine {
         rt.block_on(q.commit(manifest_note.clone()))?;
         record.quarantine_outputs = quarantine_outputs;
     }
-    let publisher =
-        Arc::try_unwrap(publisher).map_err(|_| anyhow!("internal: publisher still shared"))?;
     let published = rt.block_on(publisher.commit(manifest_note))?;
     record.manifest_path = Some(published.manifest.clone());
     let mut outputs = outputs;
@@ -567,9 +712,9 @@ fn execute(
             aws,
             db,
             table,
-            &target,
-            &output_schema,
-            &worker_plan.partition_indices,
+            &prepared.target,
+            &prepared.output_schema,
+            &prepared.worker_plan.partition_indices,
             spec,
             &record.outputs,
         )?;
@@ -645,7 +790,7 @@ fn pump(
     plan: &Arc<WorkerPlan>,
     publisher: &Arc<Publisher>,
     quarantine: Option<&Arc<Publisher>>,
-    run_id: &str,
+    file_tag: &str,
 ) -> Result<(Vec<OutputFile>, Vec<OutputFile>)> {
     let threads = tuning.threads.max(1);
     // One chunk waiting per worker keeps every worker busy; more would only hold memory.
@@ -670,7 +815,7 @@ fn pump(
             let mut writer = PartitionedWriter::new(
                 publisher.clone(),
                 plan.file_options.clone(),
-                format!("{run_id}-{w:02}"),
+                format!("{file_tag}-{w:02}"),
                 plan.partition_indices.clone(),
                 plan.max_open_files,
             );
@@ -678,7 +823,7 @@ fn pump(
                 PartitionedWriter::new(
                     q.clone(),
                     plan.file_options.clone(),
-                    format!("{run_id}-{w:02}"),
+                    format!("{file_tag}-{w:02}"),
                     Vec::new(),
                     4,
                 )

@@ -27,6 +27,24 @@ pub struct RunSettings {
     pub log_format: LogFormat,
     /// Draw a progress bar (only ever on a terminal).
     pub progress: bool,
+    /// A single run, a shard, or a merge.
+    pub mode: RunMode,
+    /// The run id given on the command line.
+    pub run_id: Option<String>,
+    /// The data-quality evaluation time given on the command line.
+    pub evaluated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// How this process takes part in a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum RunMode {
+    /// Convert everything and publish.
+    #[default]
+    Single,
+    /// Convert these inputs (the `--shard-inputs` list, unresolved) and stage them.
+    Shard(Vec<String>),
+    /// Merge the shards of the run and publish.
+    Merge,
 }
 
 /// Knobs with defaults chosen for a 1 GB Glue Python-shell job; see the sink for row groups.
@@ -98,6 +116,23 @@ impl RunSettings {
             }
             tuning.sample_rows = n;
         }
+        let evaluated_at = args
+            .evaluated_at
+            .as_deref()
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|e| {
+                        usage(format!(
+                            "--evaluated-at {t}: {e} (use RFC 3339, e.g. 2026-11-25T10:00:00Z)"
+                        ))
+                    })
+            })
+            .transpose()?;
+        let mode = match &args.shard_inputs {
+            Some(items) => RunMode::Shard(crate::shard::parse_items(items)?),
+            None => RunMode::Single,
+        };
         Ok(RunSettings {
             spec,
             results: args.results.clone(),
@@ -105,7 +140,29 @@ impl RunSettings {
             tuning,
             log_format,
             progress: !no_progress && log_format == LogFormat::Text,
+            mode,
+            run_id: args.run_id.clone(),
+            evaluated_at,
         })
+    }
+
+    /// The settings of `gluepipe-etl merge`: as `run`, in merge mode, with a run id required.
+    pub fn resolve_merge(
+        args: &RunArgs,
+        log_format: LogFormat,
+        no_progress: bool,
+    ) -> anyhow::Result<RunSettings> {
+        if args.run_id.is_none() {
+            return Err(usage("merge needs the --run-id its shards ran with"));
+        }
+        if args.shard_inputs.is_some() {
+            return Err(usage(
+                "merge takes no --shard-inputs: it merges every shard of the run",
+            ));
+        }
+        let mut settings = RunSettings::resolve(args, log_format, no_progress)?;
+        settings.mode = RunMode::Merge;
+        Ok(settings)
     }
 }
 

@@ -14,7 +14,7 @@ use super::partition::split_by_partition;
 use crate::storage::Publisher;
 
 /// A finished output file, as the run record lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OutputFile {
     /// Full location once published.
     pub path: String,

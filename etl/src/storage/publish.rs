@@ -62,6 +62,34 @@ pub struct Publisher {
     mode: WriteMode,
     ledger: Arc<Ledger>,
     done: bool,
+    /// Local staging folders (names under `_gluepipe/staging/`) to remove when the run ends:
+    /// its own, and those of the shards whose files a resumed publisher took over.
+    staging_ids: Vec<String>,
+}
+
+/// A finished, unpublished file handed from one process to another (a shard of a sharded run
+/// to the merge that publishes): see [`Publisher::detach`] and [`Publisher::resume`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StagedFile {
+    /// Relative to the target.
+    pub key: String,
+    /// Where it will be once published.
+    pub uri: String,
+    pub bytes: u64,
+    pub staged: StagedAt,
+}
+
+/// Where a [`StagedFile`]'s bytes wait.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StagedAt {
+    /// A file in the target's staging folder (key relative to the target).
+    Local { staging_key: String },
+    /// An S3 multipart upload to `key` with every part uploaded: `(part number, ETag)`.
+    S3 {
+        upload_id: String,
+        parts: Vec<(i32, String)>,
+    },
 }
 
 impl Publisher {
@@ -85,7 +113,117 @@ impl Publisher {
             mode,
             ledger,
             done: false,
+            staging_ids: vec![run_id.to_string()],
         })
+    }
+
+    /// Ends this process's part of the run without publishing or discarding: returns the
+    /// finished files, which stay staged (invisible) until a [`Publisher::resume`]d publisher
+    /// commits or aborts them. Fails, discarding them, if a writer is still open.
+    pub async fn detach(mut self) -> Result<Vec<StagedFile>> {
+        let staged = self.close("hand over").await?;
+        let root = self.store.local_root().map(std::path::Path::to_path_buf);
+        staged
+            .into_iter()
+            .map(|(written, pending)| {
+                let staged = match pending {
+                    Pending::Local { staged } => {
+                        let rel = root
+                            .as_ref()
+                            .and_then(|r| staged.strip_prefix(r).ok())
+                            .ok_or_else(|| {
+                                StorageError::Invalid(format!(
+                                    "{}: staged outside the target",
+                                    staged.display()
+                                ))
+                            })?;
+                        StagedAt::Local {
+                            staging_key: rel.to_string_lossy().into_owned(),
+                        }
+                    }
+                    Pending::S3 { upload_id, parts } => StagedAt::S3 {
+                        upload_id,
+                        parts: parts
+                            .iter()
+                            .map(|p| {
+                                (
+                                    p.part_number().unwrap_or_default(),
+                                    p.e_tag().unwrap_or_default().to_string(),
+                                )
+                            })
+                            .collect(),
+                    },
+                };
+                Ok(StagedFile {
+                    key: written.key,
+                    uri: written.uri,
+                    bytes: written.bytes,
+                    staged,
+                })
+            })
+            .collect()
+    }
+
+    /// A publisher for `run_id` holding files other processes staged and detached, ready to
+    /// commit or abort them all together. `staging_ids` names the local staging folders those
+    /// processes used, removed when this publisher ends.
+    pub fn resume(
+        store: Store,
+        run_id: &str,
+        mode: WriteMode,
+        files: Vec<StagedFile>,
+        staging_ids: Vec<String>,
+    ) -> Result<Publisher> {
+        let mut publisher = Publisher::new(store, run_id, mode)?;
+        publisher.staging_ids.extend(staging_ids);
+        let root = publisher
+            .store
+            .local_root()
+            .map(std::path::Path::to_path_buf);
+        for file in files {
+            check_key(&file.key)?;
+            publisher.ledger.claim(&file.key, &publisher.store)?;
+            let pending = match (file.staged, &root) {
+                (StagedAt::Local { staging_key }, Some(root)) => {
+                    check_key(&staging_key)?;
+                    if !staging_key.starts_with(&format!("{STAGING_DIR}/")) {
+                        return Err(StorageError::Invalid(format!(
+                            "{staging_key}: not in the staging folder {STAGING_DIR}"
+                        )));
+                    }
+                    Pending::Local {
+                        staged: root.join(staging_key),
+                    }
+                }
+                (StagedAt::S3 { upload_id, parts }, None) => Pending::S3 {
+                    upload_id,
+                    parts: parts
+                        .into_iter()
+                        .map(|(n, etag)| {
+                            aws_sdk_s3::types::CompletedPart::builder()
+                                .part_number(n)
+                                .e_tag(etag)
+                                .build()
+                        })
+                        .collect(),
+                },
+                _ => {
+                    return Err(StorageError::Invalid(format!(
+                        "{}: staged on a different kind of store",
+                        file.uri
+                    )));
+                }
+            };
+            publisher.ledger.adopt(
+                WrittenObject {
+                    key: file.key,
+                    uri: file.uri,
+                    bytes: file.bytes,
+                },
+                pending,
+            );
+        }
+        Ok(publisher)
     }
 
     pub fn run_id(&self) -> &str {
@@ -146,17 +284,7 @@ impl Publisher {
     /// the manifest (`extra` is stored in it under `"run"`). Fails, leaving nothing of this run
     /// visible, if a writer is still open or a file cannot be published.
     pub async fn commit(mut self, extra: serde_json::Value) -> Result<Published> {
-        self.done = true;
-        let (open, staged) = self.ledger.close();
-        if open > 0 {
-            discard_all(&self.store, staged).await;
-            self.remove_local_staging();
-            return Err(StorageError::Invalid(format!(
-                "cannot publish run {} to {}: {open} output file(s) were not finished",
-                self.run_id,
-                self.store.uri("")
-            )));
-        }
+        let staged = self.close("publish").await?;
         let new_keys: HashSet<&str> = staged.iter().map(|(w, _)| w.key.as_str()).collect();
         let earlier = match self.mode {
             WriteMode::Append => Vec::new(),
@@ -213,6 +341,23 @@ impl Publisher {
         })
     }
 
+    /// Ends the run's writing and returns the finished files; if a writer is still open, the
+    /// run is incomplete: everything is discarded and the error says what could not be done.
+    async fn close(&mut self, doing: &str) -> Result<Vec<(WrittenObject, Pending)>> {
+        self.done = true;
+        let (open, staged) = self.ledger.close();
+        if open > 0 {
+            discard_all(&self.store, staged).await;
+            self.remove_local_staging();
+            return Err(StorageError::Invalid(format!(
+                "cannot {doing} run {} to {}: {open} output file(s) were not finished",
+                self.run_id,
+                self.store.uri("")
+            )));
+        }
+        Ok(staged)
+    }
+
     /// Publishes every staged file; if one fails, takes back those already published and
     /// discards the rest, so the run leaves nothing visible.
     async fn make_visible(&self, staged: Vec<(WrittenObject, Pending)>) -> Result<()> {
@@ -255,8 +400,9 @@ impl Publisher {
 
     fn remove_local_staging(&self) {
         if let Some(root) = self.store.local_root() {
-            let dir = root.join(STAGING_DIR).join(&self.run_id);
-            let _ = std::fs::remove_dir_all(&dir);
+            for id in &self.staging_ids {
+                let _ = std::fs::remove_dir_all(root.join(STAGING_DIR).join(id));
+            }
             // Tidy `_gluepipe/staging` and `_gluepipe` when this was the only run in them.
             let _ = std::fs::remove_dir(root.join(STAGING_DIR));
             let _ = std::fs::remove_dir(root.join(CONTROL_DIR));
@@ -449,6 +595,11 @@ impl Ledger {
             "{}: finished after the run was published or aborted",
             written.uri
         )))
+    }
+
+    /// Takes over a file another process finished (see [`Publisher::resume`]).
+    fn adopt(&self, written: WrittenObject, pending: Pending) {
+        self.lock().staged.push((written, pending));
     }
 
     /// Ends the run: no more files are accepted. Returns the open count and the staged files.
