@@ -10,6 +10,15 @@ The gluepipe Terraform provider uploads this file and makes it the job's script.
 5. ends the run by the binary's exit code: 0 succeeds; 3 (data quality) fails naming the rules that
    failed; anything else fails with the binary's last error line.
 
+A scaled-out pipeline's state machine runs the job in one of two more modes (`--gluepipe_mode`):
+- `shard`: convert one batch of the source's objects, `--gluepipe_shard_inputs` (JSON, as the
+  Distributed Map lists them), written to a file for `gluepipe-etl run SPEC --run-id ID
+  --evaluated-at TIME --shard-inputs @FILE`; its part files and state stay staged for the merge;
+- `merge`: `gluepipe-etl merge SPEC --run-id ID --evaluated-at TIME --results FILE` publishes the
+  shards of run ID (or not) and writes the run record, kept like a single run's.
+Both need `--gluepipe_run_id` and `--gluepipe_evaluated_at`, which every shard of an execution and
+its merge share; the run arguments that override the spec apply to each of them.
+
 Python 3.9, standard library and boto3 only (what Glue Python shell provides). A failure ends with
 one line on stderr, `gluepipe: ...`, which is what Glue shows as the run's error message.
 """
@@ -29,6 +38,13 @@ EXIT_DATA_QUALITY = 3
 ARG_SPEC_URI = "gluepipe_spec_uri"
 ARG_ETL_URI = "gluepipe_etl_uri"
 ARG_ETL_SHA256 = "gluepipe_etl_sha256"
+
+# Run arguments of a scaled-out pipeline's state machine (see the module's docstring).
+ARG_MODE = "gluepipe_mode"
+ARG_RUN_ID = "gluepipe_run_id"
+ARG_EVALUATED_AT = "gluepipe_evaluated_at"
+ARG_SHARD_INPUTS = "gluepipe_shard_inputs"
+MODE_RUN, MODE_SHARD, MODE_MERGE = "run", "shard", "merge"
 
 # Run arguments that override the spec, and the gluepipe-etl flag each becomes.
 # Keys are compared with '-' read as '_' (Glue's convention is underscores).
@@ -114,9 +130,53 @@ def fetch_spec(s3, uri, workdir):
     return path
 
 
-def etl_command(binary, spec_path, results_path, args):
-    """The gluepipe-etl command line: the spec, the results file, then one flag per override."""
-    command = [binary, "run", spec_path, "--results", results_path]
+def run_mode(args):
+    """The mode of this run (`run` unless `--gluepipe_mode` says otherwise), after checking that
+    the arguments the mode needs are there."""
+    mode = args.get(ARG_MODE) or MODE_RUN
+    if mode not in (MODE_RUN, MODE_SHARD, MODE_MERGE):
+        raise LaunchError("--{} is {!r}; use run, shard or merge".format(ARG_MODE, mode))
+    if mode == MODE_RUN:
+        return mode
+    needed = [ARG_RUN_ID, ARG_EVALUATED_AT] + ([ARG_SHARD_INPUTS] if mode == MODE_SHARD else [])
+    missing = [k for k in needed if not args.get(k)]
+    if missing:
+        raise LaunchError(
+            "{} mode needs the run arguments {} (the state machine of a pipeline with "
+            "runtime.parallelism above 1 sets them)".format(mode, ", ".join("--" + k for k in missing))
+        )
+    return mode
+
+
+def write_shard_inputs(args, workdir):
+    """Writes this shard's batch of objects to a file for `--shard-inputs @FILE` (a batch can be
+    longer than a command line should be) and returns the file's path."""
+    text = args.get(ARG_SHARD_INPUTS, "")
+    try:
+        items = json.loads(text)
+    except ValueError as e:
+        raise LaunchError("--{} is not JSON ({}): {!r}".format(ARG_SHARD_INPUTS, e, text[:200]))
+    if not isinstance(items, list):
+        raise LaunchError("--{} must be a JSON array of S3 objects or URIs, not {}".format(
+            ARG_SHARD_INPUTS, type(items).__name__))
+    path = os.path.join(workdir, "shard-inputs.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(items, f)
+    return path
+
+
+def etl_command(binary, spec_path, results_path, args, mode=MODE_RUN, items_path=None):
+    """The gluepipe-etl command line: the subcommand and spec, what the mode adds (the results
+    file, the run id, evaluation time and shard inputs), then one flag per override."""
+    if mode == MODE_RUN:
+        command = [binary, "run", spec_path, "--results", results_path]
+    else:
+        command = [binary, "merge" if mode == MODE_MERGE else "run", spec_path,
+                   "--run-id", args[ARG_RUN_ID], "--evaluated-at", args[ARG_EVALUATED_AT]]
+        if mode == MODE_MERGE:
+            command += ["--results", results_path]
+        else:
+            command += ["--shard-inputs", "@" + items_path]
     for key, flag in OVERRIDES.items():
         value = args.get(key)
         if value is None or value == "":
@@ -243,20 +303,24 @@ def launch(argv, s3=None, workdir=None, out=None, err=None):
         import boto3  # only needed where it runs for real
 
         s3 = boto3.client("s3")
+    mode = run_mode(args)
     workdir = workdir or tempfile.mkdtemp(prefix="gluepipe-")
     run_id = args.get("JOB_RUN_ID", "local")
-    out.write("gluepipe: job {} run {}\n".format(args.get("JOB_NAME", "?"), run_id))
+    items = write_shard_inputs(args, workdir) if mode == MODE_SHARD else None
+    of_run = "" if mode == MODE_RUN else " ({} of run {})".format(mode, args[ARG_RUN_ID])
+    out.write("gluepipe: job {} run {}{}\n".format(args.get("JOB_NAME", "?"), run_id, of_run))
     binary = fetch_binary(s3, args[ARG_ETL_URI], args[ARG_ETL_SHA256], workdir)
     spec = fetch_spec(s3, args[ARG_SPEC_URI], workdir)
     results = os.path.join(workdir, "results.json")
     if os.path.exists(results):  # never report an earlier run's record as this one's
         os.remove(results)
-    command = etl_command(binary, spec, results, args)
+    command = etl_command(binary, spec, results, args, mode, items)
     out.write("gluepipe: running {}\n".format(" ".join(command[1:])))
     out.flush()
     code, last = run_streaming(command, out, err)
     message = outcome_message(code, last, results)
-    keep_run_record(s3, results, spec, args, run_id, out)
+    if mode != MODE_SHARD:  # a shard's outcome is in its state file; the merge keeps the record
+        keep_run_record(s3, results, spec, args, run_id, out)
     if message is None:
         out.write("gluepipe: run succeeded\n")
     return message

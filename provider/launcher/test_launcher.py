@@ -115,6 +115,114 @@ class LauncherTest(unittest.TestCase):
         self.assertIn("--gluepipe_etl_sha256", str(ctx.exception))
         self.assertNotIn("--gluepipe_spec_uri", str(ctx.exception))
 
+    # ----- scale-out modes -----
+
+    SHARD = ("--gluepipe_mode", "shard", "--gluepipe_run_id", "exec-1",
+             "--gluepipe_evaluated_at", "2024-05-01T10:00:00.000Z")
+
+    def test_modes_map_to_etl_commands(self):
+        shared = {"gluepipe_run_id": "exec-1", "gluepipe_evaluated_at": "2024-05-01T10:00:00Z",
+                  "output": "s3://cur/x/"}
+        cases = [
+            ("run", {"output": "s3://cur/x/"}, None,
+             ["e", "run", "s", "--results", "r", "--output", "s3://cur/x/"]),
+            ("shard", shared, "/w/items.json",
+             ["e", "run", "s", "--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00Z",
+              "--shard-inputs", "@/w/items.json", "--output", "s3://cur/x/"]),
+            ("merge", shared, None,
+             ["e", "merge", "s", "--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00Z",
+              "--results", "r", "--output", "s3://cur/x/"]),
+        ]
+        for mode, args, items, want in cases:
+            with self.subTest(mode=mode):
+                self.assertEqual(launcher.etl_command("e", "s", "r", args, mode, items), want)
+
+    def test_mode_defaults_to_run_and_is_checked(self):
+        self.assertEqual(launcher.run_mode({}), "run")
+        self.assertEqual(launcher.run_mode({"gluepipe_mode": ""}), "run")
+        self.assertEqual(launcher.run_mode(launcher.parse_job_args(list(self.SHARD) + [
+            "--gluepipe_shard_inputs", "[]"])), "shard")
+        with self.assertRaises(launcher.LaunchError) as ctx:
+            launcher.run_mode({"gluepipe_mode": "fanout"})
+        self.assertIn("use run, shard or merge", str(ctx.exception))
+
+    def test_shard_and_merge_need_their_run_arguments(self):
+        cases = [
+            ({"gluepipe_mode": "shard"},
+             ["--gluepipe_run_id", "--gluepipe_evaluated_at", "--gluepipe_shard_inputs"]),
+            ({"gluepipe_mode": "shard", "gluepipe_run_id": "x", "gluepipe_evaluated_at": "t"},
+             ["--gluepipe_shard_inputs"]),
+            ({"gluepipe_mode": "merge", "gluepipe_run_id": "x"}, ["--gluepipe_evaluated_at"]),
+        ]
+        for args, missing in cases:
+            with self.subTest(args=args):
+                with self.assertRaises(launcher.LaunchError) as ctx:
+                    launcher.run_mode(args)
+                message = str(ctx.exception)
+                self.assertTrue(message.startswith(args["gluepipe_mode"] + " mode needs"), message)
+                for key in missing:
+                    self.assertIn(key, message)
+                self.assertNotIn("--gluepipe_mode", message)
+
+    def test_a_shard_without_items_fails_before_anything_is_fetched(self):
+        fixture = Fixture(stand_in_binary("touch ran\n"))
+        with self.assertRaises(launcher.LaunchError) as ctx:
+            self.launch(fixture, *self.SHARD)
+        self.assertIn("--gluepipe_shard_inputs", str(ctx.exception))
+        self.assertEqual(fixture.s3.downloads, [])
+        self.assertEqual(os.listdir(self.workdir), [])
+
+    def test_shard_inputs_must_be_a_json_array(self):
+        for text, reason in [("s3://raw/a.json", "is not JSON"), ('{"Key": "a"}', "must be a JSON array")]:
+            with self.subTest(text=text):
+                fixture = Fixture(stand_in_binary("exit 0\n"))
+                with self.assertRaises(launcher.LaunchError) as ctx:
+                    self.launch(fixture, *self.SHARD, "--gluepipe_shard_inputs", text)
+                self.assertIn(reason, str(ctx.exception))
+                self.assertEqual(fixture.s3.downloads, [])
+
+    def test_a_shard_gets_its_items_as_a_file_and_keeps_no_run_record(self):
+        items = [{"Key": "raw/orders/a.json", "Size": 10, "Etag": "\"e1\""}, "s3://raw/orders/b.json"]
+        fixture = Fixture(stand_in_binary("""
+            echo "$@" > "$(dirname "$2")/args-seen.txt"
+            for a in "$@"; do case "$a" in @*) cp "${a#@}" "$(dirname "$2")/items-seen.json";; esac; done
+            echo '{"rows_in": 2}' > "$(dirname "$2")/results.json"
+        """), spec=b'{"name": "orders", "target": {"path": "s3://curated/orders/"}}')
+        self.assertIsNone(self.launch(fixture, *self.SHARD, "--gluepipe_shard_inputs", json.dumps(items),
+                                      "--write_mode", "overwrite"))
+        with open(os.path.join(self.workdir, "items-seen.json")) as f:
+            self.assertEqual(json.load(f), items)
+        with open(os.path.join(self.workdir, "args-seen.txt")) as f:
+            args = f.read().split()
+        self.assertEqual(args[0], "run")
+        self.assertEqual(args[2:], ["--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00.000Z",
+                                    "--shard-inputs", "@" + os.path.join(self.workdir, "shard-inputs.json"),
+                                    "--write-mode", "overwrite"])
+        self.assertEqual(fixture.s3.uploads, {})
+        self.assertIn("job orders run jr_1 (shard of run exec-1)", self.out.getvalue())
+
+    def test_a_failed_shard_reports_the_binary_error(self):
+        fixture = Fixture(stand_in_binary('echo "error: shard: s3://raw/a.json: expected value" >&2; exit 1\n'))
+        message = self.launch(fixture, *self.SHARD, "--gluepipe_shard_inputs", "[]")
+        self.assertEqual(message, "gluepipe-etl failed with exit code 1: error: shard: s3://raw/a.json: expected value")
+
+    def test_merge_keeps_the_run_record_and_names_failed_rules(self):
+        results = {"data_quality": {"ruleOutcomes": [{"Rule": "RowCount > 10", "Outcome": "Failed"}]}}
+        fixture = Fixture(stand_in_binary("""
+            echo "$@" > "$(dirname "$2")/args-seen.txt"
+            echo '{}' > "$(dirname "$2")/results.json"
+            exit 3
+        """.format(json.dumps(results))), spec=b'{"name": "orders", "target": {"path": "s3://curated/orders/"}}')
+        merge = ("--gluepipe_mode", "merge") + self.SHARD[2:]
+        message = self.launch(fixture, *merge)
+        self.assertEqual(message, "data quality failed: 1 rule(s) failed: RowCount > 10")
+        self.assertEqual(list(fixture.s3.uploads), [("curated", "orders/_gluepipe/runs/jr_1.json")])
+        with open(os.path.join(self.workdir, "args-seen.txt")) as f:
+            args = f.read().split()
+        self.assertEqual(args[0], "merge")
+        self.assertEqual(args[2:], ["--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00.000Z",
+                                    "--results", os.path.join(self.workdir, "results.json")])
+
     # ----- the binary -----
 
     def test_success_runs_the_binary_with_the_spec_and_streams_output(self):
