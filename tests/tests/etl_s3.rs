@@ -1274,3 +1274,151 @@ async fn etl_binary_killed_mid_run_leaves_nothing_visible() {
     );
     assert!(b.pending_uploads().await.is_empty());
 }
+
+/// A sharded run on S3: shards given S3 listing objects (as a Distributed Map passes them) stage
+/// multipart uploads that only the merge completes; the result equals a single run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etl_binary_sharded_run_publishes_only_at_merge_and_equals_one_run() {
+    let b = bench().await;
+    let glue = aws_sdk_glue::Client::new(&b.emu.sdk_config().await);
+    create_source_table(&glue, false).await;
+    for f in 0..4u64 {
+        let lines: Vec<String> = (f * 10..f * 10 + 10)
+            .map(|i| order_line(i, "2024-03-01"))
+            .collect();
+        b.put(
+            &format!("raw/orders/part-{f}.json"),
+            lines.join("\n").as_bytes(),
+        )
+        .await;
+    }
+    b.put("raw/orders/_SUCCESS", b"").await;
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.dqdl");
+    std::fs::write(
+        &rules,
+        r#"Rules = [ RowCount = 40, IsUnique "order_id", Mean "order_id" between 19 and 20, ColumnValues "order_id" < 35 ]"#,
+    )
+    .unwrap();
+    let args = |target: &str| -> Vec<String> {
+        [
+            "--catalog-database",
+            "raw",
+            "--catalog-table",
+            "orders_flat",
+            "--output",
+            target,
+            "--rules",
+            rules.to_str().unwrap(),
+            "--on-dq-failure",
+            "warn",
+            "--evaluated-at",
+            "2026-11-25T12:00:00Z",
+            "--no-progress",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let run = |cmd: &str, target: &str, extra: &[&str]| {
+        let mut all = vec![cmd.to_string()];
+        all.extend(args(target));
+        all.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        let out = etl(&b.emu, &refs);
+        assert!(
+            out.status.success(),
+            "{all:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let single = format!("s3://{BUCKET}/curated/single/");
+    let sharded = format!("s3://{BUCKET}/curated/sharded/");
+    run(
+        "run",
+        &single,
+        &["--results", &format!("s3://{BUCKET}/runs/single.json")],
+    );
+
+    let item = |k: &str| serde_json::json!({"Key": k, "Size": 1, "Etag": "\"x\""});
+    for batch in [
+        vec![item("raw/orders/part-0.json"), item("raw/orders/_SUCCESS")],
+        vec![
+            item("raw/orders/part-1.json"),
+            item("raw/orders/part-2.json"),
+        ],
+        vec![item("raw/orders/part-3.json")],
+    ] {
+        let items = serde_json::to_string(&batch).unwrap();
+        run(
+            "run",
+            &sharded,
+            &["--run-id", "exec-1", "--shard-inputs", &items],
+        );
+    }
+    let visible = |keys: Vec<String>| -> Vec<String> {
+        keys.into_iter()
+            .filter(|k| k.starts_with("curated/sharded/") && !k.contains("/_gluepipe/"))
+            .collect()
+    };
+    assert!(
+        visible(b.keys().await).is_empty(),
+        "nothing visible before the merge"
+    );
+    assert!(
+        !b.pending_uploads().await.is_empty(),
+        "the shards' files wait as uploads"
+    );
+    run(
+        "merge",
+        &sharded,
+        &[
+            "--run-id",
+            "exec-1",
+            "--results",
+            &format!("s3://{BUCKET}/runs/sharded.json"),
+        ],
+    );
+
+    assert!(
+        b.pending_uploads().await.is_empty(),
+        "every upload completed"
+    );
+    let keys = b.keys().await;
+    assert!(
+        !keys.iter().any(|k| k.contains("/_gluepipe/shards/")),
+        "{keys:?}"
+    );
+    let files = visible(keys);
+    let one: serde_json::Value = serde_json::from_slice(&b.get("runs/single.json").await).unwrap();
+    let many: serde_json::Value =
+        serde_json::from_slice(&b.get("runs/sharded.json").await).unwrap();
+    for k in [
+        "rows_in",
+        "rows_written",
+        "input_files",
+        "input_bytes",
+        "status",
+    ] {
+        assert_eq!(one[k], many[k], "{k}");
+    }
+    assert_eq!(many["rows_written"], 40);
+    // Every shard wrote its own files (per worker); the record lists exactly what is visible.
+    assert!(files.len() >= 3, "{files:?}");
+    assert_eq!(many["outputs"].as_array().unwrap().len(), files.len());
+    let dq = |r: &serde_json::Value| -> gluepipe_etl::dq::DqResults {
+        serde_json::from_value(r["data_quality"].clone()).unwrap()
+    };
+    gluepipe_etl::dq::partial::compare_results(&dq(&one), &dq(&many)).unwrap();
+    assert_eq!(
+        dq(&many).rule_outcomes[3].outcome,
+        gluepipe_etl::dq::Outcome::Failed
+    );
+    let rows = |prefix: &str| {
+        let read = read_parquet_with_pyarrow(&b.emu, prefix);
+        let mut rows = read["rows"].as_array().unwrap().clone();
+        rows.sort_by_key(|r| r["order_id"].as_u64());
+        rows
+    };
+    assert_eq!(rows("curated/single/"), rows("curated/sharded/"));
+}
