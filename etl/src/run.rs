@@ -233,7 +233,13 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     };
     let rt = runtime()?;
     let aws = AwsClients::new(AwsOptions::with_endpoint(settings.endpoint_url.clone()));
-    let result = execute(settings, &rt, &aws, &log, &mut record);
+    let env = RunEnv {
+        settings,
+        rt: &rt,
+        aws: &aws,
+        log: &log,
+    };
+    let result = execute(&env, &mut record);
     record.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     record.duration_seconds = started.elapsed().as_secs_f64();
     record.status = match &result {
@@ -312,12 +318,21 @@ pub(crate) struct Prepared {
     pub on_failure: OnFailure,
 }
 
-pub(crate) fn prepare(
-    settings: &RunSettings,
-    rt: &tokio::runtime::Runtime,
-    aws: &AwsClients,
-    log: &Log,
-) -> Result<Prepared> {
+/// What every stage of a run reads: the settings, the I/O runtime, the AWS clients, the log.
+pub(crate) struct RunEnv<'a> {
+    pub settings: &'a RunSettings,
+    pub rt: &'a tokio::runtime::Runtime,
+    pub aws: &'a AwsClients,
+    pub log: &'a Log,
+}
+
+pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
+    let RunEnv {
+        settings,
+        rt,
+        aws,
+        log,
+    } = *env;
     let spec = &settings.spec;
     let tuning = &settings.tuning;
     let source = rt.block_on(resolve_source(spec, aws))?;
@@ -393,12 +408,11 @@ impl Prepared {
     /// The data-quality stage, when the spec has a ruleset, evaluated at `evaluated_at`.
     pub fn quality_stage(
         &self,
-        spec: &PipelineSpec,
-        rt: &tokio::runtime::Runtime,
-        aws: &AwsClients,
+        env: &RunEnv<'_>,
         run_id: &str,
         evaluated_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Box<dyn QualityStage>>> {
+        let (spec, rt, aws) = (&env.settings.spec, env.rt, env.aws);
         let Some(dq) = &spec.data_quality else {
             return Ok(None);
         };
@@ -427,12 +441,8 @@ impl Prepared {
     }
 
     /// Where quarantined rows go, when the spec quarantines them.
-    pub fn quarantine_store(
-        &self,
-        spec: &PipelineSpec,
-        rt: &tokio::runtime::Runtime,
-        aws: &AwsClients,
-    ) -> Result<Option<Store>> {
+    pub fn quarantine_store(&self, env: &RunEnv<'_>) -> Result<Option<Store>> {
+        let (spec, rt, aws) = (&env.settings.spec, env.rt, env.aws);
         let Some(dq) = spec
             .data_quality
             .as_ref()
@@ -447,35 +457,27 @@ impl Prepared {
     }
 }
 
-fn execute(
-    settings: &RunSettings,
-    rt: &tokio::runtime::Runtime,
-    aws: &AwsClients,
-    log: &Log,
-    record: &mut RunRecord,
-) -> Result<()> {
-    let prepared = prepare(settings, rt, aws, log)?;
-    match &settings.mode {
+fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
+    let prepared = prepare(env)?;
+    match &env.settings.mode {
         RunMode::Single => {}
-        RunMode::Shard(items) => {
-            return crate::shard::run_shard(settings, &prepared, items, rt, aws, log, record);
-        }
-        RunMode::Merge => return crate::shard::merge(settings, &prepared, rt, aws, log, record),
+        RunMode::Shard(items) => return crate::shard::run_shard(env, &prepared, items, record),
+        RunMode::Merge => return crate::shard::merge(env, &prepared, record),
     }
-    let spec = &settings.spec;
-    let evaluated_at = settings.evaluated_at.unwrap_or_else(chrono::Utc::now);
-    let quality = prepared.quality_stage(spec, rt, aws, &record.run_id, evaluated_at)?;
+    let spec = &env.settings.spec;
+    let evaluated_at = env.settings.evaluated_at.unwrap_or_else(chrono::Utc::now);
+    let quality = prepared.quality_stage(env, &record.run_id, evaluated_at)?;
     let publisher = Publisher::new(
         prepared.target_store.clone(),
         &record.run_id,
         spec.target.write_mode,
     )?;
-    let quarantine = match prepared.quarantine_store(spec, rt, aws)? {
+    let quarantine = match prepared.quarantine_store(env)? {
         Some(store) => Some(Publisher::new(store, &record.run_id, WriteMode::Append)?),
         None => None,
     };
     let converted = convert(
-        settings,
+        env,
         &prepared,
         &prepared.files,
         Outputs {
@@ -485,8 +487,6 @@ fn execute(
             file_tag: record.run_id.clone(),
             rejects_key: format!("_gluepipe/rejects/{}.jsonl", record.run_id),
         },
-        rt,
-        log,
         record,
     )?;
     let report = match converted.quality {
@@ -494,11 +494,8 @@ fn execute(
         None => None,
     };
     publish(
-        settings,
+        env,
         &prepared,
-        rt,
-        aws,
-        log,
         record,
         report,
         converted.publisher,
@@ -530,14 +527,15 @@ pub(crate) struct Converted {
 /// Converts `files` into staged output. Counts go to `record`; on failure both publishers are
 /// aborted (nothing of this conversion stays, except the rejects file for inspection).
 pub(crate) fn convert(
-    settings: &RunSettings,
+    env: &RunEnv<'_>,
     prepared: &Prepared,
     files: &[InputFile],
     out: Outputs,
-    rt: &tokio::runtime::Runtime,
-    log: &Log,
     record: &mut RunRecord,
 ) -> Result<Converted> {
+    let RunEnv {
+        settings, rt, log, ..
+    } = *env;
     let spec = &settings.spec;
     let tuning = &settings.tuning;
     record.input_files = files.len();
@@ -656,11 +654,8 @@ pub(crate) fn convert(
 /// visible, earlier ones go (overwrite), the manifest comes last, then the catalog.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn publish(
-    settings: &RunSettings,
+    env: &RunEnv<'_>,
     prepared: &Prepared,
-    rt: &tokio::runtime::Runtime,
-    aws: &AwsClients,
-    log: &Log,
     record: &mut RunRecord,
     report: Option<QualityReport>,
     publisher: Publisher,
@@ -668,7 +663,8 @@ pub(crate) fn publish(
     outputs: Vec<OutputFile>,
     quarantine_outputs: Vec<OutputFile>,
 ) -> Result<()> {
-    let spec = &settings.spec;
+    let RunEnv { rt, aws, log, .. } = *env;
+    let spec = &env.settings.spec;
     if let Some(report) = &report {
         record.data_quality = Some(report.results.clone());
         if !report.passed {
@@ -1055,7 +1051,15 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             human_bytes(rate as u64)
         ),
     ];
-    if r.status == "succeeded" {
+    if let (Some(shard), "succeeded") = (&r.shard, r.status.as_str()) {
+        lines.push(format!(
+            "  staged    {} row(s) in {} file(s), {}, as shard {shard}: `gluepipe-etl merge --run-id {}` publishes them",
+            r.rows_written,
+            r.outputs.len(),
+            human_bytes(written_bytes),
+            r.run_id
+        ));
+    } else if r.status == "succeeded" {
         lines.push(format!(
             "  written   {} row(s) in {} file(s), {} → {}",
             r.rows_written,

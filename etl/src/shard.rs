@@ -28,12 +28,11 @@ use sha2::{Digest, Sha256};
 
 use crate::dq::partial::PartialState;
 use crate::error::usage;
-use crate::progress::Log;
-use crate::run::{Outputs, Prepared, RunRecord, convert, publish};
+use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, publish};
 use crate::settings::RunSettings;
 use crate::sink::OutputFile;
 use crate::storage::publish::StagedFile;
-use crate::storage::{AwsClients, InputFile, Publisher, Store};
+use crate::storage::{InputFile, Publisher, Store};
 
 /// Version of the shard state format; a merge refuses any other.
 const FORMAT: u32 = 1;
@@ -158,16 +157,14 @@ fn required_time(settings: &RunSettings) -> Result<chrono::DateTime<chrono::Utc>
 
 /// Converts the shard's inputs, stages the files, and writes the shard state.
 pub(crate) fn run_shard(
-    settings: &RunSettings,
+    env: &RunEnv<'_>,
     prepared: &Prepared,
     items: &[String],
-    rt: &tokio::runtime::Runtime,
-    aws: &AwsClients,
-    log: &Log,
     record: &mut RunRecord,
 ) -> Result<()> {
-    let spec = &settings.spec;
-    let evaluated_at = required_time(settings)?;
+    let RunEnv { rt, log, .. } = *env;
+    let spec = &env.settings.spec;
+    let evaluated_at = required_time(env.settings)?;
     let (files, skipped) = select_inputs(&prepared.files, items);
     if !skipped.is_empty() {
         log.warn(&format!(
@@ -180,16 +177,16 @@ pub(crate) fn run_shard(
     record.shard = Some(shard.clone());
     // Names of this shard's publishers, files and rejects: unique within the run.
     let id = format!("{}.{shard}", record.run_id);
-    let quality = prepared.quality_stage(spec, rt, aws, &record.run_id, evaluated_at)?;
+    let quality = prepared.quality_stage(env, &record.run_id, evaluated_at)?;
     let publisher = Publisher::new(prepared.target_store.clone(), &id, spec.target.write_mode)?;
-    let quarantine_store = prepared.quarantine_store(spec, rt, aws)?;
+    let quarantine_store = prepared.quarantine_store(env)?;
     let quarantine = match &quarantine_store {
         Some(store) => Some(Publisher::new(store.clone(), &id, WriteMode::Append)?),
         None => None,
     };
     let rejects_key = format!("_gluepipe/rejects/{id}.jsonl");
     let converted = convert(
-        settings,
+        env,
         prepared,
         &files,
         Outputs {
@@ -199,8 +196,6 @@ pub(crate) fn run_shard(
             file_tag: id.clone(),
             rejects_key: rejects_key.clone(),
         },
-        rt,
-        log,
         record,
     )?;
     let staged = rt.block_on(converted.publisher.detach())?;
@@ -338,16 +333,10 @@ fn check_coverage(prepared: &Prepared, states: &[(String, ShardState)]) -> Resul
 }
 
 /// Merges the run's shards and publishes them.
-pub(crate) fn merge(
-    settings: &RunSettings,
-    prepared: &Prepared,
-    rt: &tokio::runtime::Runtime,
-    aws: &AwsClients,
-    log: &Log,
-    record: &mut RunRecord,
-) -> Result<()> {
-    let spec = &settings.spec;
-    let evaluated_at = required_time(settings)?;
+pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecord) -> Result<()> {
+    let RunEnv { rt, log, .. } = *env;
+    let spec = &env.settings.spec;
+    let evaluated_at = required_time(env.settings)?;
     let store = &prepared.target_store;
     let states = load_states(store, &record.run_id, rt)?;
     check_coverage(prepared, &states)?;
@@ -402,7 +391,7 @@ pub(crate) fn merge(
         files,
         staging_ids.clone(),
     )?;
-    let quarantine = match prepared.quarantine_store(spec, rt, aws)? {
+    let quarantine = match prepared.quarantine_store(env)? {
         Some(q) => Some(Publisher::resume(
             q,
             &run_id,
@@ -425,7 +414,7 @@ pub(crate) fn merge(
                     .unwrap_or("the rejects files")
             );
         }
-        let mut quality = prepared.quality_stage(spec, rt, aws, &run_id, evaluated_at)?;
+        let mut quality = prepared.quality_stage(env, &run_id, evaluated_at)?;
         if let Some(stage) = &mut quality {
             for (key, s) in &states {
                 let state = s.data_quality.as_ref().ok_or_else(|| {
@@ -443,11 +432,8 @@ pub(crate) fn merge(
     })();
     let outcome = match result {
         Ok(report) => publish(
-            settings,
+            env,
             prepared,
-            rt,
-            aws,
-            log,
             record,
             report,
             publisher,
