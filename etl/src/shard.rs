@@ -4,8 +4,9 @@
 //!
 //! ```text
 //! shard (run --shard-inputs): some inputs → part files, staged (invisible)
+//!                             → <target>/_gluepipe/shards/<run>/<shard>.dq-state (DQ accumulators)
 //!                             → <target>/_gluepipe/shards/<run>/<shard>.json
-//!                               (inputs, counts, staged files, data-quality state)
+//!                               (inputs, counts, staged files; written last)
 //! merge:  every shard state → every source input converted exactly once? same schema?
 //!         → data-quality states merged → verdict → publish all staged files, or discard them
 //! ```
@@ -37,6 +38,9 @@ use crate::storage::{InputFile, Publisher, Store};
 /// Version of the shard state format; a merge refuses any other.
 const FORMAT: u32 = 1;
 
+/// The name ending of a shard's data-quality state, next to its shard state.
+const DQ_SUFFIX: &str = ".dq-state";
+
 /// Where a run's shard states live under the target.
 fn states_dir(run_id: &str) -> String {
     format!("_gluepipe/shards/{run_id}/")
@@ -63,7 +67,9 @@ struct ShardState {
     quarantine_outputs: Vec<OutputFile>,
     /// Its rejects file, relative to the target.
     rejects_key: Option<String>,
-    data_quality: Option<PartialState>,
+    /// Its data-quality state, a file of its own (relative to the target) so that the merge
+    /// holds one shard's distinct-value tables at a time, not every shard's.
+    data_quality_key: Option<String>,
 }
 
 /// Reads `--shard-inputs`: JSON text, or `@FILE` holding it — an array of locations or of
@@ -219,17 +225,26 @@ pub(crate) fn run_shard(
         outputs: converted.outputs.clone(),
         quarantine_outputs: converted.quarantine_outputs.clone(),
         rejects_key: record.rejects_path.is_some().then_some(rejects_key),
-        data_quality: converted.quality.as_ref().map(|q| q.save()),
+        data_quality_key: converted
+            .quality
+            .as_ref()
+            .map(|_| format!("{}{shard}{DQ_SUFFIX}", states_dir(&record.run_id))),
     };
     let key = format!("{}{shard}.json", states_dir(&record.run_id));
-    let written = serde_json::to_vec(&state)
-        .map_err(anyhow::Error::from)
-        .and_then(|body| {
-            rt.block_on(prepared.target_store.put_bytes(&key, body))
-                .map_err(anyhow::Error::from)
-        });
+    // The data-quality state first: the shard state, written last, is what the merge looks for.
+    let put = |key: &str, body: serde_json::Result<Vec<u8>>| -> Result<()> {
+        Ok(rt.block_on(prepared.target_store.put_bytes(key, body?))?)
+    };
+    let written = match (&converted.quality, &state.data_quality_key) {
+        (Some(q), Some(dq_key)) => put(dq_key, serde_json::to_vec(&q.save())),
+        _ => Ok(()),
+    }
+    .and_then(|()| put(&key, serde_json::to_vec(&state)));
     if let Err(e) = written {
         // Without its state the merge cannot publish these files: discard them now.
+        if let Some(dq_key) = &state.data_quality_key {
+            let _ = rt.block_on(prepared.target_store.delete(dq_key));
+        }
         let run_id = &record.run_id;
         let _ = rt.block_on(
             Publisher::resume(
@@ -417,15 +432,18 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
         let mut quality = prepared.quality_stage(env, &run_id, evaluated_at)?;
         if let Some(stage) = &mut quality {
             for (key, s) in &states {
-                let state = s.data_quality.as_ref().ok_or_else(|| {
+                let dq_key = s.data_quality_key.as_ref().ok_or_else(|| {
                     anyhow!(
                         "{} has no data-quality state, but the pipeline has a ruleset",
                         store.uri(key)
                     )
                 })?;
+                let body = rt.block_on(store.get_bytes(dq_key))?;
+                let state: PartialState = serde_json::from_slice(&body)
+                    .with_context(|| format!("reading {}", store.uri(dq_key)))?;
                 stage
-                    .merge(state)
-                    .with_context(|| format!("merging {}", store.uri(key)))?;
+                    .merge(&state)
+                    .with_context(|| format!("merging {}", store.uri(dq_key)))?;
             }
         }
         quality.map(|q| q.finish()).transpose()
@@ -450,7 +468,10 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
         }
     };
     // The staged files are gone either way; so is any use of the states.
-    let keys: Vec<String> = states.iter().map(|(k, _)| k.clone()).collect();
+    let keys: Vec<String> = states
+        .iter()
+        .flat_map(|(k, s)| std::iter::once(k.clone()).chain(s.data_quality_key.clone()))
+        .collect();
     if let Err(e) = rt.block_on(store.delete_many(&keys)) {
         log.warn(&format!(
             "could not remove the shard states under {}: {e}",

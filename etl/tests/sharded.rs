@@ -176,7 +176,21 @@ fn shards_and_merge_equal_one_run() {
         "nothing visible before the merge"
     );
     let states = sharded_out.join("_gluepipe/shards/many");
-    assert_eq!(std::fs::read_dir(&states).unwrap().count(), 3);
+    let mut state_files: Vec<String> = std::fs::read_dir(&states)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    state_files.sort();
+    assert_eq!(
+        state_files.len(),
+        6,
+        "a state and a DQ state per shard: {state_files:?}"
+    );
+    assert_eq!(
+        state_files.iter().filter(|n| n.ends_with(".json")).count(),
+        3
+    );
     run(
         "merge",
         &args,
