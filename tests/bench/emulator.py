@@ -11,6 +11,14 @@ it was written against, and refuses to start otherwise):
   callback endpoint), `DescribeExecution` serialises datetimes in outputs, and an unnamed
   `StartExecution` gets a unique name instead of "None".
 - Glue `UpdateJob` and `BatchStopJobRun` exist; `CreateJob` on an existing name fails as on AWS.
+- Distributed Map states work as scaled-out pipelines use them: `ItemBatcher` (`MaxItemsPerBatch`,
+  `BatchInput`; moto's grammar lacks it) batches the items into `{"BatchInput": …, "Items": […]}`;
+  the `s3:listObjectsV2` item reader lists every page and gives objects in AWS's shape
+  (`Etag`, `Key`, `LastModified` in epoch seconds, `Size`, `StorageClass`), an empty prefix as no
+  items; and a map run whose failed children exceed `ToleratedFailureCount`/`Percentage` fails
+  with `States.ExceedToleratedFailureThreshold` (moto ignored failed children).
+- The context object's `$$.Execution.StartTime` is an ISO 8601 string, as on AWS (moto put a
+  datetime there, which broke any task that passed it on).
 - A job runner: each Glue `StartJobRun` executes a local command (see `JobRunner`), so a run
   really runs our launcher and ETL binary, ending SUCCEEDED on exit 0 and FAILED with the last
   stderr line otherwise.
@@ -209,6 +217,193 @@ def mend_moto(runner: "JobRunner") -> None:
 
     # 7. The job runner: job runs execute a local command.
     runner.install(glue_models)
+
+    # 8-10. Distributed Map: item batches, a complete S3 listing, the tolerated failure threshold.
+    mend_distributed_map()
+
+    # 11. `$$.Execution.StartTime` is text on AWS ("2024-05-01T10:00:00.123Z").
+    from moto.stepfunctions.parser.backend import execution_worker
+
+    rewrite_method(
+        execution_worker.ExecutionWorker,
+        "_get_evaluation_environment",
+        "StartTime=self._evaluation_details.execution_details.start_time,",
+        "StartTime=_gluepipe_context_time(self._evaluation_details.execution_details.start_time),",
+    )
+    execution_worker._gluepipe_context_time = context_time  # type: ignore[attr-defined]
+
+
+def context_time(value: Any) -> Any:
+    """A time in the context object as Step Functions writes it: UTC, milliseconds, `Z`."""
+    if not isinstance(value, datetime.datetime):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.timezone.utc)
+    text = value.astimezone(datetime.timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def adapt_map_states(states: dict[str, Any], sizes: dict[str, int]) -> bool:
+    """Rewrites the Map states in `states` (and in the state machines nested in them) into what
+    moto's grammar takes; returns whether anything changed:
+    - an integer `ToleratedFailurePercentage` (AWS takes any number; moto only a decimal one)
+      becomes a float;
+    - an `ItemBatcher` becomes the `ItemSelector` that builds one batch's input, `{"BatchInput":
+      …, "Items": <the batch>}`, once the items handed to a child are a batch; each map's
+      `MaxItemsPerBatch` is recorded in `sizes`, by state name."""
+    changed = False
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        nested = [state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])]
+        for machine in nested:
+            if isinstance(machine, dict) and isinstance(machine.get("States"), dict):
+                changed |= adapt_map_states(machine["States"], sizes)
+        if state.get("Type") != "Map":
+            continue
+        percentage = state.get("ToleratedFailurePercentage")
+        if isinstance(percentage, int) and not isinstance(percentage, bool):
+            state["ToleratedFailurePercentage"] = float(percentage)
+            changed = True
+        batcher = state.get("ItemBatcher")
+        if batcher is None:
+            continue
+        unsupported = set(batcher) - {"MaxItemsPerBatch", "BatchInput"}
+        if unsupported or "ItemSelector" in state or not isinstance(batcher.get("MaxItemsPerBatch"), int):
+            raise ValueError(f"the gluepipe emulator batches Map items only with an integer "
+                             f"MaxItemsPerBatch and BatchInput, without ItemSelector (state {name})")
+        if sizes.get(name, batcher["MaxItemsPerBatch"]) != batcher["MaxItemsPerBatch"]:
+            raise ValueError(f"the gluepipe emulator needs Map states with batches named apart ({name})")
+        sizes[name] = batcher["MaxItemsPerBatch"]
+        selector: dict[str, Any] = {"Items.$": "$$.Map.Item.Value"}
+        if "BatchInput" in batcher:
+            selector["BatchInput"] = batcher["BatchInput"]
+        state["ItemSelector"] = selector
+        del state["ItemBatcher"]
+        changed = True
+    return changed
+
+
+def batched(eval_input: Any, items: list[Any]) -> list[Any]:
+    """A map run's items as batches, when its state had an `ItemBatcher`."""
+    size = getattr(eval_input.item_selector, "_gluepipe_batch_size", None)
+    if size is None:
+        return items
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def listed_object(entry: dict[str, Any]) -> dict[str, Any]:
+    """An S3 listing entry as the Distributed Map's item reader gives it on AWS."""
+    modified = entry["LastModified"]
+    return {"Etag": entry["ETag"], "Key": entry["Key"],
+            "LastModified": int(modified.timestamp()) if hasattr(modified, "timestamp") else modified,
+            "Size": entry["Size"], "StorageClass": entry.get("StorageClass", "STANDARD")}
+
+
+def mend_distributed_map() -> None:
+    from moto.stepfunctions.parser.api import ExecutionFailedEventDetails, HistoryEventType
+    from moto.stepfunctions.parser.asl.antlr.runtime import ASLLexer as lexer_module
+    from moto.stepfunctions.parser.asl.component.common.error_name import failure_event as failures
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
+        resource_eval_s3,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as distributed,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.state_map import StateMap
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    # 8. ItemBatcher: moto's grammar has no such field. The definition it parses (to validate it
+    # and to run it) gets an equivalent ItemSelector; the batch size goes to the map's selector.
+    # (DescribeStateMachine still returns the definition as it was given.)
+    if '"ItemBatcher"' in inspect.getsource(lexer_module):
+        raise MendError("moto changed: its ASL grammar knows ItemBatcher; remove gluepipe's stand-in")
+    parser = asl_parser.AmazonStateLanguageParser
+    original_parse = parser.parse
+
+    def parse(definition: str) -> Any:
+        try:
+            document = json.loads(definition)
+        except ValueError:
+            return original_parse(definition)
+        sizes: dict[str, int] = {}
+        if not (isinstance(document, dict) and isinstance(document.get("States"), dict)
+                and adapt_map_states(document["States"], sizes)):
+            return original_parse(definition)
+        program, tree = original_parse(json.dumps(document))
+        for state_map in components(program, StateMap):
+            if state_map.name in sizes:
+                state_map.item_selector._gluepipe_batch_size = sizes[state_map.name]
+        return program, tree
+
+    parser.parse = staticmethod(parse)
+
+    # 9. A map run hands each child a batch, and fails when more children failed than tolerated.
+    if "job_pool.await_jobs()" not in inspect.getsource(distributed.DistributedIterationComponent._map_run):
+        raise MendError("moto changed: DistributedIterationComponent._map_run no longer awaits its jobs")
+    rewrite_method(
+        distributed.DistributedIterationComponent,
+        "_map_run",
+        "input_items: list[json] = env.stack.pop()",
+        "input_items: list[json] = _gluepipe_batched(eval_input, env.stack.pop())",
+    )
+    batching_map_run = distributed.DistributedIterationComponent._map_run
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        batching_map_run(self, env, eval_input)  # returns once every child has ended
+        check_tolerance(env, eval_input)
+
+    def check_tolerance(env: Any, eval_input: Any) -> None:
+        counter = eval_input.map_run_record.item_counter
+        failed, total = counter.failed.get(), counter.total.get()
+        if failed == 0 or (failed <= eval_input.tolerated_failure_count
+                           and failed * 100.0 <= eval_input.tolerated_failure_percentage * total):
+            return
+        error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+        raise failures.FailureEventException(failures.FailureEvent(
+            env=env, error_name=error, event_type=HistoryEventType.ExecutionFailed,
+            event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(
+                error=error.error_name,
+                cause=f"The specified tolerated failure threshold was exceeded: {failed} of {total} "
+                      "child executions failed"))))
+
+    distributed._gluepipe_batched = batched  # type: ignore[attr-defined]
+    distributed.DistributedIterationComponent._map_run = map_run
+
+    # 10. The S3 item reader read one page (and failed on an empty prefix) in boto's shape.
+    rewrite_method(
+        resource_eval_s3.ResourceEvalS3,
+        "_handle_list_objects_v2",
+        'response = s3_client.list_objects_v2(**parameters)  # noqa\n'
+        '    contents = response["Contents"]',
+        'pages = s3_client.get_paginator("list_objects_v2").paginate(**parameters)\n'
+        'contents = [_gluepipe_listed(o) for page in pages for o in page.get("Contents", [])]',
+    )
+    resource_eval_s3._gluepipe_listed = listed_object  # type: ignore[attr-defined]
+
+
+def components(root: Any, kind: type) -> list[Any]:
+    """Every object of type `kind` reachable from a parsed program's attributes."""
+    found, seen, stack = [], set(), [root]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, (str, bytes, int, float, bool, type(None))):
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            found.append(item)
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.extend(vars(item).values())
+    return found
 
 
 # --------------------------------------------------------------------------------------------
