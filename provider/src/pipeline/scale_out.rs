@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 
 use super::asl::{GLUE_RUN_ERRORS, add_argument_states, glue_run_task, to_pretty};
 use super::expand::{GLOB_CHARS, args};
-use super::model::ScaleOut;
+use super::model::{ScaleOut, defaults};
 use super::names::AwsEnv;
 use super::policy::Statement;
 
@@ -142,6 +142,19 @@ pub fn definition(
     add_argument_states(&mut asl["States"], "Shards");
     GLUE_RUN_ERRORS.add_fail_states(&mut asl["States"]);
     to_pretty(&asl)
+}
+
+/// The scale-out a definition written by [`definition`] runs with, read back (for import);
+/// `None` for any other definition. A batch size equal to the default reads as unset.
+pub fn observed(definition: &str) -> Option<ScaleOut> {
+    let asl: Value = serde_json::from_str(definition).ok()?;
+    let map = asl.get("States")?.get("Shards")?;
+    let parallelism = map.get("MaxConcurrency")?.as_i64()?;
+    let files = map.get("ItemBatcher")?.get("MaxItemsPerBatch")?.as_i64()?;
+    Some(ScaleOut {
+        parallelism: Some(parallelism),
+        files_per_shard: (files != defaults::FILES_PER_SHARD).then_some(files),
+    })
 }
 
 /// The run arguments a mode adds: `--gluepipe_mode`, the run id and evaluation time (from the
@@ -395,6 +408,18 @@ mod tests {
                 .contains("$.error.Cause")
         );
         assert_eq!(asl["States"]["Failed"]["Error"], FAILED);
+    }
+
+    #[test]
+    fn the_scale_out_reads_back_from_the_definition() {
+        for scale_out in [scale(3, Some(2)), scale(7, None)] {
+            let text = definition("p", "j", &listing(), scale_out);
+            assert_eq!(observed(&text), Some(scale_out));
+        }
+        let single = crate::pipeline::asl::definition("p", "j");
+        for text in [single.as_str(), "", "{}", "not json"] {
+            assert_eq!(observed(text), None, "{text}");
+        }
     }
 
     #[test]

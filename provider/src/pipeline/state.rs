@@ -11,7 +11,8 @@ use gluepipe_spec::S3Uri;
 
 use super::expand::{DesiredPipeline, RoleSpec, StateMachineSpec, args};
 use super::lifecycle::{Observed, SpecObject};
-use super::model::{PipelineConfig, RuntimeConfig};
+use super::model::{PipelineConfig, RuntimeConfig, ScaleOut};
+use super::scale_out;
 use super::values::{decode, encode_runtime, encode_spec, string_map};
 use crate::aws::artifacts::META_SOURCE;
 use crate::aws::iam_role::ObservedRole;
@@ -116,8 +117,7 @@ pub fn refreshed(
         max_retries: job.max_retries,
         max_concurrent_runs: job.max_concurrent_runs,
         ecs: before.runtime.ecs.clone(),
-        // Not an AWS setting: what the configuration said (the definition shows its effect).
-        scale_out: before.runtime.scale_out,
+        scale_out: refreshed_scale_out(before.runtime.scale_out, observed),
     };
     if runtime != before.runtime {
         let mut block = encode_runtime(&runtime);
@@ -194,6 +194,20 @@ pub fn refreshed(
     let roles: Vec<&ObservedRole> = [job_role, sm_role].into_iter().flatten().collect();
     diags.extend(child_warnings(&roles, &observed.spec));
     (replace_unknown(state), diags)
+}
+
+/// Scale-out is not an AWS setting: the configuration's value stays (a definition changed out
+/// of band shows as `state_machine_definition` drift). Only where nothing was configured yet —
+/// an import — is it read back from the state machine's definition.
+fn refreshed_scale_out(before: ScaleOut, observed: &Observed) -> ScaleOut {
+    if before != ScaleOut::default() {
+        return before;
+    }
+    observed
+        .state_machine
+        .as_ref()
+        .and_then(|sm| scale_out::observed(&sm.definition))
+        .unwrap_or(before)
 }
 
 /// The start of every runtime's refresh: `prior` (an empty object if it is none), with the spec
@@ -622,6 +636,32 @@ mod tests {
             );
         }
         assert!(state.first_unknown().is_none());
+    }
+
+    #[test]
+    fn an_import_reads_the_scale_out_from_the_definition() {
+        let mut c = config();
+        c.runtime.scale_out = ScaleOut {
+            parallelism: Some(4),
+            files_per_shard: Some(8),
+        };
+        c.runtime.max_concurrent_runs = 4;
+        let d = desired(&c);
+        assert!(d.state_machine.definition.contains("DISTRIBUTED"));
+        let stub = Value::object([
+            ("id", Value::from("orders")),
+            ("name", Value::from("orders")),
+        ]);
+        let (state, _) = refreshed(&stub, "orders", &observed(&c, &d), &default_tags());
+        assert_eq!(decode(&state).config.runtime.scale_out, c.runtime.scale_out);
+
+        // A configured scale-out is kept, whatever the definition says (that is drift).
+        let mut plan = planned(&c, &d);
+        let mut runtime = plan.attr("runtime").clone();
+        runtime.set_attr("parallelism", Value::from(2));
+        plan.set_attr("runtime", runtime);
+        let (state, _) = refreshed(&plan, "orders", &observed(&c, &d), &default_tags());
+        assert_eq!(decode(&state).config.runtime.scale_out.parallelism, Some(2));
     }
 
     #[test]
