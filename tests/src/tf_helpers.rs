@@ -1,5 +1,6 @@
 //! Steps and checks the `gluepipe_pipeline` end-to-end tests share, whatever the runtime:
-//! Terraform runs ([`plan_code`], [`apply`], [`assert_no_changes`]), [`timed`] steps, IAM
+//! Terraform runs ([`plan_code`], [`apply`], [`assert_no_changes`]), [`timed`] steps,
+//! executions run to their end ([`run_execution`]), IAM
 //! documents read back ([`decode_policy`]), and [`SdkClients`], one SDK client per service the
 //! pipelines use, on the emulator.
 //!
@@ -63,6 +64,41 @@ pub fn decode_policy(text: &str) -> Result<Value> {
         i += 1;
     }
     Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Starts an execution of `state_machine` (named `name`, if given) with `input`, and waits
+/// until it ends or `timeout` passes (then the error lists the emulator's job runs).
+pub async fn run_execution(
+    emu: &Emulator,
+    sfn: &aws_sdk_sfn::Client,
+    state_machine: &str,
+    name: Option<&str>,
+    input: &Value,
+    timeout: std::time::Duration,
+) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
+    let arn = sfn
+        .start_execution()
+        .state_machine_arn(state_machine)
+        .set_name(name.map(str::to_owned))
+        .input(input.to_string())
+        .send()
+        .await?
+        .execution_arn;
+    let deadline = Instant::now() + timeout;
+    loop {
+        let out = sfn.describe_execution().execution_arn(&arn).send().await?;
+        if out.status().as_str() != "RUNNING" {
+            return Ok(out);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "execution still running after {} s; job runs: {}",
+                timeout.as_secs(),
+                emu.job_runs()?
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
 }
 
 /// One client per service a pipeline's children live in, all on the emulator.

@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, TableInput};
+use gluepipe_tests::tf_helpers::run_execution;
 use gluepipe_tests::{Emulator, Terraform, bins, readback};
 use serde_json::{Value, json};
 
@@ -101,27 +102,16 @@ fn output(tf: &Terraform, name: &str) -> Result<Value> {
 /// Starts an execution and waits for its end; returns (status, cause).
 async fn run(emu: &Emulator, state_machine: &str, input: Value) -> Result<(String, String)> {
     let sfn = aws_sdk_sfn::Client::new(&emu.sdk_config().await);
-    let arn = sfn
-        .start_execution()
-        .state_machine_arn(state_machine)
-        .input(input.to_string())
-        .send()
-        .await?
-        .execution_arn;
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let d = sfn.describe_execution().execution_arn(&arn).send().await?;
-        if d.status.as_str() != "RUNNING" {
-            return Ok((d.status.as_str().to_string(), d.cause.unwrap_or_default()));
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "execution still running after 180 s; job runs: {}",
-                emu.job_runs()?
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let d = run_execution(
+        emu,
+        &sfn,
+        state_machine,
+        None,
+        &input,
+        Duration::from_secs(180),
+    )
+    .await?;
+    Ok((d.status.as_str().to_string(), d.cause.unwrap_or_default()))
 }
 
 async fn run_record(emu: &Emulator) -> Result<Value> {

@@ -10,12 +10,12 @@
 //! execution succeeds here, and moto evaluates no IAM policy. See `docs/resources/pipeline.md`.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ecs::types::{TaskDefinitionField, TaskDefinitionStatus};
 use gluepipe_tests::tf_helpers::{
-    SdkClients, apply, assert_no_changes, decode_policy, plan_code, timed,
+    SdkClients, apply, assert_no_changes, decode_policy, plan_code, run_execution, timed,
 };
 use gluepipe_tests::{Emulator, Terraform, bins};
 use serde_json::{Value, json};
@@ -402,42 +402,27 @@ async fn verify_children(aws: &Aws, subnet: &str, sg: &str) -> Result<()> {
 
 /// Starts an execution with run flags and waits for it to end. moto's `runTask.sync` fails
 /// (see the module docs); what can be checked is what the state machine asked ECS for.
-async fn execution_parameters(aws: &Aws) -> Result<(String, Value)> {
+async fn execution_parameters(emu: &Emulator, aws: &Aws) -> Result<(String, Value)> {
     let input = json!({
         "args": ["--input", "s3://raw-bucket/orders/2024-05-01/"],
         "environment": [{"Name": "RUST_LOG", "Value": "debug"}]
     });
-    let started = aws
-        .sfn
-        .start_execution()
-        .state_machine_arn(SM_ARN)
-        .name("run-1")
-        .input(input.to_string())
-        .send()
-        .await?;
-    let arn = started.execution_arn().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        let out = aws
-            .sfn
-            .describe_execution()
-            .execution_arn(&arn)
-            .send()
-            .await?;
-        let status = out.status().as_str().to_owned();
-        if status != "RUNNING" {
-            eprintln!(
-                "execution ended {status}: {:?} {:?}",
-                out.error(),
-                out.cause()
-            );
-            break status;
-        }
-        if Instant::now() > deadline {
-            bail!("execution still running after 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let out = run_execution(
+        emu,
+        &aws.sfn,
+        SM_ARN,
+        Some("run-1"),
+        &input,
+        Duration::from_secs(60),
+    )
+    .await?;
+    let status = out.status().as_str().to_owned();
+    eprintln!(
+        "execution ended {status}: {:?} {:?}",
+        out.error(),
+        out.cause()
+    );
+    let arn = out.execution_arn().to_owned();
     let history = aws
         .sfn
         .get_execution_history()
@@ -456,7 +441,7 @@ async fn execution_parameters(aws: &Aws) -> Result<(String, Value)> {
 
 #[tokio::test]
 async fn ecs_pipeline_lifecycle() -> Result<()> {
-    let (_emu, tf, aws, (subnet, sg)) = setup().await?;
+    let (emu, tf, aws, (subnet, sg)) = setup().await?;
     let mut config = Config {
         subnet: &subnet,
         security_group: &sg,
@@ -473,7 +458,7 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
     timed("no-op plan", || assert_no_changes(&tf, "create"))?;
 
     // An execution: the input becomes the container overrides of the RunTask call.
-    let (status, params) = execution_parameters(&aws).await?;
+    let (status, params) = execution_parameters(&emu, &aws).await?;
     assert_ne!(status, "SUCCEEDED", "moto runs no ECS task");
     assert_eq!(
         params["Cluster"],

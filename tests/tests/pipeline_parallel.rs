@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use gluepipe_tests::tf_helpers::{SdkClients, apply, assert_no_changes, timed};
+use gluepipe_tests::tf_helpers::{SdkClients, apply, assert_no_changes, run_execution, timed};
 use gluepipe_tests::{Emulator, Terraform, bins, readback};
 use serde_json::{Value, json};
 
@@ -118,37 +118,20 @@ async fn put(aws: &SdkClients, key: &str, body: String) -> Result<()> {
 
 /// Starts an execution and waits for its end; returns (status, error, cause).
 async fn execute(emu: &Emulator, aws: &SdkClients, arn: &str) -> Result<(String, String, String)> {
-    let execution = aws
-        .sfn
-        .start_execution()
-        .state_machine_arn(arn)
-        .input("{}")
-        .send()
-        .await?
-        .execution_arn;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let d = aws
-            .sfn
-            .describe_execution()
-            .execution_arn(&execution)
-            .send()
-            .await?;
-        if d.status.as_str() != "RUNNING" {
-            return Ok((
-                d.status.as_str().to_string(),
-                d.error.unwrap_or_default(),
-                d.cause.unwrap_or_default(),
-            ));
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "execution still running after 300 s; job runs: {}",
-                emu.job_runs()?
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let d = run_execution(
+        emu,
+        &aws.sfn,
+        arn,
+        None,
+        &json!({}),
+        Duration::from_secs(300),
+    )
+    .await?;
+    Ok((
+        d.status.as_str().to_string(),
+        d.error.unwrap_or_default(),
+        d.cause.unwrap_or_default(),
+    ))
 }
 
 /// The value of `--flag` in a job run's command line.

@@ -7,13 +7,13 @@
 //! The ETL binary is a stand-in shell script here (the launcher only needs something that
 //! exits 0 or 3); `tests/etl_*.rs` cover the real binary.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use gluepipe_tests::tf_helpers::{
     SdkClients, apply, assert_no_changes, decode_policy, plan_code, timed,
 };
-use gluepipe_tests::{Emulator, Terraform, bins};
+use gluepipe_tests::{Emulator, Terraform, bins, tf_helpers};
 use serde_json::{Value, json};
 
 const NAME: &str = "orders-json-to-parquet";
@@ -711,32 +711,11 @@ fn invalid_configuration_fails_at_plan_with_attribute_paths() -> Result<()> {
 
 /// Starts an execution and waits for it to end; returns the description.
 async fn run_execution(
+    emu: &Emulator,
     aws: &Aws,
     input: Value,
 ) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
-    let started = aws
-        .sfn
-        .start_execution()
-        .state_machine_arn(SM_ARN)
-        .input(input.to_string())
-        .send()
-        .await?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = aws
-            .sfn
-            .describe_execution()
-            .execution_arn(started.execution_arn())
-            .send()
-            .await?;
-        if out.status().as_str() != "RUNNING" {
-            return Ok(out);
-        }
-        if Instant::now() > deadline {
-            bail!("execution still running after 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    tf_helpers::run_execution(emu, &aws.sfn, SM_ARN, None, &input, Duration::from_secs(60)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -747,6 +726,7 @@ async fn the_state_machine_runs_the_launcher() -> Result<()> {
     emu.set_job_runner_script(&bins::python()?, &[])?;
 
     let done = run_execution(
+        &emu,
         &aws,
         json!({"arguments": {"--output": "s3://curated-bucket/orders/run-1/"}}),
     )
@@ -779,7 +759,7 @@ EOF
 exit 3"#,
     )?;
     apply(&tf)?;
-    let done = run_execution(&aws, json!({})).await?;
+    let done = run_execution(&emu, &aws, json!({})).await?;
     assert_eq!(done.status().as_str(), "FAILED");
     let cause = done.cause().unwrap_or_default();
     assert!(cause.contains(r#"data quality failed: 1 rule(s) failed: IsComplete \"order_id\" (2 of 5 rows are null)"#), "{cause}");
@@ -802,7 +782,7 @@ exit 3"#,
         ))
         .send()
         .await?;
-    let done = run_execution(&aws, json!({})).await?;
+    let done = run_execution(&emu, &aws, json!({})).await?;
     assert_eq!(done.status().as_str(), "FAILED");
     assert!(
         done.cause().unwrap_or_default().contains("refusing to run"),
@@ -835,7 +815,7 @@ async fn the_real_etl_binary_runs_through_the_state_machine() -> Result<()> {
     apply(&tf)?;
     emu.set_job_runner_script(&bins::python()?, &[])?;
 
-    let done = run_execution(&aws, json!({})).await?;
+    let done = run_execution(&emu, &aws, json!({})).await?;
     assert_eq!(
         done.status().as_str(),
         "SUCCEEDED",
@@ -871,7 +851,7 @@ async fn the_real_etl_binary_runs_through_the_state_machine() -> Result<()> {
         ),
     )?;
     apply(&tf)?;
-    let done = run_execution(&aws, json!({})).await?;
+    let done = run_execution(&emu, &aws, json!({})).await?;
     assert_eq!(done.status().as_str(), "FAILED");
     let run: Value = serde_json::from_str(done.cause().unwrap_or("{}"))?;
     let message = run["ErrorMessage"].as_str().unwrap_or_default();
