@@ -43,6 +43,12 @@ resource "gluepipe_pipeline" "this" {
     etl_binary      = var.etl_binary
     max_capacity    = var.max_capacity
     timeout_minutes = var.timeout_minutes
+
+    # Scale-out only when asked for: unset keeps the single-run state machine. Every shard is a
+    # run of the same job, so the job must allow that many runs at once.
+    parallelism         = var.parallelism > 1 ? var.parallelism : null
+    files_per_shard     = var.parallelism > 1 ? var.files_per_shard : null
+    max_concurrent_runs = var.parallelism > 1 ? var.parallelism : null
   }
 
   tags = var.tags

@@ -134,6 +134,26 @@ variable "timeout_minutes" {
   }
 }
 
+variable "parallelism" {
+  description = "Shard runs at once over the source's files (a Step Functions Distributed Map, then one merge run); 1 converts everything in one run."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.parallelism >= 1 && var.parallelism <= 1000 && floor(var.parallelism) == var.parallelism
+    error_message = "The parallelism must be a whole number from 1 to 1000."
+  }
+}
+
+variable "files_per_shard" {
+  description = "With parallelism above 1: how many source files each shard run converts."
+  type        = number
+  default     = 16
+  validation {
+    condition     = var.files_per_shard >= 1 && var.files_per_shard <= 1000 && floor(var.files_per_shard) == var.files_per_shard
+    error_message = "The files_per_shard must be a whole number from 1 to 1000."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource the pipeline creates (merged over the provider's default_tags)."
   type        = map(string)

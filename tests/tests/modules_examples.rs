@@ -46,6 +46,7 @@ module "p" {
   source_path     = "s3://raw-bucket/orders/"
   target_path     = "http://not-s3/"
   on_failure      = "explode"
+  parallelism     = 2.5
   artifact_bucket = "artifacts"
   etl_binary      = "gluepipe-etl"
 }
@@ -64,6 +65,12 @@ module "p" {
     assert!(
         out.stderr
             .contains("The on_failure must be one of fail, warn, quarantine."),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("The parallelism must be a whole number from 1 to 1000."),
         "{}",
         out.stderr
     );
