@@ -406,7 +406,8 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
         files,
         staging_ids.clone(),
     )?;
-    let quarantine = match prepared.quarantine_store(env)? {
+    let quarantine_store = prepared.quarantine_store(env)?;
+    let quarantine = match quarantine_store.clone() {
         Some(q) => Some(Publisher::resume(
             q,
             &run_id,
@@ -467,6 +468,24 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
             Err(e)
         }
     };
+    // What earlier attempts of this run's shards left (a killed or retried shard uploads under
+    // the same names) is invisible, but would stay forever: abort it now that nothing of the
+    // run is pending any more.
+    let name_prefix = format!("part-{run_id}.");
+    let stores = std::iter::once(store.clone()).chain(quarantine_store);
+    for s in stores {
+        match rt.block_on(Publisher::sweep_run(&s, &name_prefix)) {
+            Ok(0) => {}
+            Ok(n) => log.warn(&format!(
+                "aborted {n} upload(s) that earlier attempts of this run's shards left under {}",
+                s.uri("")
+            )),
+            Err(e) => log.warn(&format!(
+                "could not abort the uploads earlier shard attempts left under {}: {e}",
+                s.uri("")
+            )),
+        }
+    }
     // The staged files are gone either way; so is any use of the states.
     let keys: Vec<String> = states
         .iter()

@@ -1343,6 +1343,9 @@ async fn etl_binary_sharded_run_publishes_only_at_merge_and_equals_one_run() {
     let item = |k: &str| serde_json::json!({"Key": k, "Size": 1, "Etag": "\"x\""});
     for batch in [
         vec![item("raw/orders/part-0.json"), item("raw/orders/_SUCCESS")],
+        // A retried batch: same shard id, same file names; its first attempt's uploads are
+        // abandoned, and the merge must abort them.
+        vec![item("raw/orders/part-0.json"), item("raw/orders/_SUCCESS")],
         vec![
             item("raw/orders/part-1.json"),
             item("raw/orders/part-2.json"),
@@ -1382,7 +1385,7 @@ async fn etl_binary_sharded_run_publishes_only_at_merge_and_equals_one_run() {
 
     assert!(
         b.pending_uploads().await.is_empty(),
-        "every upload completed"
+        "every upload completed, and the retried shard's first attempt aborted"
     );
     let keys = b.keys().await;
     assert!(

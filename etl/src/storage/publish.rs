@@ -444,6 +444,27 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// Aborts the S3 uploads under `store` whose file name starts with `name_prefix` (one run's
+    /// files, e.g. `part-<run id>.`), whatever their age. Call it only once that run has
+    /// committed or aborted: what is still pending then belongs to no live writer — a shard
+    /// attempt that was killed, or retried under the same names. Returns how many it aborted.
+    pub async fn sweep_run(store: &Store, name_prefix: &str) -> Result<usize> {
+        let Backend::S3(s3) = store.backend() else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for upload in s3.pending_uploads("").await? {
+            let name = upload.key.rsplit('/').next().unwrap_or(&upload.key);
+            if name.starts_with(name_prefix) {
+                s3.abort_upload(&upload.key, &upload.upload_id).await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
 /// Uploads started before `cutoff`; one without a start time is left alone.
 fn abandoned(uploads: Vec<PendingUpload>, cutoff: SystemTime) -> Vec<PendingUpload> {
     uploads
