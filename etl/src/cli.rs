@@ -36,7 +36,7 @@ pub enum Command {
     Dq(crate::dq::cli::DqCommand),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The pipeline spec (JSON) that the provider uploads; flags below override its values.
     #[arg(value_name = "PIPELINE.json")]
@@ -130,6 +130,11 @@ pub struct RunArgs {
     /// inputs of the source (hidden files, folder markers) are skipped.
     #[arg(long, value_name = "JSON|@FILE", requires = "run_id")]
     pub shard_inputs: Option<String>,
+
+    /// `merge` only: discard every shard of the run instead of publishing (the clean-up after
+    /// a failed sharded execution); needs no `--evaluated-at`.
+    #[arg(long)]
+    pub discard: bool,
 }
 
 #[derive(Debug, Args)]

@@ -462,7 +462,9 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     match &env.settings.mode {
         RunMode::Single => {}
         RunMode::Shard(items) => return crate::shard::run_shard(env, &prepared, items, record),
-        RunMode::Merge => return crate::shard::merge(env, &prepared, record),
+        RunMode::Merge | RunMode::Discard => {
+            return crate::shard::merge(env, &prepared, record);
+        }
     }
     let spec = &env.settings.spec;
     let evaluated_at = env.settings.evaluated_at.unwrap_or_else(chrono::Utc::now);
@@ -1051,7 +1053,12 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             human_bytes(rate as u64)
         ),
     ];
-    if let (Some(shard), "succeeded") = (&r.shard, r.status.as_str()) {
+    if settings.mode == RunMode::Discard && r.status == "succeeded" {
+        lines.push(format!(
+            "  discarded the staged files of {} record(s) from {} file(s); nothing was published",
+            r.rows_in, r.input_files
+        ));
+    } else if let (Some(shard), "succeeded") = (&r.shard, r.status.as_str()) {
         lines.push(format!(
             "  staged    {} row(s) in {} file(s), {}, as shard {shard}: `gluepipe-etl merge --run-id {}` publishes them",
             r.rows_written,

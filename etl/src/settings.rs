@@ -45,6 +45,8 @@ pub enum RunMode {
     Shard(Vec<String>),
     /// Merge the shards of the run and publish.
     Merge,
+    /// Discard every shard of the run (a failed sharded execution's clean-up).
+    Discard,
 }
 
 /// Knobs with defaults chosen for a 1 GB Glue Python-shell job; see the sink for row groups.
@@ -129,6 +131,13 @@ impl RunSettings {
                     })
             })
             .transpose()?;
+        if let Some(id) = &args.run_id {
+            crate::storage::publish::check_run_id(id)
+                .map_err(|e| usage(format!("--run-id: {e}")))?;
+        }
+        if args.discard {
+            return Err(usage("--discard is for `gluepipe-etl merge`"));
+        }
         let mode = match &args.shard_inputs {
             Some(items) => RunMode::Shard(crate::shard::parse_items(items)?),
             None => RunMode::Single,
@@ -160,8 +169,17 @@ impl RunSettings {
                 "merge takes no --shard-inputs: it merges every shard of the run",
             ));
         }
-        let mut settings = RunSettings::resolve(args, log_format, no_progress)?;
-        settings.mode = RunMode::Merge;
+        let discard = args.discard;
+        let args = RunArgs {
+            discard: false,
+            ..args.clone()
+        };
+        let mut settings = RunSettings::resolve(&args, log_format, no_progress)?;
+        settings.mode = if discard {
+            RunMode::Discard
+        } else {
+            RunMode::Merge
+        };
         Ok(settings)
     }
 }

@@ -7,22 +7,33 @@
 //!                             → <target>/_gluepipe/shards/<run>/<shard>.dq-state (DQ accumulators)
 //!                             → <target>/_gluepipe/shards/<run>/<shard>.json
 //!                               (inputs, counts, staged files; written last)
-//! merge:  every shard state → every source input converted exactly once? same schema?
-//!         → data-quality states merged → verdict → publish all staged files, or discard them
+//! merge:  every shard state → every source input converted exactly once? same schema, spec,
+//!         evaluation time? → data-quality states merged → verdict → publish all, or discard
+//! merge --discard: every shard state → discard all (a failed execution's clean-up)
 //! ```
 //!
 //! Every process of a run shares its run id and evaluation time (`--run-id`, `--evaluated-at`),
 //! and plans from the whole source (schema inference samples the source's first files, not the
 //! shard's), so shards agree on the schema and rules as a single run would. A shard's id is a
-//! digest of its inputs: a retried shard writes the same state file, and its earlier attempt's
-//! uploads are left invisible for the sweep. The merge refuses — touching nothing, so a missing
-//! shard can be re-run and the merge repeated — when an input was converted by no shard or by
-//! two, or a shard planned another schema; once it has started publishing, the state files are
-//! removed whatever the outcome (their staged files are then published or discarded).
+//! digest of its inputs: a retried shard writes the same state file, and the merge aborts the
+//! uploads its earlier attempt left.
+//!
+//! What the merge does when it cannot publish:
+//! - **refuses, touching nothing** when an input was converted by no shard or by two, or a shard
+//!   planned other columns, ran another spec or at another evaluation time: the shard can be
+//!   run (again) and the merge repeated;
+//! - **keeps everything** when reading a shard's data-quality state or rejects fails (I/O, a
+//!   corrupt file): a second merge may succeed;
+//! - **discards everything** on a verdict — too many bad records in all shards, or a failed
+//!   data-quality gate — and when publishing itself fails; the states are then removed.
+//!
+//! A state file names its shard, and every key the merge touches is built from the run id and
+//! that shard id (16 hex digits), never read from the file, so a crafted state cannot make the
+//! merge touch anything outside the run's own files.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use gluepipe_spec::pipeline::WriteMode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,20 +41,50 @@ use sha2::{Digest, Sha256};
 use crate::dq::partial::PartialState;
 use crate::error::usage;
 use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, publish};
-use crate::settings::RunSettings;
+use crate::settings::{RunMode, RunSettings};
 use crate::sink::OutputFile;
-use crate::storage::publish::StagedFile;
+use crate::storage::publish::{MANIFEST_DIR, StagedFile};
 use crate::storage::{InputFile, Publisher, Store};
 
 /// Version of the shard state format; a merge refuses any other.
 const FORMAT: u32 = 1;
 
-/// The name ending of a shard's data-quality state, next to its shard state.
-const DQ_SUFFIX: &str = ".dq-state";
+/// The keys of one shard's files under the target, all built from the run and shard ids.
+struct ShardKeys {
+    state: String,
+    data_quality: String,
+    rejects: String,
+    /// Its publishers' name: staging folder, file-name tag.
+    publisher: String,
+}
+
+impl ShardKeys {
+    fn new(run_id: &str, shard: &str) -> Self {
+        ShardKeys {
+            state: format!("{}{shard}.json", states_dir(run_id)),
+            data_quality: format!("{}{shard}.dq-state", states_dir(run_id)),
+            rejects: format!("_gluepipe/rejects/{run_id}.{shard}.jsonl"),
+            publisher: format!("{run_id}.{shard}"),
+        }
+    }
+}
 
 /// Where a run's shard states live under the target.
 fn states_dir(run_id: &str) -> String {
     format!("_gluepipe/shards/{run_id}/")
+}
+
+/// A shard id: 16 lowercase hex digits.
+fn is_shard_id(s: &str) -> bool {
+    s.len() == 16 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether a file name is one of the run's shards' output files: `part-<run>.<shard>-…`.
+fn is_shard_file(name: &str, run_id: &str) -> bool {
+    name.strip_prefix("part-")
+        .and_then(|n| n.strip_prefix(run_id))
+        .and_then(|n| n.strip_prefix('.'))
+        .is_some_and(|n| n.len() > 17 && is_shard_id(&n[..16]) && n.as_bytes()[16] == b'-')
 }
 
 /// What one shard leaves for the merge.
@@ -52,6 +93,10 @@ struct ShardState {
     gluepipe_shard: u32,
     run_id: String,
     shard: String,
+    /// The evaluation time it ran with (RFC 3339).
+    evaluated_at: String,
+    /// Digest of the pipeline spec it ran (overrides applied).
+    spec_digest: String,
     /// The inputs it converted (full locations).
     inputs: Vec<String>,
     input_bytes: u64,
@@ -65,11 +110,11 @@ struct ShardState {
     quarantine_files: Vec<StagedFile>,
     outputs: Vec<OutputFile>,
     quarantine_outputs: Vec<OutputFile>,
-    /// Its rejects file, relative to the target.
-    rejects_key: Option<String>,
-    /// Its data-quality state, a file of its own (relative to the target) so that the merge
-    /// holds one shard's distinct-value tables at a time, not every shard's.
-    data_quality_key: Option<String>,
+    /// Whether it wrote a rejects file.
+    has_rejects: bool,
+    /// Whether it wrote a data-quality state (a file of its own, so that the merge holds one
+    /// shard's distinct-value tables at a time).
+    has_data_quality: bool,
 }
 
 /// Reads `--shard-inputs`: JSON text, or `@FILE` holding it — an array of locations or of
@@ -103,34 +148,42 @@ pub fn parse_items(arg: &str) -> Result<Vec<String>> {
         .collect()
 }
 
-/// The inputs of the source named by `items` (by full location, or by S3 key within the
-/// file's bucket), and the items that name no input of the source.
-fn select_inputs(files: &[InputFile], items: &[String]) -> (Vec<InputFile>, Vec<String>) {
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    for (i, f) in files.iter().enumerate() {
-        let uri = f.uri();
-        if let Some(rest) = uri.strip_prefix("s3://") {
-            if let Some((_, key)) = rest.split_once('/') {
-                by_name.insert(key.to_string(), i);
-            }
+/// Matches `--shard-inputs` items against the source's inputs (full locations): by location,
+/// or by S3 key. Returns the indices of the matched inputs (source order, once each) and the
+/// items that name no input; a key that names inputs in two buckets is an error.
+fn match_items(uris: &[String], items: &[String]) -> Result<(Vec<usize>, Vec<String>)> {
+    let mut by_uri: HashMap<&str, usize> = HashMap::new();
+    let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, uri) in uris.iter().enumerate() {
+        by_uri.insert(uri, i);
+        if let Some((_, key)) = uri.strip_prefix("s3://").and_then(|r| r.split_once('/')) {
+            by_key.entry(key).or_default().push(i);
         }
-        by_name.insert(uri, i);
     }
-    let mut picked: Vec<usize> = Vec::new();
+    let mut picked = Vec::new();
     let mut skipped = Vec::new();
     for item in items {
-        match by_name.get(item.as_str()) {
-            Some(&i) => picked.push(i),
+        if let Some(&i) = by_uri.get(item.as_str()) {
+            picked.push(i);
+            continue;
+        }
+        match by_key.get(item.as_str()).map(Vec::as_slice) {
+            Some([i]) => picked.push(*i),
+            Some(several) => bail!(usage(format!(
+                "--shard-inputs: key {item} names inputs in several buckets ({}); give s3:// URIs",
+                several
+                    .iter()
+                    .map(|&i| uris[i].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
             None => skipped.push(item.clone()),
         }
     }
     // Source order, once each (the reader's file order fixes row order within the shard).
     picked.sort_unstable();
     picked.dedup();
-    (
-        picked.into_iter().map(|i| files[i].clone()).collect(),
-        skipped,
-    )
+    Ok((picked, skipped))
 }
 
 /// A shard's id: a digest of its inputs, so a retry of the same batch gets the same id.
@@ -152,6 +205,12 @@ fn schema_columns(prepared: &Prepared) -> Vec<(String, String)> {
         .collect()
 }
 
+fn spec_digest(settings: &RunSettings) -> Result<String> {
+    Ok(hex::encode(Sha256::digest(serde_json::to_vec(
+        &settings.spec,
+    )?)))
+}
+
 fn required_time(settings: &RunSettings) -> Result<chrono::DateTime<chrono::Utc>> {
     settings.evaluated_at.ok_or_else(|| {
         usage(
@@ -159,6 +218,10 @@ fn required_time(settings: &RunSettings) -> Result<chrono::DateTime<chrono::Utc>
              state machine's $$.Execution.StartTime) so that time-based rules agree",
         )
     })
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// Converts the shard's inputs, stages the files, and writes the shard state.
@@ -171,7 +234,8 @@ pub(crate) fn run_shard(
     let RunEnv { rt, log, .. } = *env;
     let spec = &env.settings.spec;
     let evaluated_at = required_time(env.settings)?;
-    let (files, skipped) = select_inputs(&prepared.files, items);
+    let uris: Vec<String> = prepared.files.iter().map(InputFile::uri).collect();
+    let (picked, skipped) = match_items(&uris, items)?;
     if !skipped.is_empty() {
         log.warn(&format!(
             "shard: skipping {} listed object(s) that are not inputs of the source, e.g. {}",
@@ -179,18 +243,22 @@ pub(crate) fn run_shard(
             skipped[0]
         ));
     }
+    let files: Vec<InputFile> = picked.iter().map(|&i| prepared.files[i].clone()).collect();
     let shard = shard_id(&files);
     record.shard = Some(shard.clone());
-    // Names of this shard's publishers, files and rejects: unique within the run.
-    let id = format!("{}.{shard}", record.run_id);
+    let keys = ShardKeys::new(&record.run_id, &shard);
     let quality = prepared.quality_stage(env, &record.run_id, evaluated_at)?;
-    let publisher = Publisher::new(prepared.target_store.clone(), &id, spec.target.write_mode)?;
+    let store = &prepared.target_store;
+    let publisher = Publisher::new(store.clone(), &keys.publisher, spec.target.write_mode)?;
     let quarantine_store = prepared.quarantine_store(env)?;
     let quarantine = match &quarantine_store {
-        Some(store) => Some(Publisher::new(store.clone(), &id, WriteMode::Append)?),
+        Some(q) => Some(Publisher::new(
+            q.clone(),
+            &keys.publisher,
+            WriteMode::Append,
+        )?),
         None => None,
     };
-    let rejects_key = format!("_gluepipe/rejects/{id}.jsonl");
     let converted = convert(
         env,
         prepared,
@@ -199,8 +267,8 @@ pub(crate) fn run_shard(
             publisher,
             quarantine,
             quality,
-            file_tag: id.clone(),
-            rejects_key: rejects_key.clone(),
+            file_tag: keys.publisher.clone(),
+            rejects_key: keys.rejects.clone(),
         },
         record,
     )?;
@@ -213,6 +281,8 @@ pub(crate) fn run_shard(
         gluepipe_shard: FORMAT,
         run_id: record.run_id.clone(),
         shard: shard.clone(),
+        evaluated_at: rfc3339(evaluated_at),
+        spec_digest: spec_digest(env.settings)?,
         inputs: files.iter().map(InputFile::uri).collect(),
         input_bytes: record.input_bytes,
         rows_in: record.rows_in,
@@ -224,51 +294,40 @@ pub(crate) fn run_shard(
         quarantine_files: quarantine_staged.clone(),
         outputs: converted.outputs.clone(),
         quarantine_outputs: converted.quarantine_outputs.clone(),
-        rejects_key: record.rejects_path.is_some().then_some(rejects_key),
-        data_quality_key: converted
-            .quality
-            .as_ref()
-            .map(|_| format!("{}{shard}{DQ_SUFFIX}", states_dir(&record.run_id))),
+        has_rejects: record.rejects_path.is_some(),
+        has_data_quality: converted.quality.is_some(),
     };
-    let key = format!("{}{shard}.json", states_dir(&record.run_id));
     // The data-quality state first: the shard state, written last, is what the merge looks for.
     let put = |key: &str, body: serde_json::Result<Vec<u8>>| -> Result<()> {
-        Ok(rt.block_on(prepared.target_store.put_bytes(key, body?))?)
+        Ok(rt.block_on(store.put_bytes(key, body?))?)
     };
-    let written = match (&converted.quality, &state.data_quality_key) {
-        (Some(q), Some(dq_key)) => put(dq_key, serde_json::to_vec(&q.save())),
-        _ => Ok(()),
+    let written = match &converted.quality {
+        Some(q) => put(&keys.data_quality, serde_json::to_vec(&q.save())),
+        None => Ok(()),
     }
-    .and_then(|()| put(&key, serde_json::to_vec(&state)));
+    .and_then(|()| put(&keys.state, serde_json::to_vec(&state)));
     if let Err(e) = written {
         // Without its state the merge cannot publish these files: discard them now.
-        if let Some(dq_key) = &state.data_quality_key {
-            let _ = rt.block_on(prepared.target_store.delete(dq_key));
-        }
-        let run_id = &record.run_id;
-        let _ = rt.block_on(
-            Publisher::resume(
-                prepared.target_store.clone(),
-                run_id,
-                WriteMode::Append,
-                staged,
-                vec![id.clone()],
-            )?
-            .abort(),
-        );
-        if let Some(store) = quarantine_store {
-            let q = Publisher::resume(
-                store,
-                run_id,
-                WriteMode::Append,
-                quarantine_staged,
-                vec![id],
-            )?;
-            let _ = rt.block_on(q.abort());
+        let _ = rt.block_on(store.delete(&keys.data_quality));
+        let stores = [
+            (Some(store.clone()), staged),
+            (quarantine_store, quarantine_staged),
+        ];
+        for (s, files) in stores {
+            if let Some(s) = s {
+                let p = Publisher::resume(
+                    s,
+                    &record.run_id,
+                    WriteMode::Append,
+                    files,
+                    vec![keys.publisher.clone()],
+                )?;
+                let _ = rt.block_on(p.abort());
+            }
         }
         return Err(e.context(format!(
             "writing the shard state {}",
-            prepared.target_store.uri(&key)
+            store.uri(&keys.state)
         )));
     }
     record.outputs = converted.outputs;
@@ -276,37 +335,46 @@ pub(crate) fn run_shard(
     Ok(())
 }
 
-/// Reads every shard state of the run, sorted by shard id.
+/// Reads every shard state of the run, sorted by shard id. A file under the run's states folder
+/// that is not `<shard id>.json` (or its `.dq-state`), or whose content names another run or
+/// shard, is an error.
 fn load_states(
     store: &Store,
     run_id: &str,
     rt: &tokio::runtime::Runtime,
-) -> Result<Vec<(String, ShardState)>> {
+) -> Result<Vec<ShardState>> {
     let dir = states_dir(run_id);
     let listed = rt.block_on(store.list(&dir))?;
     let mut states = Vec::new();
-    for object in listed.iter().filter(|o| o.key.ends_with(".json")) {
+    for object in &listed {
         let at = store.uri(&object.key);
+        let name = object.key.strip_prefix(&dir).unwrap_or(&object.key);
+        let shard = match name.rsplit_once('.') {
+            Some((id, "json")) if is_shard_id(id) => id,
+            Some((id, "dq-state")) if is_shard_id(id) => continue,
+            _ => bail!("{at}: not a shard state of run {run_id} (expected <16 hex digits>.json)"),
+        };
         let body = rt.block_on(store.get_bytes(&object.key))?;
         let state: ShardState =
             serde_json::from_slice(&body).with_context(|| format!("reading shard state {at}"))?;
-        if state.gluepipe_shard != FORMAT || state.run_id != run_id {
+        if state.gluepipe_shard != FORMAT || state.run_id != run_id || state.shard != shard {
             bail!(
-                "{at}: a shard state of format {} for run {}, expected format {FORMAT} for run {run_id}",
+                "{at}: a shard state of format {} for run {}, shard {}; expected format {FORMAT} for run {run_id}, shard {shard}",
                 state.gluepipe_shard,
-                state.run_id
+                state.run_id,
+                state.shard
             );
         }
-        states.push((object.key.clone(), state));
+        states.push(state);
     }
-    states.sort_by(|a, b| a.1.shard.cmp(&b.1.shard));
+    states.sort_by(|a, b| a.shard.cmp(&b.shard));
     Ok(states)
 }
 
 /// Every input of the source converted by exactly one shard, and nothing else.
-fn check_coverage(prepared: &Prepared, states: &[(String, ShardState)]) -> Result<()> {
+fn check_coverage(prepared: &Prepared, states: &[ShardState]) -> Result<()> {
     let mut converted_by: BTreeMap<&str, &str> = BTreeMap::new();
-    for (_, s) in states {
+    for s in states {
         for input in &s.inputs {
             if let Some(other) = converted_by.insert(input, &s.shard) {
                 bail!(
@@ -325,8 +393,9 @@ fn check_coverage(prepared: &Prepared, states: &[(String, ShardState)]) -> Resul
         let shown: Vec<&str> = missing.iter().take(5).map(|s| s.as_str()).collect();
         bail!(
             "{} input(s) of the source were converted by no shard ({}{}): a shard failed or did \
-             not run, or the files arrived after the run listed the source. Nothing was published; \
-             convert them with `run --shard-inputs` and merge again",
+             not run, the files arrived after the run listed the source, or they lie outside the \
+             listed prefix (catalog partitions elsewhere). Nothing was published; convert them \
+             with `run --shard-inputs` and merge again",
             missing.len(),
             shown.join(", "),
             if missing.len() > shown.len() {
@@ -336,9 +405,10 @@ fn check_coverage(prepared: &Prepared, states: &[(String, ShardState)]) -> Resul
             }
         );
     }
+    let source: HashSet<&str> = source.iter().map(String::as_str).collect();
     if let Some((input, shard)) = converted_by
         .iter()
-        .find(|(input, _)| !source.iter().any(|s| s == *input))
+        .find(|(input, _)| !source.contains(*input))
     {
         bail!(
             "shard {shard} converted {input}, which is no longer an input of the source; nothing was published"
@@ -347,134 +417,246 @@ fn check_coverage(prepared: &Prepared, states: &[(String, ShardState)]) -> Resul
     Ok(())
 }
 
-/// Merges the run's shards and publishes them.
+/// Every shard ran what this merge runs: the same columns, spec and evaluation time.
+fn check_agreement(env: &RunEnv<'_>, prepared: &Prepared, states: &[ShardState]) -> Result<()> {
+    let store = &prepared.target_store;
+    let schema = schema_columns(prepared);
+    let digest = spec_digest(env.settings)?;
+    let at = rfc3339(required_time(env.settings)?);
+    for s in states {
+        let state = store.uri(&ShardKeys::new(&s.run_id, &s.shard).state);
+        if s.schema != schema {
+            bail!(
+                "{state} planned other columns than this merge ({}); nothing was published",
+                schema
+                    .iter()
+                    .map(|(n, t)| format!("{n}: {t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if s.evaluated_at != at {
+            bail!(
+                "{state} ran with --evaluated-at {}, this merge with {at}: time-based rules would \
+                 disagree; run that shard again with {at}. Nothing was published",
+                s.evaluated_at
+            );
+        }
+        if s.spec_digest != digest {
+            bail!(
+                "{state} ran another pipeline spec than this merge (different settings or \
+                 overrides); run that shard again with the merge's. Nothing was published"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Why there is nothing to merge: never sharded, or already merged.
+fn no_states(store: &Store, run_id: &str, rt: &tokio::runtime::Runtime) -> anyhow::Error {
+    let manifest = format!("{MANIFEST_DIR}/{run_id}.json");
+    match rt.block_on(store.head(&manifest)) {
+        Ok(Some(_)) => anyhow::anyhow!(
+            "run {run_id} was already merged and published (manifest {})",
+            store.uri(&manifest)
+        ),
+        _ => anyhow::anyhow!(
+            "no shard of run {run_id} has finished: nothing under {}",
+            store.uri(&states_dir(run_id))
+        ),
+    }
+}
+
+/// The shards' staged files, taken over by one publisher per store (target, quarantine).
+fn take_over(
+    env: &RunEnv<'_>,
+    prepared: &Prepared,
+    run_id: &str,
+    states: &[ShardState],
+) -> Result<(Publisher, Option<(Store, Publisher)>)> {
+    let staging_ids: Vec<String> = states
+        .iter()
+        .map(|s| ShardKeys::new(run_id, &s.shard).publisher)
+        .collect();
+    let files = states
+        .iter()
+        .flat_map(|s| s.files.iter().cloned())
+        .collect();
+    let publisher = Publisher::resume(
+        prepared.target_store.clone(),
+        run_id,
+        env.settings.spec.target.write_mode,
+        files,
+        staging_ids.clone(),
+    )?;
+    let quarantine = match prepared.quarantine_store(env)? {
+        Some(store) => {
+            let files = states
+                .iter()
+                .flat_map(|s| s.quarantine_files.iter().cloned())
+                .collect();
+            let p =
+                Publisher::resume(store.clone(), run_id, WriteMode::Append, files, staging_ids)?;
+            Some((store, p))
+        }
+        None => None,
+    };
+    Ok((publisher, quarantine))
+}
+
+/// Merges the run's shards and publishes them (or, in discard mode, discards them).
 pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecord) -> Result<()> {
     let RunEnv { rt, log, .. } = *env;
     let spec = &env.settings.spec;
-    let evaluated_at = required_time(env.settings)?;
     let store = &prepared.target_store;
-    let states = load_states(store, &record.run_id, rt)?;
-    check_coverage(prepared, &states)?;
-    let schema = schema_columns(prepared);
-    if let Some((key, _)) = states.iter().find(|(_, s)| s.schema != schema) {
-        bail!(
-            "{} planned other columns than this merge ({}); nothing was published",
-            store.uri(key),
-            schema
-                .iter()
-                .map(|(n, t)| format!("{n}: {t}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    let run_id = record.run_id.clone();
+    let discard = env.settings.mode == RunMode::Discard;
+    let states = load_states(store, &run_id, rt)?;
+    if states.is_empty() && !discard && !prepared.files.is_empty() {
+        return Err(no_states(store, &run_id, rt));
+    }
+    if !discard {
+        check_coverage(prepared, &states)?;
+        check_agreement(env, prepared, &states)?;
     }
     log.event(
         "merge",
         &format!(
-            "gluepipe-etl: run {} merging {} shard(s)",
-            record.run_id,
+            "gluepipe-etl: run {run_id} {} {} shard(s)",
+            if discard { "discarding" } else { "merging" },
             states.len()
         ),
-        serde_json::json!({ "run_id": record.run_id, "shards": states.len() }),
+        serde_json::json!({ "run_id": run_id, "shards": states.len(), "discard": discard }),
     );
-
-    // From here on the staged files are taken over: published, or discarded on any failure.
-    let run_id = record.run_id.clone();
-    let staging_ids: Vec<String> = states
-        .iter()
-        .map(|(_, s)| format!("{run_id}.{}", s.shard))
-        .collect();
-    let mut files = Vec::new();
-    let mut quarantine_files = Vec::new();
     let mut outputs = Vec::new();
     let mut quarantine_outputs = Vec::new();
-    for (_, s) in &states {
+    for s in &states {
         record.input_files += s.inputs.len();
         record.input_bytes += s.input_bytes;
         record.rows_in += s.rows_in;
         record.rows_written += s.rows_written;
         record.rows_rejected += s.rows_rejected;
         record.rows_quarantined += s.rows_quarantined;
-        files.extend(s.files.iter().cloned());
-        quarantine_files.extend(s.quarantine_files.iter().cloned());
         outputs.extend(s.outputs.iter().cloned());
         quarantine_outputs.extend(s.quarantine_outputs.iter().cloned());
     }
-    let publisher = Publisher::resume(
-        store.clone(),
-        &run_id,
-        spec.target.write_mode,
-        files,
-        staging_ids.clone(),
-    )?;
-    let quarantine_store = prepared.quarantine_store(env)?;
-    let quarantine = match quarantine_store.clone() {
-        Some(q) => Some(Publisher::resume(
-            q,
-            &run_id,
-            WriteMode::Append,
-            quarantine_files,
-            staging_ids,
-        )?),
-        None => None,
+    let (publisher, quarantine) = take_over(env, prepared, &run_id, &states)?;
+    let quarantine_store = quarantine.as_ref().map(|(s, _)| s.clone());
+    let quarantine = quarantine.map(|(_, p)| p);
+    let discard_all = |publisher: Publisher, quarantine: Option<Publisher>| {
+        for p in std::iter::once(publisher).chain(quarantine) {
+            let _ = rt.block_on(p.abort());
+        }
     };
-    let result = (|| -> Result<_> {
-        record.rejects_path = gather_rejects(store, &run_id, &states, rt)?;
-        if record.rows_rejected > spec.max_bad_records {
+    let verdict = if discard {
+        Some(anyhow::anyhow!("discarded"))
+    } else if record.rows_rejected > spec.max_bad_records {
+        Some(anyhow::anyhow!(
+            "{} bad record(s) in all shards, more than max_bad_records = {}; nothing was published",
+            record.rows_rejected,
+            spec.max_bad_records
+        ))
+    } else {
+        None
+    };
+    let outcome = match verdict {
+        Some(why) => {
+            discard_all(publisher, quarantine);
+            record.rejects_path = gather_rejects(store, &run_id, &states, rt).unwrap_or_default();
+            if discard { Ok(()) } else { Err(why) }
+        }
+        None => match merge_quality(env, prepared, &run_id, &states)
+            .and_then(|report| Ok((report, gather_rejects(store, &run_id, &states, rt)?)))
+        {
+            Ok((report, rejects)) => {
+                record.rejects_path = rejects;
+                publish(
+                    env,
+                    prepared,
+                    record,
+                    report,
+                    publisher,
+                    quarantine,
+                    outputs,
+                    quarantine_outputs,
+                )
+            }
+            Err(e) => {
+                // Nothing decided yet: keep every staged file and state for another merge.
+                for p in std::iter::once(publisher).chain(quarantine) {
+                    let _ = rt.block_on(p.detach());
+                }
+                return Err(e.context(format!(
+                    "nothing was published; the shard states under {} are kept: fix the cause and merge again",
+                    store.uri(&states_dir(&run_id))
+                )));
+            }
+        },
+    };
+    clean_up(env, store, quarantine_store, &run_id, &states);
+    outcome
+}
+
+/// Merges every shard's data-quality state (one at a time) and decides the ruleset.
+fn merge_quality(
+    env: &RunEnv<'_>,
+    prepared: &Prepared,
+    run_id: &str,
+    states: &[ShardState],
+) -> Result<Option<crate::quality::QualityReport>> {
+    let store = &prepared.target_store;
+    let Some(mut stage) = prepared.quality_stage(env, run_id, required_time(env.settings)?)? else {
+        return Ok(None);
+    };
+    for s in states {
+        let key = ShardKeys::new(run_id, &s.shard).data_quality;
+        if !s.has_data_quality {
             bail!(
-                "{} bad record(s) in all shards, more than max_bad_records = {} (see {}); nothing was published",
-                record.rows_rejected,
-                spec.max_bad_records,
-                record
-                    .rejects_path
-                    .as_deref()
-                    .unwrap_or("the rejects files")
+                "shard {} has no data-quality state, but the pipeline has a ruleset",
+                s.shard
             );
         }
-        let mut quality = prepared.quality_stage(env, &run_id, evaluated_at)?;
-        if let Some(stage) = &mut quality {
-            for (key, s) in &states {
-                let dq_key = s.data_quality_key.as_ref().ok_or_else(|| {
-                    anyhow!(
-                        "{} has no data-quality state, but the pipeline has a ruleset",
-                        store.uri(key)
-                    )
-                })?;
-                let body = rt.block_on(store.get_bytes(dq_key))?;
-                let state: PartialState = serde_json::from_slice(&body)
-                    .with_context(|| format!("reading {}", store.uri(dq_key)))?;
-                stage
-                    .merge(&state)
-                    .with_context(|| format!("merging {}", store.uri(dq_key)))?;
-            }
-        }
-        quality.map(|q| q.finish()).transpose()
-    })();
-    let outcome = match result {
-        Ok(report) => publish(
-            env,
-            prepared,
-            record,
-            report,
-            publisher,
-            quarantine,
-            outputs,
-            quarantine_outputs,
-        ),
-        Err(e) => {
-            let _ = rt.block_on(publisher.abort());
-            if let Some(q) = quarantine {
-                let _ = rt.block_on(q.abort());
-            }
-            Err(e)
-        }
-    };
-    // What earlier attempts of this run's shards left (a killed or retried shard uploads under
-    // the same names) is invisible, but would stay forever: abort it now that nothing of the
-    // run is pending any more.
-    let name_prefix = format!("part-{run_id}.");
-    let stores = std::iter::once(store.clone()).chain(quarantine_store);
-    for s in stores {
-        match rt.block_on(Publisher::sweep_run(&s, &name_prefix)) {
+        let body = env.rt.block_on(store.get_bytes(&key))?;
+        let state: PartialState = serde_json::from_slice(&body)
+            .with_context(|| format!("reading {}", store.uri(&key)))?;
+        stage
+            .merge(&state)
+            .with_context(|| format!("merging {}", store.uri(&key)))?;
+    }
+    stage.finish().map(Some)
+}
+
+/// After a publish or a discard: removes the shard states and the shards' rejects files (gathered
+/// into the run's), and aborts the uploads earlier attempts of the run's shards left (a killed
+/// or retried shard uploads under the same names), now that nothing of the run is pending.
+fn clean_up(
+    env: &RunEnv<'_>,
+    store: &Store,
+    quarantine_store: Option<Store>,
+    run_id: &str,
+    states: &[ShardState],
+) {
+    let (rt, log) = (env.rt, env.log);
+    let keys: Vec<String> = states
+        .iter()
+        .flat_map(|s| {
+            let k = ShardKeys::new(run_id, &s.shard);
+            [
+                Some(k.state),
+                s.has_data_quality.then_some(k.data_quality),
+                s.has_rejects.then_some(k.rejects),
+            ]
+        })
+        .flatten()
+        .collect();
+    if let Err(e) = rt.block_on(store.delete_many(&keys)) {
+        log.warn(&format!(
+            "could not remove the shard states under {}: {e}",
+            store.uri(&states_dir(run_id))
+        ));
+    }
+    for s in std::iter::once(store.clone()).chain(quarantine_store) {
+        match rt.block_on(Publisher::sweep_run(&s, |name| is_shard_file(name, run_id))) {
             Ok(0) => {}
             Ok(n) => log.warn(&format!(
                 "aborted {n} upload(s) that earlier attempts of this run's shards left under {}",
@@ -486,31 +668,20 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
             )),
         }
     }
-    // The staged files are gone either way; so is any use of the states.
-    let keys: Vec<String> = states
-        .iter()
-        .flat_map(|(k, s)| std::iter::once(k.clone()).chain(s.data_quality_key.clone()))
-        .collect();
-    if let Err(e) = rt.block_on(store.delete_many(&keys)) {
-        log.warn(&format!(
-            "could not remove the shard states under {}: {e}",
-            store.uri(&states_dir(&run_id))
-        ));
-    }
-    outcome
 }
 
-/// Concatenates the shards' rejects files into the run's, as a single run would have written
-/// it; returns its location.
+/// Concatenates the shards' rejects files (in shard order) into the run's rejects file;
+/// returns its location.
 fn gather_rejects(
     store: &Store,
     run_id: &str,
-    states: &[(String, ShardState)],
+    states: &[ShardState],
     rt: &tokio::runtime::Runtime,
 ) -> Result<Option<String>> {
-    let keys: Vec<&String> = states
+    let keys: Vec<String> = states
         .iter()
-        .filter_map(|(_, s)| s.rejects_key.as_ref())
+        .filter(|s| s.has_rejects)
+        .map(|s| ShardKeys::new(run_id, &s.shard).rejects)
         .collect();
     if keys.is_empty() {
         return Ok(None);
@@ -521,8 +692,6 @@ fn gather_rejects(
     }
     let key = format!("_gluepipe/rejects/{run_id}.jsonl");
     rt.block_on(store.put_bytes(&key, all))?;
-    let owned: Vec<String> = keys.into_iter().cloned().collect();
-    rt.block_on(store.delete_many(&owned))?;
     Ok(Some(store.uri(&key)))
 }
 
@@ -530,6 +699,64 @@ fn gather_rejects(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn items_match_inputs_by_location_or_by_key_within_one_bucket() {
+        let uris: Vec<String> = [
+            "s3://a/in/1.json",
+            "s3://a/in/2.json",
+            "s3://b/in/2.json",
+            "/local/3.json",
+        ]
+        .map(String::from)
+        .to_vec();
+        let items: Vec<String> = [
+            "in/1.json",
+            "s3://b/in/2.json",
+            "/local/3.json",
+            "in/_SUCCESS",
+            "in/1.json",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (picked, skipped) = match_items(&uris, &items).unwrap();
+        assert_eq!(picked, [0, 2, 3]);
+        assert_eq!(skipped, ["in/_SUCCESS"]);
+        let e = match_items(&uris, &["in/2.json".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("several buckets (s3://a/in/2.json, s3://b/in/2.json)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn shard_files_are_recognised_by_run_and_shard_id() {
+        let run = "nightly";
+        assert!(is_shard_file(
+            "part-nightly.0123456789abcdef-00-00001.snappy.parquet",
+            run
+        ));
+        for other in [
+            "part-nightly.backfill.0123456789abcdef-00-00001.snappy.parquet",
+            "part-nightly-00-00001.snappy.parquet",
+            "part-nightly.0123456789ABCDEF-00-00001.snappy.parquet",
+            "part-nightly.0123456789abcde-00-00001.snappy.parquet",
+            "part-nightlyx.0123456789abcdef-00-00001.snappy.parquet",
+        ] {
+            assert!(!is_shard_file(other, run), "{other}");
+        }
+        assert!(is_shard_id("0123456789abcdef"));
+        for bad in [
+            "",
+            "../../../../etc0",
+            "0123456789abcdeg",
+            "0123456789abcdef0",
+        ] {
+            assert!(!is_shard_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn items_are_locations_or_listing_objects() {

@@ -66,6 +66,36 @@ fn inputs(dir: &Path) -> (PathBuf, Vec<String>) {
     (input, files)
 }
 
+/// One test's world: a temporary folder with the inputs, an output folder `out`, and the flags
+/// every process of its runs shares.
+struct World {
+    dir: tempfile::TempDir,
+    input: PathBuf,
+    files: Vec<String>,
+    out: PathBuf,
+    args: Vec<String>,
+}
+
+impl World {
+    fn new(on_failure: &str) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let (input, files) = inputs(dir.path());
+        let out = dir.path().join("out");
+        let args = common_args(dir.path(), &input, &out, on_failure);
+        World {
+            dir,
+            input,
+            files,
+            out,
+            args,
+        }
+    }
+
+    fn groups(&self) -> Vec<Vec<String>> {
+        groups(&self.files, &self.input)
+    }
+}
+
 /// Flags every process of a run shares.
 fn common_args(dir: &Path, input: &Path, out: &Path, on_failure: &str) -> Vec<String> {
     let rules = dir.join("rules.dqdl");
@@ -247,10 +277,9 @@ fn shards_and_merge_equal_one_run() {
     // Quarantine and rejects hold the same records.
     let q = |out: &Path| rows_by(&read_parquet(&out.join("_gluepipe/quarantine")), "id");
     assert_eq!(q(&single_out), q(&sharded_out));
-    assert_eq!(
-        sorted_lines(a["rejects_path"].as_str().unwrap()).len(),
-        sorted_lines(b["rejects_path"].as_str().unwrap()).len()
-    );
+    let rejects = sorted_lines(b["rejects_path"].as_str().unwrap());
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(sorted_lines(a["rejects_path"].as_str().unwrap()), rejects);
     // Nothing of the shards is left behind.
     assert!(!states.exists() || std::fs::read_dir(&states).unwrap().count() == 0);
     assert!(!sharded_out.join("_gluepipe/staging").exists());
@@ -258,29 +287,27 @@ fn shards_and_merge_equal_one_run() {
 
 #[test]
 fn a_failed_gate_at_merge_publishes_nothing_and_cleans_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, files) = inputs(dir.path());
-    let out = dir.path().join("out");
-    let args = common_args(dir.path(), &input, &out, "fail");
-    for g in groups(&files, &input) {
+    let w = World::new("fail");
+    let out = &w.out;
+    let args = w.args.clone();
+    for g in w.groups() {
         shard(&args, "gate", &g);
     }
     // "status" has 21 "lost" rows, so `ColumnValues "status" in [...]` at threshold 0.9 passes;
     // `ColumnValues "amount" >= 0` fails on nulls: the gate fails, as in a single run.
     let err = run("merge", &args, &["--run-id", "gate"], 3);
     assert!(err.contains("ColumnValues \"amount\" >= 0"), "{err}");
-    assert!(visible_files(&out).is_empty());
+    assert!(visible_files(out).is_empty());
     assert!(!out.join("_gluepipe/staging").exists());
     assert!(!out.join("_gluepipe/manifests").exists());
 }
 
 #[test]
 fn a_missing_shard_stops_the_merge_until_it_has_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, files) = inputs(dir.path());
-    let out = dir.path().join("out");
-    let args = common_args(dir.path(), &input, &out, "warn");
-    let g = groups(&files, &input);
+    let w = World::new("warn");
+    let out = &w.out;
+    let args = w.args.clone();
+    let g = w.groups();
     shard(&args, "gap", &g[0]);
     shard(&args, "gap", &g[2]);
     let err = run("merge", &args, &["--run-id", "gap"], 1);
@@ -292,10 +319,10 @@ fn a_missing_shard_stops_the_merge_until_it_has_run() {
         err.contains("part-3.json") && err.contains("part-4.json"),
         "{err}"
     );
-    assert!(visible_files(&out).is_empty());
+    assert!(visible_files(out).is_empty());
     // The missing shard runs (a retry of the failed batch); the merge now publishes all.
     shard(&args, "gap", &g[1]);
-    let rec = dir.path().join("rec.json");
+    let rec = w.dir.path().join("rec.json");
     run(
         "merge",
         &args,
@@ -305,17 +332,16 @@ fn a_missing_shard_stops_the_merge_until_it_has_run() {
     let (rows_in, written, ..) = counts(&run_record(&rec));
     assert_eq!(rows_in, 2102);
     assert_eq!(
-        read_parquet(&out)["rows"].as_array().unwrap().len() as u64,
+        read_parquet(out)["rows"].as_array().unwrap().len() as u64,
         written
     );
 }
 
 #[test]
 fn sharded_runs_need_a_run_id_and_a_shared_evaluation_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let (input, files) = inputs(dir.path());
-    let out = dir.path().join("out");
-    let mut args = common_args(dir.path(), &input, &out, "warn");
+    let w = World::new("warn");
+    let (files, out) = (&w.files, &w.out);
+    let mut args = w.args.clone();
     let items = serde_json::to_string(&files[..1]).unwrap();
     let err = run("run", &args, &["--shard-inputs", &items], 2);
     assert!(err.contains("--run-id"), "{err}");
@@ -330,5 +356,135 @@ fn sharded_runs_need_a_run_id_and_a_shared_evaluation_time() {
         2,
     );
     assert!(err.contains("--evaluated-at"), "{err}");
-    assert!(visible_files(&out).is_empty());
+    assert!(visible_files(out).is_empty());
+}
+
+/// `args` with the value after `flag` replaced.
+fn with(args: &[String], flag: &str, value: &str) -> Vec<String> {
+    let mut out = args.to_vec();
+    let at = out.iter().position(|a| a == flag).unwrap();
+    out[at + 1] = value.to_string();
+    out
+}
+
+#[test]
+fn the_merge_refuses_shards_that_disagree_and_touches_nothing() {
+    let w = World::new("warn");
+    let (files, out) = (&w.files, &w.out);
+    let args = w.args.clone();
+    let g = w.groups();
+    let states = out.join("_gluepipe/shards");
+    let other_mapping = w.dir.path().join("mapping-2.json");
+    std::fs::write(
+        &other_mapping,
+        r#"[{"from": "id", "to": "id", "type": "string"},
+            {"from": "amount", "to": "amount", "type": "double"},
+            {"from": "city", "to": "city", "type": "string"},
+            {"from": "status", "to": "status", "type": "string"}]"#,
+    )
+    .unwrap();
+    let cases: [(&str, Vec<String>, Vec<String>, &str); 4] = [
+        (
+            "a file in two shards",
+            args.clone(),
+            [g[2].clone(), vec![files[0].clone()]].concat(),
+            "was converted by two shards",
+        ),
+        (
+            "another evaluation time",
+            with(&args, "--evaluated-at", "2026-11-26T12:00:00Z"),
+            g[2].clone(),
+            "ran with --evaluated-at 2026-11-26T12:00:00",
+        ),
+        (
+            "another spec",
+            with(&args, "--max-bad-records", "11"),
+            g[2].clone(),
+            "ran another pipeline spec",
+        ),
+        (
+            "other columns",
+            with(&args, "--mapping", p(&other_mapping)),
+            g[2].clone(),
+            "planned other columns than this merge (id: Int64",
+        ),
+    ];
+    for (i, (case, last_args, last_items, says)) in cases.into_iter().enumerate() {
+        let run_id = format!("refuse-{i}");
+        shard(&args, &run_id, &g[0]);
+        shard(&args, &run_id, &g[1]);
+        shard(&last_args, &run_id, &last_items);
+        let err = run("merge", &args, &["--run-id", &run_id], 1);
+        assert!(err.contains(says), "{case}: {err}");
+        assert!(visible_files(out).is_empty(), "{case}");
+        let kept = std::fs::read_dir(states.join(&run_id)).unwrap().count();
+        assert!(kept >= 3, "{case}: the states are kept for another merge");
+    }
+}
+
+#[test]
+fn discard_removes_a_runs_shards_and_a_second_merge_says_why_it_has_nothing() {
+    let w = World::new("warn");
+    let out = &w.out;
+    let args = w.args.clone();
+    let g = w.groups();
+    shard(&args, "lost", &g[0]);
+    shard(&args, "lost", &g[2]);
+    // A failed execution's clean-up: no evaluation time needed.
+    let no_time = {
+        let at = args.iter().position(|a| a == "--evaluated-at").unwrap();
+        [&args[..at], &args[at + 2..]].concat()
+    };
+    let err = run("merge", &no_time, &["--run-id", "lost", "--discard"], 0);
+    assert!(err.contains("discarded the staged files"), "{err}");
+    assert!(visible_files(out).is_empty());
+    assert!(!out.join("_gluepipe/staging").exists());
+    let states = out.join("_gluepipe/shards/lost");
+    assert!(!states.exists() || std::fs::read_dir(&states).unwrap().count() == 0);
+    let err = run("merge", &args, &["--run-id", "lost"], 1);
+    assert!(err.contains("no shard of run lost has finished"), "{err}");
+    let err = run("run", &args, &["--discard"], 2);
+    assert!(
+        err.contains("--discard is for `gluepipe-etl merge`"),
+        "{err}"
+    );
+
+    // A merged run cannot be merged twice.
+    for group in &g {
+        shard(&args, "twice", group);
+    }
+    run("merge", &args, &["--run-id", "twice"], 0);
+    let err = run("merge", &args, &["--run-id", "twice"], 1);
+    assert!(
+        err.contains("run twice was already merged and published"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_crafted_state_cannot_make_the_merge_touch_other_files() {
+    let w = World::new("warn");
+    let (input, files, out) = (&w.input, &w.files, &w.out);
+    let args = w.args.clone();
+    shard(&args, "evil", files);
+    let states = out.join("_gluepipe/shards/evil");
+    let state = std::fs::read_dir(&states)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    doc["shard"] = json!("../../../..");
+    std::fs::write(&state, doc.to_string()).unwrap();
+    let err = run("merge", &args, &["--run-id", "evil"], 1);
+    assert!(
+        err.contains("expected format 1 for run evil, shard"),
+        "{err}"
+    );
+    std::fs::write(states.join("..json"), "{}").unwrap();
+    let err = run("merge", &args, &["--run-id", "evil"], 1);
+    assert!(err.contains("not a shard state of run evil"), "{err}");
+    let err = run("merge", &args, &["--run-id", "../evil"], 2);
+    assert!(err.contains("invalid run id"), "{err}");
+    assert!(input.join("part-0.json").exists() && visible_files(out).is_empty());
 }

@@ -35,6 +35,8 @@ struct Leaf {
     check: Box<dyn Check>,
     /// Set when the rule failed during a batch; it is not called again.
     error: Option<String>,
+    /// The rule's text, for messages.
+    text: String,
 }
 
 /// Evaluates a DQDL ruleset over a stream of batches.
@@ -166,9 +168,11 @@ impl DqEngine {
             rules: self
                 .leaves
                 .iter()
-                .map(|leaf| match &leaf.error {
-                    Some(e) => Saved::Error(e.clone()),
-                    None => Saved::State(leaf.check.save()),
+                .map(|leaf| match (&leaf.error, leaf.check.problem()) {
+                    (Some(e), _) => Saved::Error(e.clone()),
+                    // It could not be compiled here (e.g. its reference was unreadable).
+                    (None, Some(p)) => Saved::Error(p),
+                    (None, None) => Saved::State(leaf.check.save()),
                 })
                 .collect(),
         }
@@ -197,14 +201,18 @@ impl DqEngine {
         }
         self.metrics.merge(&state.metrics)?;
         for (leaf, saved) in self.leaves.iter_mut().zip(&state.rules) {
+            if leaf.error.is_some() || leaf.check.problem().is_some() {
+                // Already decided here: an error, or the same compile problem every shard had.
+                continue;
+            }
             match saved {
-                Saved::Error(e) => {
-                    leaf.error.get_or_insert_with(|| e.clone());
-                }
-                Saved::State(s) if leaf.error.is_none() => {
-                    leaf.check.merge(s).map_err(DqError::Ruleset)?;
-                }
-                Saved::State(_) => {}
+                Saved::Error(e) => leaf.error = Some(e.clone()),
+                Saved::State(s) => leaf.check.merge(s).map_err(|e| {
+                    DqError::Ruleset(format!(
+                        "merging the shard state of rule {}: {e}",
+                        leaf.text
+                    ))
+                })?,
             }
         }
         self.rows += state.rows;
@@ -308,6 +316,7 @@ fn plan_node(rule: &Rule, planner: &mut Planner<'_>, leaves: &mut Vec<Leaf>) -> 
             leaves.push(Leaf {
                 check: compile(r, planner),
                 error: None,
+                text: Rule::Single(r.clone()).text(),
             });
             Node::Leaf(leaves.len() - 1)
         }

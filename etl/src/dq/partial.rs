@@ -127,8 +127,8 @@ fn same_text(a: &str, b: &str) -> bool {
     wa == wb && na.len() == nb.len() && na.iter().zip(&nb).all(|(x, y)| close(*x, *y))
 }
 
-/// Checks that sharded results equal single-run results: every rule's outcome exactly; its
-/// failure reason and evaluated rule exactly but for the numbers they quote, and every metric
+/// Checks that sharded results equal single-run results: row count, score and every rule's
+/// outcome exactly; its failure reason and evaluated rule exactly but for the numbers they quote, and every metric
 /// (rules and analyzers), which must be within [`METRIC_TOLERANCE`]. Returns the first
 /// difference.
 pub fn compare_results(
@@ -148,6 +148,12 @@ pub fn compare_results(
         }
         Ok(())
     };
+    if single.row_count != sharded.row_count || single.score != sharded.score {
+        return Err(format!(
+            "{} rows, score {} single; {} rows, score {} sharded",
+            single.row_count, single.score, sharded.row_count, sharded.score
+        ));
+    }
     if (
         single.outcome,
         single.rule_outcomes.len(),

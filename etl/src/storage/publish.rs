@@ -54,6 +54,23 @@ pub struct Published {
     pub manifest: String,
 }
 
+/// A run id names files and folders: 1 to 128 letters, digits, `.`, `_` or `-`, not starting
+/// with `.`.
+pub fn check_run_id(run_id: &str) -> Result<()> {
+    let valid = !run_id.is_empty()
+        && run_id.len() <= 128
+        && run_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !run_id.starts_with('.');
+    if !valid {
+        return Err(StorageError::Invalid(format!(
+            "invalid run id {run_id:?}: use 1 to 128 letters, digits, '.', '_' or '-'"
+        )));
+    }
+    Ok(())
+}
+
 /// Collects a run's output files and publishes them together (see the module notes).
 #[derive(Debug)]
 pub struct Publisher {
@@ -95,17 +112,7 @@ pub enum StagedAt {
 impl Publisher {
     /// A publisher for `run_id` (letters, digits, `.`, `_`, `-`) writing below `store`'s root.
     pub fn new(store: Store, run_id: &str, mode: WriteMode) -> Result<Publisher> {
-        let valid = !run_id.is_empty()
-            && run_id.len() <= 128
-            && run_id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            && !run_id.starts_with('.');
-        if !valid {
-            return Err(StorageError::Invalid(format!(
-                "invalid run id {run_id:?}: use 1 to 128 letters, digits, '.', '_' or '-'"
-            )));
-        }
+        check_run_id(run_id)?;
         let ledger = Arc::new(Ledger::new(store.clone()));
         Ok(Publisher {
             store,
@@ -445,18 +452,18 @@ impl Publisher {
 }
 
 impl Publisher {
-    /// Aborts the S3 uploads under `store` whose file name starts with `name_prefix` (one run's
-    /// files, e.g. `part-<run id>.`), whatever their age. Call it only once that run has
-    /// committed or aborted: what is still pending then belongs to no live writer — a shard
-    /// attempt that was killed, or retried under the same names. Returns how many it aborted.
-    pub async fn sweep_run(store: &Store, name_prefix: &str) -> Result<usize> {
+    /// Aborts the S3 uploads under `store` whose file name `is_run_file` claims (one run's
+    /// files), whatever their age. Call it only once that run has committed or aborted: what is
+    /// still pending then belongs to no live writer — an attempt that was killed, or retried
+    /// under the same names. Returns how many it aborted.
+    pub async fn sweep_run(store: &Store, is_run_file: impl Fn(&str) -> bool) -> Result<usize> {
         let Backend::S3(s3) = store.backend() else {
             return Ok(0);
         };
         let mut removed = 0;
         for upload in s3.pending_uploads("").await? {
             let name = upload.key.rsplit('/').next().unwrap_or(&upload.key);
-            if name.starts_with(name_prefix) {
+            if is_run_file(name) {
                 s3.abort_upload(&upload.key, &upload.upload_id).await?;
                 removed += 1;
             }

@@ -122,6 +122,12 @@ pub trait Check: Send {
 
     /// Adds the state another shard saved with `save` for the same rule.
     fn merge(&mut self, state: &serde_json::Value) -> Result<(), String>;
+
+    /// Why the rule could not be compiled, if so ([`Broken`]): a shard saves that instead of a
+    /// state, and a merge whose own rule compiled takes it as the rule's error.
+    fn problem(&self) -> Option<String> {
+        None
+    }
 }
 
 /// `Check::save`/`merge` for a rule whose state lives entirely in the shared metrics.
@@ -174,6 +180,12 @@ pub struct Broken(pub Problem);
 
 impl Check for Broken {
     stateless!();
+
+    fn problem(&self) -> Option<String> {
+        Some(match &self.0 {
+            Problem::Failed(m) | Problem::Error(m) => m.clone(),
+        })
+    }
 
     fn update(&mut self, _: &BatchView<'_>) -> Result<Option<RowResult>, String> {
         Ok(None)

@@ -257,3 +257,39 @@ fn a_rule_that_failed_in_one_shard_is_an_error_after_the_merge() {
     assert_eq!(r.outcome, Outcome::Error);
     assert_eq!(r.failure_reason.as_deref(), Some("disk on fire"));
 }
+
+#[test]
+fn a_reference_one_shard_could_not_read_makes_the_rule_an_error_not_the_merge() {
+    let batches = data();
+    let schema = batches[0].schema();
+    let (_dir, with_refs) = context();
+    let rules = "Rules = [ RowCount > 0, ReferentialIntegrity \"id\" \"ref.{id}\" >= 0.5 ]";
+    let ruleset = gluepipe_spec::dqdl::parse(rules).unwrap();
+    // The merge (and the first shard) read the reference; the second shard could not.
+    let mut merged = DqEngine::new(&ruleset, &schema, with_refs()).unwrap();
+    for (i, group) in batches.chunks(batches.len() / 2 + 1).enumerate() {
+        let ctx = if i == 0 {
+            with_refs()
+        } else {
+            DqContext::at(now())
+        };
+        let mut shard = DqEngine::new(&ruleset, &schema, ctx).unwrap();
+        for b in group {
+            shard.update(b).unwrap();
+        }
+        merged.merge(&shard.save()).unwrap();
+    }
+    let results = merged.finish().unwrap();
+    assert_eq!(results.rule_outcomes[0].outcome, Outcome::Passed);
+    let r = &results.rule_outcomes[1];
+    assert_eq!(r.outcome, Outcome::Error, "{r:?}");
+    assert!(r.failure_reason.is_some());
+
+    // The other way round: a merge that cannot read the reference decides the rule itself.
+    let mut merged = DqEngine::new(&ruleset, &schema, DqContext::at(now())).unwrap();
+    let mut shard = DqEngine::new(&ruleset, &schema, with_refs()).unwrap();
+    shard.update(&batches[0]).unwrap();
+    merged.merge(&shard.save()).unwrap();
+    let alone = run_with(rules, &batches[..1], DqContext::at(now()));
+    compare_results(&alone, &merged.finish().unwrap()).unwrap();
+}
