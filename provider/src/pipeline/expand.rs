@@ -44,8 +44,8 @@ pub mod args {
     pub const ETL_SHA256: &str = "--gluepipe_etl_sha256";
     pub const JOB_LANGUAGE: &str = "--job-language";
     /// Run arguments the state machine of a scaled-out pipeline adds (see `scale_out`): the
-    /// mode (`run`, the default, `shard` or `merge`), the run id and evaluation time all runs
-    /// of one execution share, and a shard's batch of source objects as JSON.
+    /// mode (`run`, the default, `shard`, `merge` or `discard`), the run id and evaluation
+    /// time all runs of one execution share, and a shard's batch of source objects as JSON.
     pub const MODE: &str = "--gluepipe_mode";
     pub const RUN_ID: &str = "--gluepipe_run_id";
     pub const EVALUATED_AT: &str = "--gluepipe_evaluated_at";
@@ -184,7 +184,13 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
         description: format!("gluepipe pipeline {}: the Glue job's role", names.pipeline),
         assume_role_policy: glue_trust_policy(),
         policy_name: JOB_POLICY_NAME.into(),
-        policy: job_policy(&config.spec, input.env, &artifacts, source_data.as_ref()),
+        policy: job_policy(
+            &config.spec,
+            input.env,
+            &artifacts,
+            source_data.as_ref(),
+            config.runtime.scale_out.is_sharded(),
+        ),
         tags: tags_all.clone(),
     };
     let state_machine_role = RoleSpec {
@@ -376,11 +382,14 @@ pub(crate) fn source_data_location(
     )
 }
 
+/// The Glue job role's policy; a `sharded` pipeline's job may also list the uploads its shards
+/// staged (see `scale_out::job_statements`).
 fn job_policy(
     spec: &PipelineSpec,
     env: &AwsEnv,
     artifacts: &Artifacts,
     source: Option<&Vec<S3Uri>>,
+    sharded: bool,
 ) -> PolicyDocument {
     let p = &env.partition;
     let mut statements = vec![Statement::allow(
@@ -393,6 +402,9 @@ fn job_policy(
         )],
     )];
     statements.extend(data_access_statements(spec, env, source));
+    if sharded {
+        statements.extend(scale_out::job_statements(spec, env));
+    }
 
     let log_arn = |group: &str, suffix: &str| {
         format!(
@@ -1062,8 +1074,48 @@ mod tests {
         assert_eq!(map["MaxConcurrency"], 3);
         assert_eq!(map["ItemBatcher"]["MaxItemsPerBatch"], 2);
         assert_eq!(asl["States"]["Merge"]["Parameters"]["JobName"], "orders");
-        // The job itself is the same job: only the machine and its role change.
-        assert_eq!(desired.job_role, run(&path_config(), None).job_role);
+        // The job is the same job; its role may also list the uploads the shards staged.
+        let single = run(&path_config(), None).job_role.policy;
+        let policy = &desired.job_role.policy;
+        let added: Vec<&Statement> = policy
+            .statements
+            .iter()
+            .filter(|s| !single.statements.contains(s))
+            .collect();
+        let list_uploads = Statement::allow(
+            "ListStagedUploads",
+            ["s3:ListBucketMultipartUploads"],
+            ["arn:aws:s3:::curated-bucket"],
+        );
+        assert_eq!(added, [&list_uploads]);
+        assert_eq!(policy.statements.len(), single.statements.len() + 1);
+        assert_least_privilege(policy);
+    }
+
+    #[test]
+    fn a_scaled_out_job_lists_uploads_where_shards_stage() {
+        let mut config = sharded(path_config());
+        config.spec.data_quality = Some(DataQuality {
+            ruleset: "Rules = [ RowCount > 0 ]".into(),
+            on_failure: OnFailure::Quarantine,
+            results_path: None,
+            quarantine_path: Some("s3://quarantine-bucket/orders/".into()),
+        });
+        let desired = run(&config, None);
+        let g = grants(&desired.job_role.policy);
+        assert_eq!(
+            g["ListStagedUploads"],
+            (
+                vec!["s3:ListBucketMultipartUploads".into()],
+                vec![
+                    "arn:aws:s3:::curated-bucket".into(),
+                    "arn:aws:s3:::quarantine-bucket".into()
+                ]
+            )
+        );
+        // A single run never lists uploads: its policy is what it always was.
+        config.runtime.scale_out = ScaleOut::default();
+        assert!(!grants(&run(&config, None).job_role.policy).contains_key("ListStagedUploads"));
     }
 
     #[test]

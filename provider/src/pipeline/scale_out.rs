@@ -3,30 +3,44 @@
 //!
 //! ```text
 //! CheckArguments ─► (NoArguments) ─► Shards: Distributed Map over the source's objects
-//!       │                              each batch of `files_per_shard` objects, at most
-//!       │                              `parallelism` at once, in its own child execution:
+//!       │                              each batch of at most `files_per_shard` objects and
+//!       │                              MAX_BATCH_BYTES, at most `parallelism` at once, in its
+//!       │                              own child execution:
 //!       │                                ShardArguments ─► RunShard (Glue run, shard mode)
 //!       │                         ─► MergeArguments ─► Merge (Glue run, merge mode) ─► end
-//!       └─ a shard failed ─► ShardFailed · the merge failed ─► JobFailed · anything else ─► Failed
+//!       │                                                 └─ failed ─► JobFailed · Failed
+//!       └─ the map failed ─► DiscardArguments ─► Discard (Glue run, discard mode)
+//!                              ─► AfterDiscard ─► ShardFailed (a shard failed) · Failed (else)
 //! ```
 //! - `Shards` lists the source with the `s3:listObjectsV2` item reader (bucket and the key
 //!   prefix before any glob; the binary ignores listed objects that are not the source's
-//!   inputs) and batches the objects. `ItemBatcher.BatchInput` carries what every shard must
-//!   share with the merge, taken from the parent execution: the run id (the execution's name),
-//!   the evaluation time (its start time) and the execution's run arguments.
-//! - Each shard run gets those arguments plus `--gluepipe_mode shard`, the run id, the
-//!   evaluation time and its batch as JSON (`--gluepipe_shard_inputs`); the merge run gets the
-//!   arguments plus `--gluepipe_mode merge`, the run id and the evaluation time. The mode keys
-//!   are merged last, so an execution's arguments cannot override them.
+//!   inputs), keeps only each object's key (`ItemSelector`) and batches the keys
+//!   (`ItemBatcher`). `BatchInput` carries what every shard must share with the merge, taken
+//!   from the parent execution: the run id (the execution's name), the evaluation time (its
+//!   start time) and the execution's run arguments.
+//! - A batch is cut at `files_per_shard` keys or [`MAX_BATCH_BYTES`], whichever comes first, so
+//!   a shard's payload stays within Step Functions' and Glue's size limits whatever the keys.
+//! - Each shard run gets the execution's arguments plus `--gluepipe_mode shard`, the run id,
+//!   the evaluation time and its batch as JSON (`--gluepipe_shard_inputs`); the merge run gets
+//!   the arguments plus `--gluepipe_mode merge`, the run id and the evaluation time. The mode
+//!   keys are merged last, so an execution's arguments cannot override them.
 //! - Every Glue run retries busy errors as the single run does (`asl::GLUE_RUN_ERRORS`). A
-//!   failed shard fails its child execution, and with a tolerated failure of 0 % the map, which
-//!   ends the execution in `ShardFailed`; a failed merge (e.g. data quality, exit 3) ends it in
-//!   `JobFailed` with the run as the cause, as a single run would.
+//!   failed shard fails its child execution, and with a tolerated failure of 0 % the map; a
+//!   failed merge (e.g. data quality, exit 3) ends the execution in `JobFailed` with the run as
+//!   the cause, as a single run would, and discards the shards itself.
+//! - A failed map leaves the staged files and states of the shards that succeeded under the
+//!   target's `_gluepipe/shards/<run id>/`, which no merge will ever claim (the next execution
+//!   has another run id). So every map failure first runs the job in discard mode (the same
+//!   run id), which aborts them, then ends in `ShardFailed` (a shard failed) or `Failed`
+//!   (anything else) with the map's own error and cause: the discard's outcome goes to
+//!   `$.discard`, and a failed discard is caught and does not hide the original error.
 //! - The map's result is discarded (`ResultPath: null`): shards report through S3 (their part
 //!   files and partial state under the target's `_gluepipe/shards/<run id>/`), not through the
 //!   execution's payload.
 
-use gluepipe_spec::S3Uri;
+use std::collections::BTreeSet;
+
+use gluepipe_spec::{PipelineSpec, S3Uri};
 use serde_json::{Map, Value, json};
 
 use super::asl::{GLUE_RUN_ERRORS, add_argument_states, glue_run_task, to_pretty};
@@ -41,9 +55,26 @@ pub const LIST_OBJECTS_V2: &str = "arn:aws:states:::s3:listObjectsV2";
 /// Error name of the `Fail` state for a failed shard.
 pub const SHARD_FAILED: &str = "gluepipe.ShardFailed";
 
+/// The error a Distributed Map fails with when more child executions failed than tolerated
+/// (here: any).
+pub const MAP_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+
 /// The values of `--gluepipe_mode` (the launcher's `run`, the default, is the single run).
 pub const SHARD_MODE: &str = "shard";
 pub const MERGE_MODE: &str = "merge";
+pub const DISCARD_MODE: &str = "discard";
+
+/// The largest batch a shard gets, in bytes of its JSON array of `{"Key": …}` items (about
+/// 1 KiB each for S3's longest, 1024-byte keys; more only for keys full of characters JSON
+/// escapes). A batch travels as its child execution's input, then as JSON text in a run
+/// argument, whose quotes the state escapes once more (at most twice as long). 64 KiB keeps
+/// every payload of a shard under Step Functions' 256 KiB, with room for the execution's
+/// arguments, and the run's arguments far under Glue's 260 KB.
+pub const MAX_BATCH_BYTES: i64 = 64 * 1024;
+
+/// The run arguments of every Glue run of a scaled-out pipeline: the execution's arguments,
+/// overlaid with the mode keys a Pass state put at `$.gluepipe`.
+const RUN_ARGUMENTS: &str = "States.JsonMerge($.arguments, $.gluepipe, false)";
 
 /// What the map lists: a bucket and a key prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,20 +108,28 @@ pub fn definition(
     let mut shard_states = json!({
         "ShardArguments": {
             "Type": "Pass",
-            "Comment": "This shard's run arguments: its batch of objects, the parent's run id and evaluation time.",
-            "Parameters": mode_arguments(SHARD_MODE, "$.BatchInput.run_id", "$.BatchInput.evaluated_at", true),
-            "ResultPath": "$.gluepipe",
+            "Comment": "This shard's run arguments: the execution's, and its mode, the parent's run id and evaluation time and its batch of objects. The state keeps the batch only as that JSON text.",
+            "Parameters": {
+                "arguments.$": "$.BatchInput.arguments",
+                "gluepipe": mode_arguments(
+                    SHARD_MODE,
+                    "$.BatchInput.run_id",
+                    Some("$.BatchInput.evaluated_at"),
+                    Some("States.JsonToString($.Items)"),
+                )
+            },
             "Next": "RunShard"
         },
-        "RunShard": glue_run_task(job_name, "States.JsonMerge($.BatchInput.arguments, $.gluepipe, false)")
+        "RunShard": glue_run_task(job_name, RUN_ARGUMENTS)
     });
     GLUE_RUN_ERRORS.add_fail_states(&mut shard_states);
 
     let mut asl = json!({
         "Comment": format!(
-            "gluepipe pipeline {pipeline}: converts the source in shards of {files} objects, at \
-             most {parallelism} Glue runs of {job_name} at once, then merges them in one more \
-             run. Start with {{\"arguments\": {{\"--key\": \"value\"}}}} to override run arguments."
+            "gluepipe pipeline {pipeline}: converts the source in shards of at most {files} \
+             objects, at most {parallelism} Glue runs of {job_name} at once, then merges them \
+             in one more run. Start with {{\"arguments\": {{\"--key\": \"value\"}}}} to override \
+             run arguments."
         ),
         "StartAt": "CheckArguments",
         "States": {
@@ -101,8 +140,10 @@ pub fn definition(
                     "Resource": LIST_OBJECTS_V2,
                     "Parameters": {"Bucket": listing.bucket, "Prefix": listing.prefix}
                 },
+                "ItemSelector": {"Key.$": "$$.Map.Item.Value.Key"},
                 "ItemBatcher": {
                     "MaxItemsPerBatch": files,
+                    "MaxInputBytesPerBatch": MAX_BATCH_BYTES,
                     "BatchInput": {
                         "run_id.$": "$$.Execution.Name",
                         "evaluated_at.$": "$$.Execution.StartTime",
@@ -118,30 +159,61 @@ pub fn definition(
                 },
                 "ResultPath": null,
                 "Catch": [
-                    {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "ResultPath": "$.error", "Next": "ShardFailed"},
-                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Failed"}
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DiscardArguments"}
                 ],
                 "Next": "MergeArguments"
+            },
+            "MergeArguments": {
+                "Type": "Pass",
+                "Comment": "The merge run's arguments: the run id and evaluation time the shards got.",
+                "Parameters": mode_arguments(MERGE_MODE, "$$.Execution.Name", Some("$$.Execution.StartTime"), None),
+                "ResultPath": "$.gluepipe",
+                "Next": "Merge"
+            },
+            "Merge": glue_run_task(job_name, RUN_ARGUMENTS),
+            "DiscardArguments": {
+                "Type": "Pass",
+                "Comment": "The map failed: a run in discard mode aborts what the shards of this run id staged. The map's error stays in $.error.",
+                "Parameters": mode_arguments(DISCARD_MODE, "$$.Execution.Name", None, None),
+                "ResultPath": "$.gluepipe",
+                "Next": "Discard"
+            },
+            "Discard": discard_task(job_name, "AfterDiscard"),
+            "AfterDiscard": {
+                "Type": "Choice",
+                "Comment": "End with the map's error, whatever the discard did (its outcome is in $.discard).",
+                "Choices": [
+                    {"Variable": "$.error.Error", "StringEquals": MAP_FAILURE_THRESHOLD, "Next": "ShardFailed"}
+                ],
+                "Default": "Failed"
             },
             "ShardFailed": {
                 "Type": "Fail",
                 "Comment": "A shard run failed; the map run's child executions say which and why. Nothing was published.",
                 "Error": SHARD_FAILED,
                 "CausePath": "States.Format('{}: {}', $.error.Error, $.error.Cause)"
-            },
-            "MergeArguments": {
-                "Type": "Pass",
-                "Comment": "The merge run's arguments: the run id and evaluation time the shards got.",
-                "Parameters": mode_arguments(MERGE_MODE, "$$.Execution.Name", "$$.Execution.StartTime", false),
-                "ResultPath": "$.gluepipe",
-                "Next": "Merge"
-            },
-            "Merge": glue_run_task(job_name, "States.JsonMerge($.arguments, $.gluepipe, false)")
+            }
         }
     });
     add_argument_states(&mut asl["States"], "Shards");
     GLUE_RUN_ERRORS.add_fail_states(&mut asl["States"]);
     to_pretty(&asl)
+}
+
+/// The discard run: a Glue run task like the others (busy errors retried) that goes on to
+/// `next` whatever happens, keeping its result or error at `$.discard`, away from `$.error`.
+fn discard_task(job_name: &str, next: &str) -> Value {
+    let mut task = glue_run_task(job_name, RUN_ARGUMENTS);
+    if let Some(fields) = task.as_object_mut() {
+        fields.remove("End");
+        fields.insert("ResultPath".into(), json!("$.discard"));
+        fields.insert(
+            "Catch".into(),
+            json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.discard", "Next": next}]),
+        );
+        fields.insert("Next".into(), json!(next));
+    }
+    task
 }
 
 /// The scale-out a definition written by [`definition`] runs with, read back (for import);
@@ -157,20 +229,53 @@ pub fn observed(definition: &str) -> Option<ScaleOut> {
     })
 }
 
-/// The run arguments a mode adds: `--gluepipe_mode`, the run id and evaluation time (from the
-/// given paths) and, for a shard, its batch as JSON text.
-fn mode_arguments(mode: &str, run_id: &str, evaluated_at: &str, with_items: bool) -> Value {
+/// The run arguments a mode adds: `--gluepipe_mode`, the run id and (for a shard and the
+/// merge) the evaluation time from the given paths, and a shard's batch as JSON text.
+fn mode_arguments(
+    mode: &str,
+    run_id: &str,
+    evaluated_at: Option<&str>,
+    shard_inputs: Option<&str>,
+) -> Value {
     let mut arguments = Map::new();
     arguments.insert(args::MODE.into(), json!(mode));
     arguments.insert(format!("{}.$", args::RUN_ID), json!(run_id));
-    arguments.insert(format!("{}.$", args::EVALUATED_AT), json!(evaluated_at));
-    if with_items {
-        arguments.insert(
-            format!("{}.$", args::SHARD_INPUTS),
-            json!("States.JsonToString($.Items)"),
-        );
+    if let Some(path) = evaluated_at {
+        arguments.insert(format!("{}.$", args::EVALUATED_AT), json!(path));
+    }
+    if let Some(items) = shard_inputs {
+        arguments.insert(format!("{}.$", args::SHARD_INPUTS), json!(items));
     }
     Value::Object(arguments)
+}
+
+/// What the job role needs besides a single run's grants: list the multipart uploads in the
+/// buckets shards stage their files in (the target's and the quarantine location's), so that
+/// the merge and the discard find the uploads of a run's shards and abort them. The listing
+/// is granted on the bucket (it shows upload keys, no data); aborting stays limited to the
+/// prefixes the run writes.
+pub(crate) fn job_statements(spec: &PipelineSpec, env: &AwsEnv) -> Vec<Statement> {
+    let staged = [Some(&spec.target.path), quarantine_path(spec)];
+    let buckets: BTreeSet<String> = staged
+        .into_iter()
+        .flatten()
+        .filter_map(|path| S3Uri::parse(path).ok())
+        .map(|uri| uri.bucket)
+        .collect();
+    if buckets.is_empty() {
+        return Vec::new();
+    }
+    vec![Statement::allow(
+        "ListStagedUploads",
+        ["s3:ListBucketMultipartUploads"],
+        buckets
+            .iter()
+            .map(|bucket| format!("arn:{}:s3:::{bucket}", env.partition)),
+    )]
+}
+
+fn quarantine_path(spec: &PipelineSpec) -> Option<&String> {
+    spec.data_quality.as_ref()?.quarantine_path.as_ref()
 }
 
 /// What the state machine role needs besides running the job: list the source (under its
@@ -219,7 +324,7 @@ pub(crate) fn state_machine_statements(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::pipeline::asl::{FAILED, JOB_FAILED, assert_transitions_closed};
+    use crate::pipeline::asl::{FAILED, JOB_FAILED, assert_transitions_closed, next_states};
 
     fn listing() -> SourceListing {
         SourceListing {
@@ -252,18 +357,26 @@ mod tests {
         let processor = &asl["States"]["Shards"]["ItemProcessor"];
         assert_transitions_closed(processor["StartAt"].as_str().unwrap(), &processor["States"]);
         // The arguments are checked first, then the map, then the merge.
-        assert_eq!(
-            asl["States"]["CheckArguments"]["Choices"][0]["Next"],
-            "Shards"
-        );
-        assert_eq!(asl["States"]["NoArguments"]["Next"], "Shards");
-        assert_eq!(asl["States"]["Shards"]["Next"], "MergeArguments");
-        assert_eq!(asl["States"]["MergeArguments"]["Next"], "Merge");
-        assert_eq!(asl["States"]["Merge"]["End"], true);
+        let states = &asl["States"];
+        assert_eq!(states["CheckArguments"]["Choices"][0]["Next"], "Shards");
+        assert_eq!(states["NoArguments"]["Next"], "Shards");
+        assert_eq!(states["Shards"]["Next"], "MergeArguments");
+        assert_eq!(states["MergeArguments"]["Next"], "Merge");
+        assert_eq!(states["Merge"]["End"], true);
+        // A failed map: the discard, then one of two Fail states.
+        assert_eq!(states["DiscardArguments"]["Next"], "Discard");
+        assert_eq!(states["Discard"]["Next"], "AfterDiscard");
+        assert!(states["Discard"].get("End").is_none());
+        let mut ends = next_states(&states["AfterDiscard"]);
+        ends.sort();
+        assert_eq!(ends, ["Failed", "ShardFailed"]);
+        for end in ends {
+            assert_eq!(states[end.as_str()]["Type"], "Fail", "{end}");
+        }
     }
 
     #[test]
-    fn the_map_is_distributed_over_the_source_listing() {
+    fn the_map_is_distributed_over_the_keys_of_the_source_listing() {
         let asl = parsed();
         let map = &asl["States"]["Shards"];
         assert_eq!(map["Type"], "Map");
@@ -278,22 +391,26 @@ mod tests {
                 "Parameters": {"Bucket": "raw-bucket", "Prefix": "orders/"}
             })
         );
-        assert_eq!(map["ItemBatcher"]["MaxItemsPerBatch"], 2);
+        // Each listed object is reduced to its key before batching.
         assert_eq!(
-            map["ItemBatcher"]["BatchInput"],
+            map["ItemSelector"],
+            json!({"Key.$": "$$.Map.Item.Value.Key"})
+        );
+        assert_eq!(
+            map["ItemBatcher"],
             json!({
-                "run_id.$": "$$.Execution.Name",
-                "evaluated_at.$": "$$.Execution.StartTime",
-                "arguments.$": "$.arguments"
+                "MaxItemsPerBatch": 2,
+                "MaxInputBytesPerBatch": 65536,
+                "BatchInput": {
+                    "run_id.$": "$$.Execution.Name",
+                    "evaluated_at.$": "$$.Execution.StartTime",
+                    "arguments.$": "$.arguments"
+                }
             })
         );
         assert_eq!(map["MaxConcurrency"], 3);
         assert_eq!(map["ToleratedFailurePercentage"], 0);
         assert!(map.get("ResultPath").unwrap().is_null(), "result discarded");
-        assert!(
-            map.get("ItemSelector").is_none(),
-            "batches hold the listing"
-        );
     }
 
     #[test]
@@ -311,23 +428,31 @@ mod tests {
     fn a_shard_runs_the_job_in_shard_mode_on_its_batch() {
         let asl = parsed();
         let states = &asl["States"]["Shards"]["ItemProcessor"]["States"];
+        // The Pass state replaces the child's input: the batch stays only as JSON text.
+        assert!(states["ShardArguments"].get("ResultPath").is_none());
         assert_eq!(
             states["ShardArguments"]["Parameters"],
             json!({
-                "--gluepipe_mode": "shard",
-                "--gluepipe_run_id.$": "$.BatchInput.run_id",
-                "--gluepipe_evaluated_at.$": "$.BatchInput.evaluated_at",
-                "--gluepipe_shard_inputs.$": "States.JsonToString($.Items)"
+                "arguments.$": "$.BatchInput.arguments",
+                "gluepipe": {
+                    "--gluepipe_mode": "shard",
+                    "--gluepipe_run_id.$": "$.BatchInput.run_id",
+                    "--gluepipe_evaluated_at.$": "$.BatchInput.evaluated_at",
+                    "--gluepipe_shard_inputs.$": "States.JsonToString($.Items)"
+                }
             })
         );
-        assert_eq!(states["ShardArguments"]["ResultPath"], "$.gluepipe");
-        let run = &states["RunShard"];
-        assert_eq!(run["Resource"], "arn:aws:states:::glue:startJobRun.sync");
-        assert_eq!(run["Parameters"]["JobName"], "orders-job");
-        // The execution's arguments first, the mode keys last: they cannot be overridden.
+        assert_runs_the_job_with_merged_arguments(&states["RunShard"]);
+    }
+
+    /// A task that runs the job with the execution's arguments first and the mode keys last,
+    /// so an execution cannot override them.
+    fn assert_runs_the_job_with_merged_arguments(task: &Value) {
+        assert_eq!(task["Resource"], "arn:aws:states:::glue:startJobRun.sync");
+        assert_eq!(task["Parameters"]["JobName"], "orders-job");
         assert_eq!(
-            run["Parameters"]["Arguments.$"],
-            "States.JsonMerge($.BatchInput.arguments, $.gluepipe, false)"
+            task["Parameters"]["Arguments.$"],
+            "States.JsonMerge($.arguments, $.gluepipe, false)"
         );
     }
 
@@ -343,13 +468,8 @@ mod tests {
                 "--gluepipe_evaluated_at.$": "$$.Execution.StartTime"
             })
         );
-        let merge = &states["Merge"];
-        assert_eq!(merge["Resource"], "arn:aws:states:::glue:startJobRun.sync");
-        assert_eq!(merge["Parameters"]["JobName"], "orders-job");
-        assert_eq!(
-            merge["Parameters"]["Arguments.$"],
-            "States.JsonMerge($.arguments, $.gluepipe, false)"
-        );
+        assert_eq!(states["MergeArguments"]["ResultPath"], "$.gluepipe");
+        assert_runs_the_job_with_merged_arguments(&states["Merge"]);
         // The shards' run id and evaluation time come from the same context values.
         let batch = &states["Shards"]["ItemBatcher"]["BatchInput"];
         assert_eq!(
@@ -380,34 +500,145 @@ mod tests {
                 assert_eq!(states[fail], single["States"][fail], "{task}: {fail}");
             }
         }
+        // The discard retries busy errors too, but catches everything itself.
+        assert_eq!(
+            asl["States"]["Discard"]["Retry"],
+            single["States"]["RunJob"]["Retry"]
+        );
         assert_eq!(asl["States"]["JobFailed"]["Error"], JOB_FAILED);
         assert_eq!(asl["States"]["JobFailed"]["CausePath"], "$.error.Cause");
     }
 
     #[test]
-    fn a_failed_shard_fails_the_execution() {
+    fn a_failed_map_discards_the_run_in_discard_mode() {
         let asl = parsed();
-        let catch = asl["States"]["Shards"]["Catch"].as_array().unwrap().clone();
+        let states = &asl["States"];
+        let catch = states["Shards"]["Catch"].as_array().unwrap().clone();
         assert_eq!(
-            catch[0]["ErrorEquals"],
-            json!(["States.ExceedToleratedFailureThreshold"])
+            catch,
+            [
+                json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DiscardArguments"})
+            ]
         );
-        assert_eq!(catch[0]["Next"], "ShardFailed");
-        assert_eq!(catch[1]["ErrorEquals"], json!(["States.ALL"]));
-        assert_eq!(catch[1]["Next"], "Failed");
-        for c in &catch {
-            assert_eq!(c["ResultPath"], "$.error");
+        // The run id the shards and the merge get; no evaluation time, no batch.
+        assert_eq!(
+            states["DiscardArguments"]["Parameters"],
+            json!({
+                "--gluepipe_mode": "discard",
+                "--gluepipe_run_id.$": "$$.Execution.Name"
+            })
+        );
+        assert_eq!(
+            states["DiscardArguments"]["Parameters"]["--gluepipe_run_id.$"],
+            states["MergeArguments"]["Parameters"]["--gluepipe_run_id.$"]
+        );
+        assert_eq!(states["DiscardArguments"]["ResultPath"], "$.gluepipe");
+        // The execution's arguments (e.g. --output) with the mode keys merged last.
+        assert_runs_the_job_with_merged_arguments(&states["Discard"]);
+    }
+
+    #[test]
+    fn the_map_error_survives_the_discard_whatever_it_does() {
+        let asl = parsed();
+        let states = &asl["States"];
+        let discard = &states["Discard"];
+        // Success and failure of the discard land at $.discard, never on the map's $.error.
+        assert_eq!(discard["ResultPath"], "$.discard");
+        assert_eq!(
+            discard["Catch"],
+            json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.discard", "Next": "AfterDiscard"}])
+        );
+        for (name, state) in states.as_object().unwrap() {
+            if name != "Shards" && state.get("Catch").is_some() {
+                let catchers = state["Catch"].as_array().unwrap();
+                let after_error = catchers.iter().all(|c| c["Next"] != "DiscardArguments");
+                assert!(after_error, "{name} must not reach the discard");
+            }
         }
-        let fail = &asl["States"]["ShardFailed"];
-        assert_eq!(fail["Type"], "Fail");
-        assert_eq!(fail["Error"], SHARD_FAILED);
-        assert!(
-            fail["CausePath"]
-                .as_str()
-                .unwrap()
-                .contains("$.error.Cause")
+        for name in ["DiscardArguments", "Discard"] {
+            assert_ne!(states[name]["ResultPath"], "$.error", "{name}");
+        }
+        // The map's error decides the end.
+        assert_eq!(
+            states["AfterDiscard"]["Choices"],
+            json!([{
+                "Variable": "$.error.Error",
+                "StringEquals": "States.ExceedToleratedFailureThreshold",
+                "Next": "ShardFailed"
+            }])
         );
-        assert_eq!(asl["States"]["Failed"]["Error"], FAILED);
+        assert_eq!(states["AfterDiscard"]["Default"], "Failed");
+        let shard_failed = &states["ShardFailed"];
+        assert_eq!(shard_failed["Type"], "Fail");
+        assert_eq!(shard_failed["Error"], SHARD_FAILED);
+        assert_eq!(
+            shard_failed["CausePath"],
+            "States.Format('{}: {}', $.error.Error, $.error.Cause)"
+        );
+        assert_eq!(states["Failed"]["Error"], FAILED);
+        assert_eq!(
+            states["Failed"]["CausePath"],
+            "States.Format('{}: {}', $.error.Error, $.error.Cause)"
+        );
+    }
+
+    /// The largest batch, of the longest keys and the keys JSON escapes most, still fits every
+    /// payload a shard makes: its child execution's input, the state after `ShardArguments`
+    /// (the batch as escaped text) and the run's arguments.
+    #[test]
+    fn the_largest_batch_fits_step_functions_and_glue() {
+        const STATE_LIMIT: usize = 256 * 1024; // Step Functions: input, output, state
+        const GLUE_ARGUMENTS_LIMIT: usize = 260 * 1000; // Glue: a run's arguments
+        let arguments = json!({"--output": format!("s3://{}/", "o".repeat(1000)), "--input": "x".repeat(8 * 1024)});
+        let batch_input = json!({
+            "run_id": "r".repeat(80),
+            "evaluated_at": "2024-05-01T10:00:00.000Z",
+            "arguments": arguments,
+        });
+        for key_char in ['k', '"', '\\', 'é'] {
+            // Keys of 1024 bytes, as many as MaxInputBytesPerBatch lets into one batch.
+            let key: String = std::iter::repeat_n(key_char, 1024 / key_char.len_utf8()).collect();
+            let mut items = Vec::new();
+            while serde_json::to_vec(&json!(
+                items
+                    .iter()
+                    .chain([&json!({"Key": key})])
+                    .collect::<Vec<_>>()
+            ))
+            .unwrap()
+            .len()
+                <= MAX_BATCH_BYTES as usize
+            {
+                items.push(json!({"Key": key}));
+            }
+            assert!(!items.is_empty(), "{key_char}: a key fits a batch");
+            let child_input = json!({"BatchInput": batch_input, "Items": items});
+            let text = serde_json::to_string(&items).unwrap();
+            let mut run_arguments = arguments.as_object().unwrap().clone();
+            run_arguments.insert("--gluepipe_mode".into(), json!("shard"));
+            run_arguments.insert("--gluepipe_run_id".into(), batch_input["run_id"].clone());
+            run_arguments.insert(
+                "--gluepipe_evaluated_at".into(),
+                batch_input["evaluated_at"].clone(),
+            );
+            run_arguments.insert("--gluepipe_shard_inputs".into(), json!(text));
+            let shard_state = json!({"arguments": arguments, "gluepipe": run_arguments});
+            for (what, payload) in [("child input", &child_input), ("shard state", &shard_state)] {
+                let size = serde_json::to_vec(payload).unwrap().len();
+                assert!(
+                    size < STATE_LIMIT * 3 / 4,
+                    "{key_char}: {what} is {size} bytes"
+                );
+            }
+            let glue_size: usize = run_arguments
+                .iter()
+                .map(|(k, v)| k.len() + v.as_str().map_or(0, str::len))
+                .sum();
+            assert!(
+                glue_size < GLUE_ARGUMENTS_LIMIT / 2,
+                "{key_char}: {glue_size}"
+            );
+        }
     }
 
     #[test]

@@ -285,8 +285,9 @@ fn runtime_block() -> Block {
              `max_concurrent_runs` must be at least `parallelism`.",
         ))
         .attribute(Attribute::number("files_per_shard").optional().description(
-            "Python shell only: how many source objects each shard run converts when \
-             `parallelism` is above 1, 1 to 1000 (unset: 16).",
+            "Python shell only: how many source objects each shard run converts at most when \
+             `parallelism` is above 1, 1 to 1000 (unset: 16). A shard also gets at most 64 KiB \
+             of object keys, so with long keys its batches are smaller.",
         ));
     super::ecs::schema::runtime_attributes()
         .into_iter()

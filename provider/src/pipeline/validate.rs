@@ -23,8 +23,9 @@ pub const MAX_TIMEOUT_MINUTES: i64 = 2880;
 pub const MAX_RETRIES: i64 = 10;
 pub const MAX_CONCURRENT_RUNS: i64 = 1000;
 /// A Distributed Map runs at most this many child executions at once (our bound, well under
-/// Step Functions' 10,000) and batches at most this many objects (a batch travels in the run's
-/// arguments).
+/// Step Functions' 10,000) and batches at most this many objects. A batch is also cut at
+/// `scale_out::MAX_BATCH_BYTES` of keys, which keeps it within Step Functions' and Glue's
+/// payload limits whatever the keys, so this bound needs no margin for long keys.
 pub const MAX_PARALLELISM: i64 = 1000;
 pub const MAX_FILES_PER_SHARD: i64 = 1000;
 /// Glue, IAM and Step Functions each allow 50 tags per resource.
