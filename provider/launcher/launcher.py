@@ -10,14 +10,17 @@ The gluepipe Terraform provider uploads this file and makes it the job's script.
 5. ends the run by the binary's exit code: 0 succeeds; 3 (data quality) fails naming the rules that
    failed; anything else fails with the binary's last error line.
 
-A scaled-out pipeline's state machine runs the job in one of two more modes (`--gluepipe_mode`):
+A scaled-out pipeline's state machine runs the job in one of three more modes (`--gluepipe_mode`):
 - `shard`: convert one batch of the source's objects, `--gluepipe_shard_inputs` (JSON, as the
-  Distributed Map lists them), written to a file for `gluepipe-etl run SPEC --run-id ID
+  Distributed Map lists them), written to a file for `gluepipe-etl run SPEC --run-id=ID
   --evaluated-at TIME --shard-inputs @FILE`; its part files and state stay staged for the merge;
-- `merge`: `gluepipe-etl merge SPEC --run-id ID --evaluated-at TIME --results FILE` publishes the
-  shards of run ID (or not) and writes the run record, kept like a single run's.
-Both need `--gluepipe_run_id` and `--gluepipe_evaluated_at`, which every shard of an execution and
-its merge share; the run arguments that override the spec apply to each of them.
+- `merge`: `gluepipe-etl merge SPEC --run-id=ID --evaluated-at TIME --results FILE` publishes the
+  shards of run ID (or not) and writes the run record, kept like a single run's;
+- `discard`: `gluepipe-etl merge SPEC --run-id=ID --discard` aborts what the shards of run ID
+  staged (after a failed shard, when no merge will come); there is no run record to keep.
+Each needs `--gluepipe_run_id` (the execution's name, see `run_id_for`), shard and merge also
+`--gluepipe_evaluated_at`, which every shard of an execution and its merge share; the run
+arguments that override the spec apply to each of them.
 
 Python 3.9, standard library and boto3 only (what Glue Python shell provides). A failure ends with
 one line on stderr, `gluepipe: ...`, which is what Glue shows as the run's error message.
@@ -44,7 +47,19 @@ ARG_MODE = "gluepipe_mode"
 ARG_RUN_ID = "gluepipe_run_id"
 ARG_EVALUATED_AT = "gluepipe_evaluated_at"
 ARG_SHARD_INPUTS = "gluepipe_shard_inputs"
-MODE_RUN, MODE_SHARD, MODE_MERGE = "run", "shard", "merge"
+MODE_RUN, MODE_SHARD, MODE_MERGE, MODE_DISCARD = "run", "shard", "merge", "discard"
+# The run arguments each mode needs besides the mode itself.
+MODE_NEEDS = {
+    MODE_RUN: [],
+    MODE_SHARD: [ARG_RUN_ID, ARG_EVALUATED_AT, ARG_SHARD_INPUTS],
+    MODE_MERGE: [ARG_RUN_ID, ARG_EVALUATED_AT],
+    MODE_DISCARD: [ARG_RUN_ID],
+}
+
+# The run ids gluepipe-etl takes: 1 to 128 of these characters, not starting with '.'.
+RUN_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+RUN_ID_MAX_LENGTH = 128
+RUN_ID_DIGEST_LENGTH = 16
 
 # Run arguments that override the spec, and the gluepipe-etl flag each becomes.
 # Keys are compared with '-' read as '_' (Glue's convention is underscores).
@@ -134,18 +149,31 @@ def run_mode(args):
     """The mode of this run (`run` unless `--gluepipe_mode` says otherwise), after checking that
     the arguments the mode needs are there."""
     mode = args.get(ARG_MODE) or MODE_RUN
-    if mode not in (MODE_RUN, MODE_SHARD, MODE_MERGE):
-        raise LaunchError("--{} is {!r}; use run, shard or merge".format(ARG_MODE, mode))
-    if mode == MODE_RUN:
-        return mode
-    needed = [ARG_RUN_ID, ARG_EVALUATED_AT] + ([ARG_SHARD_INPUTS] if mode == MODE_SHARD else [])
-    missing = [k for k in needed if not args.get(k)]
+    if mode not in MODE_NEEDS:
+        raise LaunchError("--{} is {!r}; use {}".format(ARG_MODE, mode, ", ".join(MODE_NEEDS)))
+    missing = [k for k in MODE_NEEDS[mode] if not args.get(k)]
     if missing:
         raise LaunchError(
             "{} mode needs the run arguments {} (the state machine of a pipeline with "
             "runtime.parallelism above 1 sets them)".format(mode, ", ".join("--" + k for k in missing))
         )
     return mode
+
+
+def run_id_for(execution_name):
+    """The gluepipe-etl run id for a Step Functions execution name: the name itself when the
+    binary takes it; otherwise the name with every other character as '-' (without leading '.'
+    or '-'), cut to fit, then '-' and the first 16 hex digits of the name's SHA-256, so that two
+    names never share a run id by chance. Every shard, the merge and the discard of an
+    execution get the same name, so they agree on the run id."""
+    name = execution_name
+    if (0 < len(name) <= RUN_ID_MAX_LENGTH and not name.startswith(".")
+            and all(c in RUN_ID_CHARS for c in name)):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:RUN_ID_DIGEST_LENGTH]
+    readable = "".join(c if c in RUN_ID_CHARS else "-" for c in name).lstrip(".-")
+    readable = readable[:RUN_ID_MAX_LENGTH - RUN_ID_DIGEST_LENGTH - 1]
+    return "{}-{}".format(readable, digest) if readable else digest
 
 
 def write_shard_inputs(args, workdir):
@@ -167,26 +195,36 @@ def write_shard_inputs(args, workdir):
 
 def etl_command(binary, spec_path, results_path, args, mode=MODE_RUN, items_path=None):
     """The gluepipe-etl command line: the subcommand and spec, what the mode adds (the results
-    file, the run id, evaluation time and shard inputs), then one flag per override."""
+    file, the run id, evaluation time and shard inputs, or the discard), then one flag per
+    override. The run id goes as `--run-id=ID`: an id may start with '-'."""
     if mode == MODE_RUN:
-        command = [binary, "run", spec_path, "--results", results_path]
+        return [binary, "run", spec_path, "--results", results_path] + override_flags(args)
+    subcommand = "run" if mode == MODE_SHARD else "merge"
+    command = [binary, subcommand, spec_path, "--run-id=" + run_id_for(args[ARG_RUN_ID])]
+    if mode == MODE_DISCARD:
+        command += ["--discard"]
     else:
-        command = [binary, "merge" if mode == MODE_MERGE else "run", spec_path,
-                   "--run-id", args[ARG_RUN_ID], "--evaluated-at", args[ARG_EVALUATED_AT]]
-        if mode == MODE_MERGE:
-            command += ["--results", results_path]
-        else:
-            command += ["--shard-inputs", "@" + items_path]
+        command += ["--evaluated-at", args[ARG_EVALUATED_AT]]
+    if mode == MODE_MERGE:
+        command += ["--results", results_path]
+    elif mode == MODE_SHARD:
+        command += ["--shard-inputs", "@" + items_path]
+    return command + override_flags(args)
+
+
+def override_flags(args):
+    """One gluepipe-etl flag per run argument that overrides the spec."""
+    flags = []
     for key, flag in OVERRIDES.items():
         value = args.get(key)
         if value is None or value == "":
             continue
         if key in MULTI_VALUED:
             items = [item.strip() for item in value.split(",") if item.strip()]
-            command += [flag] + items
+            flags += [flag] + items
         else:
-            command += [flag, value]
-    return command
+            flags += [flag, value]
+    return flags
 
 
 def run_streaming(command, out=None, err=None):
@@ -305,10 +343,10 @@ def launch(argv, s3=None, workdir=None, out=None, err=None):
         s3 = boto3.client("s3")
     mode = run_mode(args)
     workdir = workdir or tempfile.mkdtemp(prefix="gluepipe-")
-    run_id = args.get("JOB_RUN_ID", "local")
+    job_run_id = args.get("JOB_RUN_ID", "local")
     items = write_shard_inputs(args, workdir) if mode == MODE_SHARD else None
-    of_run = "" if mode == MODE_RUN else " ({} of run {})".format(mode, args[ARG_RUN_ID])
-    out.write("gluepipe: job {} run {}{}\n".format(args.get("JOB_NAME", "?"), run_id, of_run))
+    job = args.get("JOB_NAME", "?")
+    out.write("gluepipe: job {} run {}{}\n".format(job, job_run_id, of_run(mode, args)))
     binary = fetch_binary(s3, args[ARG_ETL_URI], args[ARG_ETL_SHA256], workdir)
     spec = fetch_spec(s3, args[ARG_SPEC_URI], workdir)
     results = os.path.join(workdir, "results.json")
@@ -319,11 +357,26 @@ def launch(argv, s3=None, workdir=None, out=None, err=None):
     out.flush()
     code, last = run_streaming(command, out, err)
     message = outcome_message(code, last, results)
-    if mode != MODE_SHARD:  # a shard's outcome is in its state file; the merge keeps the record
-        keep_run_record(s3, results, spec, args, run_id, out)
+    # A shard's outcome is in its state file and the merge keeps the record; a discard has none.
+    if mode in (MODE_RUN, MODE_MERGE):
+        keep_run_record(s3, results, spec, args, job_run_id, out)
+    if message is None and mode == MODE_DISCARD:
+        run_id = run_id_for(args[ARG_RUN_ID])
+        out.write("gluepipe: discarded what the shards of run {} staged\n".format(run_id))
     if message is None:
         out.write("gluepipe: run succeeded\n")
     return message
+
+
+def of_run(mode, args):
+    """What the log's first line says about a mode other than `run`: the mode and the run id,
+    and the execution's name when the run id had to differ from it."""
+    if mode == MODE_RUN:
+        return ""
+    name = args[ARG_RUN_ID]
+    run_id = run_id_for(name)
+    renamed = "" if run_id == name else ", execution {!r}".format(name)
+    return " ({} of run {}{})".format(mode, run_id, renamed)
 
 
 def main(argv):

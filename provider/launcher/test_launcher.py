@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -127,11 +128,13 @@ class LauncherTest(unittest.TestCase):
             ("run", {"output": "s3://cur/x/"}, None,
              ["e", "run", "s", "--results", "r", "--output", "s3://cur/x/"]),
             ("shard", shared, "/w/items.json",
-             ["e", "run", "s", "--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00Z",
+             ["e", "run", "s", "--run-id=exec-1", "--evaluated-at", "2024-05-01T10:00:00Z",
               "--shard-inputs", "@/w/items.json", "--output", "s3://cur/x/"]),
             ("merge", shared, None,
-             ["e", "merge", "s", "--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00Z",
+             ["e", "merge", "s", "--run-id=exec-1", "--evaluated-at", "2024-05-01T10:00:00Z",
               "--results", "r", "--output", "s3://cur/x/"]),
+            ("discard", {"gluepipe_run_id": "exec-1", "output": "s3://cur/x/"}, None,
+             ["e", "merge", "s", "--run-id=exec-1", "--discard", "--output", "s3://cur/x/"]),
         ]
         for mode, args, items, want in cases:
             with self.subTest(mode=mode):
@@ -144,7 +147,8 @@ class LauncherTest(unittest.TestCase):
             "--gluepipe_shard_inputs", "[]"])), "shard")
         with self.assertRaises(launcher.LaunchError) as ctx:
             launcher.run_mode({"gluepipe_mode": "fanout"})
-        self.assertIn("use run, shard or merge", str(ctx.exception))
+        self.assertIn("use run, shard, merge, discard", str(ctx.exception))
+        self.assertEqual(launcher.run_mode({"gluepipe_mode": "discard", "gluepipe_run_id": "x"}), "discard")
 
     def test_shard_and_merge_need_their_run_arguments(self):
         cases = [
@@ -153,6 +157,7 @@ class LauncherTest(unittest.TestCase):
             ({"gluepipe_mode": "shard", "gluepipe_run_id": "x", "gluepipe_evaluated_at": "t"},
              ["--gluepipe_shard_inputs"]),
             ({"gluepipe_mode": "merge", "gluepipe_run_id": "x"}, ["--gluepipe_evaluated_at"]),
+            ({"gluepipe_mode": "discard", "gluepipe_evaluated_at": "t"}, ["--gluepipe_run_id"]),
         ]
         for args, missing in cases:
             with self.subTest(args=args):
@@ -195,7 +200,7 @@ class LauncherTest(unittest.TestCase):
         with open(os.path.join(self.workdir, "args-seen.txt")) as f:
             args = f.read().split()
         self.assertEqual(args[0], "run")
-        self.assertEqual(args[2:], ["--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00.000Z",
+        self.assertEqual(args[2:], ["--run-id=exec-1", "--evaluated-at", "2024-05-01T10:00:00.000Z",
                                     "--shard-inputs", "@" + os.path.join(self.workdir, "shard-inputs.json"),
                                     "--write-mode", "overwrite"])
         self.assertEqual(fixture.s3.uploads, {})
@@ -220,8 +225,87 @@ class LauncherTest(unittest.TestCase):
         with open(os.path.join(self.workdir, "args-seen.txt")) as f:
             args = f.read().split()
         self.assertEqual(args[0], "merge")
-        self.assertEqual(args[2:], ["--run-id", "exec-1", "--evaluated-at", "2024-05-01T10:00:00.000Z",
+        self.assertEqual(args[2:], ["--run-id=exec-1", "--evaluated-at", "2024-05-01T10:00:00.000Z",
                                     "--results", os.path.join(self.workdir, "results.json")])
+
+    def test_discard_runs_merge_discard_and_keeps_no_run_record(self):
+        fixture = Fixture(stand_in_binary("""
+            echo "$@" > "$(dirname "$2")/args-seen.txt"
+            echo "aborted 3 staged file(s) of run exec-1"
+            echo '{}' > "$(dirname "$2")/results.json"
+        """), spec=b'{"name": "orders", "target": {"path": "s3://curated/orders/"}}')
+        self.assertIsNone(self.launch(fixture, "--gluepipe_mode", "discard", "--gluepipe_run_id", "exec-1",
+                                      "--output", "s3://curated/other/"))
+        with open(os.path.join(self.workdir, "args-seen.txt")) as f:
+            args = f.read().split()
+        self.assertEqual(args[0], "merge")
+        self.assertEqual(args[2:], ["--run-id=exec-1", "--discard", "--output", "s3://curated/other/"])
+        self.assertEqual(fixture.s3.uploads, {})
+        log = self.out.getvalue()
+        self.assertIn("job orders run jr_1 (discard of run exec-1)", log)
+        self.assertIn("aborted 3 staged file(s) of run exec-1\n", log)
+        self.assertIn("gluepipe: discarded what the shards of run exec-1 staged", log)
+
+    def test_a_failed_discard_reports_the_binary_error(self):
+        fixture = Fixture(stand_in_binary('echo "error: AccessDenied listing uploads" >&2; exit 1\n'))
+        message = self.launch(fixture, "--gluepipe_mode", "discard", "--gluepipe_run_id", "exec-1")
+        self.assertEqual(message, "gluepipe-etl failed with exit code 1: error: AccessDenied listing uploads")
+        self.assertNotIn("discarded", self.out.getvalue())
+
+    # ----- run ids -----
+
+    @staticmethod
+    def binary_takes(run_id):
+        """gluepipe-etl's rule for run ids."""
+        return (0 < len(run_id) <= 128 and not run_id.startswith(".")
+                and re.fullmatch(r"[A-Za-z0-9._-]+", run_id) is not None)
+
+    def test_execution_names_the_binary_takes_are_the_run_id(self):
+        for name in ["exec-1", "a", "8f14e45f-ceea-467f-a0e8-1c2d3e4f5a6b", "run_2024.05.01",
+                     "-starts-with-a-dash", "x" * 80, "y" * 128]:
+            with self.subTest(name=name):
+                self.assertEqual(launcher.run_id_for(name), name)
+
+    def test_other_execution_names_become_valid_distinct_run_ids(self):
+        digest = lambda name: hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]  # noqa: E731
+        cases = [
+            ("nightly+retry", "nightly-retry-" + digest("nightly+retry")),
+            ("nightly=retry", "nightly-retry-" + digest("nightly=retry")),
+            ("a@b", "a-b-" + digest("a@b")),
+            ("café", "caf--" + digest("café")),
+            (".hidden", "hidden-" + digest(".hidden")),
+            ("..", digest("..")),
+            ("", digest("")),
+            ("日本", digest("日本")),
+            ("+1", "1-" + digest("+1")),
+            ("z" * 129, "z" * 111 + "-" + digest("z" * 129)),
+        ]
+        ids = set()
+        for name, want in cases:
+            with self.subTest(name=name):
+                run_id = launcher.run_id_for(name)
+                self.assertEqual(run_id, want)
+                self.assertTrue(self.binary_takes(run_id), run_id)
+                self.assertEqual(launcher.run_id_for(name), run_id, "deterministic")
+                ids.add(run_id)
+        # Names that read alike ('+' and '=' both become '-') still get their own run ids.
+        self.assertEqual(len(ids), len(cases))
+
+    def test_shards_merge_and_discard_of_an_execution_share_its_run_id(self):
+        name = "nightly+2024-05-01"
+        args = {"gluepipe_run_id": name, "gluepipe_evaluated_at": "2024-05-01T10:00:00Z"}
+        seen = set()
+        for mode in ("shard", "merge", "discard"):
+            command = launcher.etl_command("e", "s", "r", args, mode, "/w/items.json")
+            seen.update(a for a in command if a.startswith("--run-id="))
+        self.assertEqual(seen, {"--run-id=" + launcher.run_id_for(name)})
+        self.assertNotIn(name, launcher.run_id_for(name))
+
+    def test_the_log_names_the_execution_when_the_run_id_differs(self):
+        fixture = Fixture(stand_in_binary("exit 0\n"))
+        self.assertIsNone(self.launch(fixture, "--gluepipe_mode", "discard", "--gluepipe_run_id", "a@b"))
+        self.assertIn("(discard of run {}, execution 'a@b')".format(launcher.run_id_for("a@b")),
+                      self.out.getvalue())
 
     # ----- the binary -----
 
