@@ -12,7 +12,8 @@ it was written against, and refuses to start otherwise):
   `StartExecution` gets a unique name instead of "None".
 - Glue `UpdateJob` and `BatchStopJobRun` exist; `CreateJob` on an existing name fails as on AWS.
 - Distributed Map states work as scaled-out pipelines use them: `ItemBatcher` (`MaxItemsPerBatch`,
-  `BatchInput`; moto's grammar lacks it) batches the items into `{"BatchInput": …, "Items": […]}`;
+  `MaxInputBytesPerBatch`, `BatchInput`; moto's grammar lacks it) batches the items, each first
+  through the state's own `ItemSelector`, into `{"BatchInput": …, "Items": […]}`;
   the `s3:listObjectsV2` item reader lists every page and gives objects in AWS's shape
   (`Etag`, `Key`, `LastModified` in epoch seconds, `Size`, `StorageClass`), an empty prefix as no
   items; and a map run whose failed children exceed `ToleratedFailureCount`/`Percentage` fails
@@ -243,14 +244,18 @@ def context_time(value: Any) -> Any:
     return text.replace("+00:00", "Z")
 
 
-def adapt_map_states(states: dict[str, Any], sizes: dict[str, int]) -> bool:
+BATCH_LIMITS = ("MaxItemsPerBatch", "MaxInputBytesPerBatch")
+
+
+def adapt_map_states(states: dict[str, Any], batchers: dict[str, dict[str, Any]]) -> bool:
     """Rewrites the Map states in `states` (and in the state machines nested in them) into what
     moto's grammar takes; returns whether anything changed:
     - an integer `ToleratedFailurePercentage` (AWS takes any number; moto only a decimal one)
       becomes a float;
     - an `ItemBatcher` becomes the `ItemSelector` that builds one batch's input, `{"BatchInput":
       …, "Items": <the batch>}`, once the items handed to a child are a batch; each map's
-      `MaxItemsPerBatch` is recorded in `sizes`, by state name."""
+      limits and own `ItemSelector` (which AWS applies to every item before batching) are
+      recorded in `batchers`, by state name."""
     changed = False
     for name, state in states.items():
         if not isinstance(state, dict):
@@ -258,7 +263,7 @@ def adapt_map_states(states: dict[str, Any], sizes: dict[str, int]) -> bool:
         nested = [state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])]
         for machine in nested:
             if isinstance(machine, dict) and isinstance(machine.get("States"), dict):
-                changed |= adapt_map_states(machine["States"], sizes)
+                changed |= adapt_map_states(machine["States"], batchers)
         if state.get("Type") != "Map":
             continue
         percentage = state.get("ToleratedFailurePercentage")
@@ -268,13 +273,18 @@ def adapt_map_states(states: dict[str, Any], sizes: dict[str, int]) -> bool:
         batcher = state.get("ItemBatcher")
         if batcher is None:
             continue
-        unsupported = set(batcher) - {"MaxItemsPerBatch", "BatchInput"}
-        if unsupported or "ItemSelector" in state or not isinstance(batcher.get("MaxItemsPerBatch"), int):
-            raise ValueError(f"the gluepipe emulator batches Map items only with an integer "
-                             f"MaxItemsPerBatch and BatchInput, without ItemSelector (state {name})")
-        if sizes.get(name, batcher["MaxItemsPerBatch"]) != batcher["MaxItemsPerBatch"]:
+        limits = {key: batcher[key] for key in BATCH_LIMITS if key in batcher}
+        unsupported = set(batcher) - {*BATCH_LIMITS, "BatchInput"}
+        if unsupported or not limits or not all(
+                type(value) is int and value > 0 for value in limits.values()):
+            raise ValueError(f"the gluepipe emulator batches Map items only with positive integer "
+                             f"MaxItemsPerBatch and/or MaxInputBytesPerBatch, and BatchInput "
+                             f"(state {name})")
+        config = {"max_items": limits.get("MaxItemsPerBatch"),
+                  "max_bytes": limits.get("MaxInputBytesPerBatch"),
+                  "item_selector": state.get("ItemSelector")}
+        if batchers.setdefault(name, config) != config:
             raise ValueError(f"the gluepipe emulator needs Map states with batches named apart ({name})")
-        sizes[name] = batcher["MaxItemsPerBatch"]
         selector: dict[str, Any] = {"Items.$": "$$.Map.Item.Value"}
         if "BatchInput" in batcher:
             selector["BatchInput"] = batcher["BatchInput"]
@@ -284,12 +294,78 @@ def adapt_map_states(states: dict[str, Any], sizes: dict[str, int]) -> bool:
     return changed
 
 
-def batched(eval_input: Any, items: list[Any]) -> list[Any]:
+def json_size(value: Any) -> int:
+    """Bytes of `value` as compact UTF-8 JSON, the measure of `MaxInputBytesPerBatch`."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+def cut_batches(items: list[Any], max_items: int | None, max_bytes: int | None) -> list[list[Any]]:
+    """Items in order, cut into batches of at most `max_items` items whose JSON array is at most
+    `max_bytes` bytes (each limit only if given). An item that alone exceeds `max_bytes` is
+    refused (AWS documents no behaviour for it)."""
+    batches: list[list[Any]] = []
+    batch: list[Any] = []
+    size = 2  # "[]"
+    for index, item in enumerate(items):
+        item_size = json_size(item)
+        if max_bytes is not None and 2 + item_size > max_bytes:
+            raise BatchTooLarge(f"item {index} is {item_size} bytes of JSON, more than "
+                                f"MaxInputBytesPerBatch {max_bytes} allows")
+        grown = size + item_size + (1 if batch else 0)  # and a comma
+        full = ((max_items is not None and len(batch) >= max_items)
+                or (max_bytes is not None and grown > max_bytes))
+        if batch and full:
+            batches.append(batch)
+            batch, grown = [], 2 + item_size
+        batch.append(item)
+        size = grown
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+class Batcher:
+    """A Map state's `ItemBatcher` as Step Functions applies it: every item through the state's
+    own `ItemSelector` (moto's parsed component, or None), then cut into batches."""
+
+    def __init__(self, max_items: int | None, max_bytes: int | None, item_selector: Any) -> None:
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.item_selector = item_selector
+
+    def batches(self, env: Any, items: list[Any]) -> list[list[Any]]:
+        if self.item_selector is not None:
+            items = [self.select(env, index, item) for index, item in enumerate(items)]
+        return cut_batches(items, self.max_items, self.max_bytes)
+
+    def select(self, env: Any, index: int, item: Any) -> Any:
+        """The item as the `ItemSelector` makes it: `$` is the map state's input (on top of the
+        map run's stack, as moto's own workers read it), `$$.Map.Item` this item."""
+        from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
+
+        map_input = env.stack[-1]
+        frame = env.open_inner_frame()
+        try:
+            frame.states.context_object.context_object_data["Map"] = MapData(
+                Item=ItemData(Index=index, Value=item))
+            frame.states.reset(input_value=map_input)
+            frame.stack.append(map_input)
+            self.item_selector.eval(frame)
+            return frame.stack.pop()
+        finally:
+            env.delete_frame(frame)
+
+
+def batched(env: Any, eval_input: Any, items: list[Any]) -> list[Any]:
     """A map run's items as batches, when its state had an `ItemBatcher`."""
-    size = getattr(eval_input.item_selector, "_gluepipe_batch_size", None)
-    if size is None:
+    batcher = getattr(eval_input.item_selector, "_gluepipe_batcher", None)
+    if batcher is None:
         return items
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return batcher.batches(env, items)
 
 
 def listed_object(entry: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +395,8 @@ def mend_distributed_map() -> None:
     from moto.stepfunctions.parser.asl.parse import asl_parser
 
     # 8. ItemBatcher: moto's grammar has no such field. The definition it parses (to validate it
-    # and to run it) gets an equivalent ItemSelector; the batch size goes to the map's selector.
+    # and to run it) gets an equivalent ItemSelector; the batch limits and the state's own
+    # ItemSelector (parsed alone) go to the map's selector, a `Batcher` the map run applies.
     # (DescribeStateMachine still returns the definition as it was given.)
     if '"ItemBatcher"' in inspect.getsource(lexer_module):
         raise MendError("moto changed: its ASL grammar knows ItemBatcher; remove gluepipe's stand-in")
@@ -331,15 +408,28 @@ def mend_distributed_map() -> None:
             document = json.loads(definition)
         except ValueError:
             return original_parse(definition)
-        sizes: dict[str, int] = {}
+        batchers: dict[str, dict[str, Any]] = {}
         if not (isinstance(document, dict) and isinstance(document.get("States"), dict)
-                and adapt_map_states(document["States"], sizes)):
+                and adapt_map_states(document["States"], batchers)):
             return original_parse(definition)
         program, tree = original_parse(json.dumps(document))
         for state_map in components(program, StateMap):
-            if state_map.name in sizes:
-                state_map.item_selector._gluepipe_batch_size = sizes[state_map.name]
+            config = batchers.get(state_map.name)
+            if config is not None:
+                state_map.item_selector._gluepipe_batcher = Batcher(
+                    config["max_items"], config["max_bytes"], parse_item_selector(config["item_selector"]))
         return program, tree
+
+    def parse_item_selector(selector: Any) -> Any:
+        """moto's component for an `ItemSelector`, parsed in a one-state machine of its own."""
+        if selector is None:
+            return None
+        lone = {"StartAt": "Map", "States": {"Map": {
+            "Type": "Map", "ItemSelector": selector, "End": True,
+            "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": True}}}}}}
+        program, _ = original_parse(json.dumps(lone))
+        (state_map,) = components(program, StateMap)
+        return state_map.item_selector
 
     parser.parse = staticmethod(parse)
 
@@ -350,12 +440,15 @@ def mend_distributed_map() -> None:
         distributed.DistributedIterationComponent,
         "_map_run",
         "input_items: list[json] = env.stack.pop()",
-        "input_items: list[json] = _gluepipe_batched(eval_input, env.stack.pop())",
+        "input_items: list[json] = _gluepipe_batched(env, eval_input, env.stack.pop())",
     )
     batching_map_run = distributed.DistributedIterationComponent._map_run
 
     def map_run(self: Any, env: Any, eval_input: Any) -> None:
-        batching_map_run(self, env, eval_input)  # returns once every child has ended
+        try:
+            batching_map_run(self, env, eval_input)  # returns once every child has ended
+        except BatchTooLarge as exc:
+            raise map_run_failure(env, StatesErrorNameType.StatesRuntime, str(exc)) from exc
         check_tolerance(env, eval_input)
 
     def check_tolerance(env: Any, eval_input: Any) -> None:
@@ -364,13 +457,16 @@ def mend_distributed_map() -> None:
         if failed == 0 or (failed <= eval_input.tolerated_failure_count
                            and failed * 100.0 <= eval_input.tolerated_failure_percentage * total):
             return
-        error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
-        raise failures.FailureEventException(failures.FailureEvent(
+        raise map_run_failure(env, StatesErrorNameType.StatesExceedToleratedFailureThreshold,
+                              f"The specified tolerated failure threshold was exceeded: {failed} of "
+                              f"{total} child executions failed")
+
+    def map_run_failure(env: Any, error_type: Any, cause: str) -> Exception:
+        error = StatesErrorName(typ=error_type)
+        return failures.FailureEventException(failures.FailureEvent(
             env=env, error_name=error, event_type=HistoryEventType.ExecutionFailed,
             event_details=EventDetails(executionFailedEventDetails=ExecutionFailedEventDetails(
-                error=error.error_name,
-                cause=f"The specified tolerated failure threshold was exceeded: {failed} of {total} "
-                      "child executions failed"))))
+                error=error.error_name, cause=cause))))
 
     distributed._gluepipe_batched = batched  # type: ignore[attr-defined]
     distributed.DistributedIterationComponent._map_run = map_run

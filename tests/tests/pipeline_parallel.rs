@@ -6,10 +6,14 @@
 //! compared row by row with the input. A second execution over data with a duplicate id spread
 //! across two shards fails the merge's `IsUnique` (only the merged state can see it) and
 //! publishes nothing; a third, with an unreadable file, fails that file's shard and so the map,
-//! before any merge. `terraform destroy` leaves nothing behind.
+//! before any merge, and a discard run removes what the other shards staged. The first and third
+//! executions have names the binary does not take as run ids, so the launcher derives one, the
+//! same in every run of the execution. `terraform destroy` leaves nothing behind.
 //!
 //! The emulator's moto lacks `ItemBatcher` and enforces no failure threshold; the bench mends
-//! both (`tests/bench/emulator.py`), so what runs here is the definition the provider writes.
+//! both (`tests/bench/emulator.py`), so what runs here is the definition the provider writes. A
+//! second test checks the mended batching itself: the map's `ItemSelector` applied to every
+//! item first, batches cut by `MaxItemsPerBatch` and by `MaxInputBytesPerBatch`.
 
 use std::time::{Duration, Instant};
 
@@ -116,17 +120,20 @@ async fn put(aws: &SdkClients, key: &str, body: String) -> Result<()> {
     Ok(())
 }
 
-/// Starts an execution and waits for its end; returns (status, error, cause).
-async fn execute(emu: &Emulator, aws: &SdkClients, arn: &str) -> Result<(String, String, String)> {
-    let d = run_execution(
-        emu,
-        &aws.sfn,
-        arn,
-        None,
-        &json!({}),
-        Duration::from_secs(300),
-    )
-    .await?;
+/// Execution names Step Functions takes but a gluepipe-etl run id may not hold (`+`, `@`).
+const FIRST_EXECUTION: &str = "nightly+run@1";
+const FAILING_EXECUTION: &str = "nightly+run@3";
+
+/// Starts an execution (named `name`, if given) with `input` and waits for its end; returns
+/// (status, error, cause).
+async fn execute(
+    emu: &Emulator,
+    aws: &SdkClients,
+    arn: &str,
+    name: Option<&str>,
+    input: Value,
+) -> Result<(String, String, String)> {
+    let d = run_execution(emu, &aws.sfn, arn, name, &input, Duration::from_secs(300)).await?;
     Ok((
         d.status.as_str().to_string(),
         d.error.unwrap_or_default(),
@@ -141,19 +148,80 @@ fn flag<'a>(run: &'a Value, flag: &str) -> Option<&'a str> {
     command.get(i + 1)?.as_str()
 }
 
-/// The job runs started since `skip`, split into (shards, merges).
-fn runs_by_mode(emu: &Emulator, skip: usize) -> Result<(Vec<Value>, Vec<Value>)> {
+/// The job runs started since `skip`, by mode.
+#[derive(Default)]
+struct Runs {
+    shards: Vec<Value>,
+    merges: Vec<Value>,
+    discards: Vec<Value>,
+}
+
+fn runs_by_mode(emu: &Emulator, skip: usize) -> Result<Runs> {
     let runs = emu.job_runs()?;
     let runs = runs.as_array().context("job runs")?;
-    let (mut shards, mut merges) = (Vec::new(), Vec::new());
+    let mut by_mode = Runs::default();
     for run in runs.iter().skip(skip) {
-        match flag(run, "--gluepipe_mode") {
-            Some("shard") => shards.push(run.clone()),
-            Some("merge") => merges.push(run.clone()),
+        let list = match flag(run, "--gluepipe_mode") {
+            Some("shard") => &mut by_mode.shards,
+            Some("merge") => &mut by_mode.merges,
+            Some("discard") => &mut by_mode.discards,
             other => bail!("a job run in mode {other:?}: {run}"),
-        }
+        };
+        list.push(run.clone());
     }
-    Ok((shards, merges))
+    Ok(by_mode)
+}
+
+/// The run id the launcher gave gluepipe-etl, from its first log line
+/// `gluepipe: job … run … (<mode> of run <id>[, execution '<name>'])`.
+fn logged_run_id(run: &Value) -> Option<&str> {
+    let stdout = run["stdout"].as_str()?;
+    let rest = &stdout[stdout.find(" of run ")? + " of run ".len()..];
+    rest.split([',', ')']).next()
+}
+
+/// What the binary takes as a run id: 1 to 128 of `[A-Za-z0-9._-]`, not starting with `.`.
+fn is_valid_run_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && !id.starts_with('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Every run's `--gluepipe_run_id` is `execution` and every launcher derived the same valid
+/// run id from it; returns that run id.
+fn shared_run_id(runs: &[&Value], execution: &str) -> Result<String> {
+    let first = runs.first().context("no runs")?;
+    let run_id = logged_run_id(first).with_context(|| format!("no run id logged: {first:#}"))?;
+    for run in runs {
+        assert_eq!(flag(run, "--gluepipe_run_id"), Some(execution), "{run:#}");
+        assert_eq!(logged_run_id(run), Some(run_id), "{run:#}");
+    }
+    assert!(is_valid_run_id(run_id), "{run_id}");
+    assert_ne!(run_id, execution, "the name is not a valid run id");
+    Ok(run_id.to_string())
+}
+
+/// What is left of sharded runs under the target: shard states and pending uploads.
+async fn shard_leftovers(aws: &SdkClients) -> Result<Vec<String>> {
+    let mut left = aws
+        .keys("curated-bucket", "orders/_gluepipe/shards/")
+        .await?;
+    let uploads = aws
+        .s3
+        .list_multipart_uploads()
+        .bucket("curated-bucket")
+        .prefix("orders/")
+        .send()
+        .await?;
+    left.extend(
+        uploads
+            .uploads()
+            .iter()
+            .map(|u| format!("upload of {}", u.key().unwrap_or("?"))),
+    );
+    Ok(left)
 }
 
 fn sorted(mut rows: Vec<Value>) -> Vec<Value> {
@@ -192,9 +260,15 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
         map["ItemReader"]["Parameters"],
         json!({"Bucket": "raw-bucket", "Prefix": "orders/"})
     );
+    assert_eq!(
+        map["ItemSelector"],
+        json!({"Key.$": "$$.Map.Item.Value.Key"})
+    );
     assert_eq!(map["ItemBatcher"]["MaxItemsPerBatch"], 2);
+    assert_eq!(map["ItemBatcher"]["MaxInputBytesPerBatch"], 65536);
     assert_eq!(map["MaxConcurrency"], 3);
     assert_eq!(asl["States"]["Merge"]["Type"], "Task");
+    assert_eq!(asl["States"]["Discard"]["Type"], "Task");
     let policy = aws
         .role_policy(&format!("{NAME}-sfn"), "gluepipe-run-job")
         .await?;
@@ -213,7 +287,8 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
     }
 
     let start = Instant::now();
-    let (status, error, cause) = execute(&emu, &aws, &arn).await?;
+    let (status, error, cause) =
+        execute(&emu, &aws, &arn, Some(FIRST_EXECUTION), json!({})).await?;
     eprintln!(
         "timing: sharded execution took {:.2} s",
         start.elapsed().as_secs_f64()
@@ -226,17 +301,23 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
     );
 
     // Eight listed objects in batches of two: four shard runs of one run id, then one merge.
-    let (shards, merges) = runs_by_mode(&emu, 0)?;
+    let Runs {
+        shards,
+        merges,
+        discards,
+    } = runs_by_mode(&emu, 0)?;
     assert_eq!(
-        (shards.len(), merges.len()),
-        (4, 1),
+        (shards.len(), merges.len(), discards.len()),
+        (4, 1, 0),
         "{shards:#?} {merges:#?}"
     );
-    let run_id = flag(&merges[0], "--gluepipe_run_id").context("merge run id")?;
+    let run_id = shared_run_id(
+        &shards.iter().chain(&merges).collect::<Vec<_>>(),
+        FIRST_EXECUTION,
+    )?;
     let mut listed = Vec::new();
     for shard in &shards {
         assert_eq!(shard["state"], "SUCCEEDED", "{shard:#}");
-        assert_eq!(flag(shard, "--gluepipe_run_id"), Some(run_id));
         assert_eq!(
             flag(shard, "--gluepipe_evaluated_at"),
             flag(&merges[0], "--gluepipe_evaluated_at")
@@ -244,11 +325,12 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
         let items: Vec<Value> =
             serde_json::from_str(flag(shard, "--gluepipe_shard_inputs").context("items")?)?;
         assert!(items.len() <= 2, "{items:?}");
-        listed.extend(
-            items
-                .iter()
-                .filter_map(|i| i["Key"].as_str().map(str::to_owned)),
-        );
+        for item in &items {
+            // The map's ItemSelector keeps only the key of each listed object.
+            let key = item["Key"].as_str().with_context(|| format!("{item}"))?;
+            assert_eq!(item, &json!({"Key": key}));
+            listed.push(key.to_string());
+        }
     }
     listed.sort();
     let mut want: Vec<String> = (0..FILES)
@@ -273,11 +355,10 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
             .any(|k| k.starts_with("orders/_gluepipe/runs/")),
         "{curated:?}"
     );
-    assert!(
-        !curated
-            .iter()
-            .any(|k| k.starts_with(&format!("orders/_gluepipe/shards/{run_id}/"))),
-        "{curated:?}"
+    assert_eq!(
+        shard_leftovers(&aws).await?,
+        Vec::<String>::new(),
+        "run {run_id}"
     );
 
     // An order id in two files of two different batches: no shard sees the duplicate, the
@@ -285,12 +366,17 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
     let (duplicate, _) = order(0);
     put(&aws, "orders/part-99.json", format!("{duplicate}\n")).await?;
     let before = emu.job_runs()?.as_array().map_or(0, Vec::len);
-    let (status, error, cause) = execute(&emu, &aws, &arn).await?;
+    let (status, error, cause) = execute(&emu, &aws, &arn, None, json!({})).await?;
     assert_eq!(status, "FAILED", "{error}: {cause}");
     assert_eq!(error, "gluepipe.JobFailed", "{cause}");
     assert!(cause.contains("IsUnique"), "{cause}");
-    let (shards, merges) = runs_by_mode(&emu, before)?;
-    assert_eq!((shards.len(), merges.len()), (5, 1));
+    let runs = runs_by_mode(&emu, before)?;
+    // A failed merge discards the shards itself: no discard run.
+    assert_eq!(
+        (runs.shards.len(), runs.merges.len(), runs.discards.len()),
+        (5, 1, 0)
+    );
+    assert_eq!(shard_leftovers(&aws).await?, Vec::<String>::new());
     let parquet = readback::parquet_in_s3(&emu, "curated-bucket", "orders/")?;
     assert_eq!(
         parquet["rows"],
@@ -299,18 +385,43 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
     );
 
     // A file no shard can read: its shard run fails, so its child execution and the map do;
-    // the execution ends in ShardFailed before any merge, and nothing is published.
+    // a discard run of the same run id removes what the other shards staged, and the execution
+    // ends in ShardFailed with the map's error, before any merge; nothing is published.
     put(&aws, "orders/part-98.json", "{not json\n".to_string()).await?;
     let before = emu.job_runs()?.as_array().map_or(0, Vec::len);
-    let (status, error, cause) = execute(&emu, &aws, &arn).await?;
+    let (status, error, cause) =
+        execute(&emu, &aws, &arn, Some(FAILING_EXECUTION), json!({})).await?;
     assert_eq!(status, "FAILED", "{error}: {cause}");
     assert_eq!(error, "gluepipe.ShardFailed", "{cause}");
     assert!(
         cause.contains("States.ExceedToleratedFailureThreshold"),
         "{cause}"
     );
-    let (shards, merges) = runs_by_mode(&emu, before)?;
+    let Runs {
+        shards,
+        merges,
+        discards,
+    } = runs_by_mode(&emu, before)?;
     assert_eq!(merges.len(), 0, "no merge after a failed shard");
+    assert_eq!(discards.len(), 1, "{discards:#?}");
+    assert_eq!(discards[0]["state"], "SUCCEEDED", "{:#}", discards[0]);
+    let run_id = shared_run_id(
+        &shards.iter().chain(&discards).collect::<Vec<_>>(),
+        FAILING_EXECUTION,
+    )?;
+    // The discard found the state of every shard that succeeded, and removed what they staged.
+    let staged = shards.iter().filter(|r| r["state"] == "SUCCEEDED").count();
+    assert!(staged >= 1, "no shard staged anything: {shards:#?}");
+    let log = format!("{}{}", discards[0]["stdout"], discards[0]["stderr"]);
+    assert!(
+        log.contains(&format!("run {run_id} discarding {staged} shard(s)")),
+        "{log}"
+    );
+    assert_eq!(
+        shard_leftovers(&aws).await?,
+        Vec::<String>::new(),
+        "run {run_id}"
+    );
     let failed: Vec<&Value> = shards.iter().filter(|r| r["state"] == "FAILED").collect();
     assert_eq!(failed.len(), 1, "{shards:#?}");
     assert!(
@@ -321,10 +432,133 @@ async fn sharded_run_converts_every_file_once_and_merges() -> Result<()> {
     let parquet = readback::parquet_in_s3(&emu, "curated-bucket", "orders/")?;
     assert_eq!(parquet["rows"], FILES * ROWS_PER_FILE);
 
+    // An output no run can reach: every shard fails, and so does the discard (it cannot list
+    // the bucket either). The execution still ends with the map's error, not the discard's.
+    let before = emu.job_runs()?.as_array().map_or(0, Vec::len);
+    let unreachable = json!({"arguments": {"--output": "s3://no-such-bucket/orders/"}});
+    let (status, error, cause) = execute(&emu, &aws, &arn, None, unreachable).await?;
+    assert_eq!(status, "FAILED", "{error}: {cause}");
+    assert_eq!(error, "gluepipe.ShardFailed", "{cause}");
+    assert!(
+        cause.starts_with("States.ExceedToleratedFailureThreshold: "),
+        "{cause}"
+    );
+    let runs = runs_by_mode(&emu, before)?;
+    assert_eq!(runs.discards.len(), 1, "{:#?}", runs.discards);
+    assert_eq!(
+        runs.discards[0]["state"], "FAILED",
+        "{:#}",
+        runs.discards[0]
+    );
+    assert_eq!(
+        flag(&runs.discards[0], "--output"),
+        Some("s3://no-such-bucket/orders/"),
+        "the discard gets the execution's arguments"
+    );
+
     timed("destroy", || {
         tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
         Ok(())
     })?;
     assert_eq!(aws.leftovers().await?, Vec::<String>::new());
+    Ok(())
+}
+
+/// The bench's `ItemBatcher` as Step Functions documents it: every listed object through the
+/// map's `ItemSelector` first (`$` the map's input, `$$.Map.Item` the object), then the selected
+/// items in order, in batches of at most `MaxItemsPerBatch` items and `MaxInputBytesPerBatch`
+/// bytes of JSON array, each batch full before the next starts, with `BatchInput` beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bench_batches_selected_items_by_count_and_bytes() -> Result<()> {
+    const MAX_ITEMS: usize = 4;
+    const MAX_BYTES: usize = 300;
+    let emu = Emulator::start()?;
+    let aws = SdkClients::new(&emu).await;
+    aws.buckets().await?;
+    // Keys of growing length, so that later batches are cut by bytes before they hold four.
+    let keys: Vec<String> = (0..12)
+        .map(|i| format!("listed/k{i:02}-{}", "x".repeat(10 * i)))
+        .collect();
+    for key in &keys {
+        put(&aws, key, "{}\n".to_string()).await?;
+    }
+    let asl = json!({
+        "StartAt": "Batches",
+        "States": {"Batches": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket": "raw-bucket", "Prefix": "listed/"}
+            },
+            "ItemSelector": {
+                "Key.$": "$$.Map.Item.Value.Key",
+                "index.$": "$$.Map.Item.Index",
+                "tag.$": "$.tag"
+            },
+            "ItemBatcher": {
+                "MaxItemsPerBatch": MAX_ITEMS,
+                "MaxInputBytesPerBatch": MAX_BYTES,
+                "BatchInput": {"tag.$": "$.tag"}
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Echo",
+                "States": {"Echo": {"Type": "Pass", "End": true}}
+            },
+            "End": true
+        }}
+    });
+    let arn = aws
+        .sfn
+        .create_state_machine()
+        .name("batches")
+        .definition(asl.to_string())
+        .role_arn("arn:aws:iam::123456789012:role/batches")
+        .send()
+        .await?
+        .state_machine_arn;
+    let done = run_execution(
+        &emu,
+        &aws.sfn,
+        &arn,
+        None,
+        &json!({"tag": "T"}),
+        Duration::from_secs(60),
+    )
+    .await?;
+    assert_eq!(done.status.as_str(), "SUCCEEDED", "{:?}", done.cause);
+    let batches: Vec<Value> = serde_json::from_str(done.output().context("output")?)?;
+
+    let array_bytes = |items: &[Value]| serde_json::to_vec(items).map(|b| b.len());
+    let mut seen = Vec::new();
+    for (i, batch) in batches.iter().enumerate() {
+        assert_eq!(batch["BatchInput"], json!({"tag": "T"}), "{batch}");
+        let items = batch["Items"].as_array().context("Items")?;
+        assert!(!items.is_empty() && items.len() <= MAX_ITEMS, "{batch}");
+        assert!(array_bytes(items)? <= MAX_BYTES, "{batch}");
+        // Full: the next batch's first item would have broken a limit.
+        if let Some(next) = batches.get(i + 1) {
+            let mut grown = items.clone();
+            grown.push(next["Items"][0].clone());
+            assert!(
+                grown.len() > MAX_ITEMS || array_bytes(&grown)? > MAX_BYTES,
+                "batch {i} could have held the next item"
+            );
+        }
+        seen.extend(items.iter().cloned());
+    }
+    let want: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| json!({"Key": key, "index": i, "tag": "T"}))
+        .collect();
+    assert_eq!(seen, want, "every selected item once, in listing order");
+    assert!(
+        batches
+            .iter()
+            .any(|b| b["Items"].as_array().map_or(0, Vec::len) < MAX_ITEMS)
+            && batches.len() > keys.len().div_ceil(MAX_ITEMS),
+        "some batches are cut by bytes: {batches:#?}"
+    );
     Ok(())
 }
