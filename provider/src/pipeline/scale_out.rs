@@ -16,7 +16,8 @@
 //!   prefix before any glob; the binary ignores listed objects that are not the source's
 //!   inputs), keeps only each object's key (`ItemSelector`) and batches the keys
 //!   (`ItemBatcher`). `BatchInput` carries what every shard must share with the merge, taken
-//!   from the parent execution: the run id (the execution's name), the evaluation time (its
+//!   from the parent execution: the run id (the execution's name, which the launcher turns
+//!   into a run id the binary takes, the same way in every run), the evaluation time (its
 //!   start time) and the execution's run arguments.
 //! - A batch is cut at `files_per_shard` keys or [`MAX_BATCH_BYTES`], whichever comes first, so
 //!   a shard's payload stays within Step Functions' and Glue's size limits whatever the keys.
@@ -27,7 +28,8 @@
 //! - Every Glue run retries busy errors as the single run does (`asl::GLUE_RUN_ERRORS`). A
 //!   failed shard fails its child execution, and with a tolerated failure of 0 % the map; a
 //!   failed merge (e.g. data quality, exit 3) ends the execution in `JobFailed` with the run as
-//!   the cause, as a single run would, and discards the shards itself.
+//!   the cause, as a single run would; the merge discards the shards itself, unless it refused
+//!   them (then they stay for another merge of the run id).
 //! - A failed map leaves the staged files and states of the shards that succeeded under the
 //!   target's `_gluepipe/shards/<run id>/`, which no merge will ever claim (the next execution
 //!   has another run id). So every map failure first runs the job in discard mode (the same
