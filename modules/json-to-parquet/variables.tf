@@ -145,7 +145,7 @@ variable "parallelism" {
 }
 
 variable "files_per_shard" {
-  description = "With parallelism above 1: how many source files each shard run converts."
+  description = "With parallelism above 1: at most how many source files each shard run converts (batches are also cut at 64 KiB of object keys)."
   type        = number
   default     = 16
   validation {
