@@ -26,6 +26,7 @@ use gluepipe_spec::{GlueType, Location, PipelineSpec};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, OutputTable};
+use crate::decode::unknown::UnknownFields;
 use crate::decode::{BufferPool, Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
 use crate::mapping::MappingPlan;
@@ -66,6 +67,10 @@ pub struct RunRecord {
     pub manifest_path: Option<String>,
     pub data_quality: Option<serde_json::Value>,
     pub error: Option<String>,
+    /// With an inferred schema: fields records had that the schema lacks (first seen after the
+    /// sample), with how many values each had. They are not in the output.
+    #[serde(skip_serializing_if = "UnknownFields::is_empty")]
+    pub fields_not_in_schema: UnknownFields,
     /// Set when this process converted one shard of a sharded run: its files are staged, and
     /// `gluepipe-etl merge` publishes them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,6 +184,7 @@ struct Shared {
     counters: Arc<Counters>,
     rows_written: AtomicU64,
     rows_quarantined: AtomicU64,
+    unknown: Mutex<UnknownFields>,
 }
 
 impl Shared {
@@ -210,6 +216,8 @@ struct Job {
 /// Everything a worker needs, shared read-only.
 struct WorkerPlan {
     decode_schema: SchemaRef,
+    /// The schema was inferred: count the fields records have beyond it.
+    count_unknown: bool,
     plan: MappingPlan,
     partition_keys: Vec<String>,
     partition_indices: Vec<usize>,
@@ -382,6 +390,7 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     let target_store = rt.block_on(Store::at(&target, aws))?;
     let worker_plan = Arc::new(WorkerPlan {
         decode_schema,
+        count_unknown: spec.mapping.is_empty() && source.catalog_schema.is_none(),
         plan,
         partition_keys: source.partition_keys,
         partition_indices,
@@ -559,6 +568,7 @@ pub(crate) fn convert(
         counters: counters.clone(),
         rows_written: AtomicU64::new(0),
         rows_quarantined: AtomicU64::new(0),
+        unknown: Mutex::new(UnknownFields::default()),
     });
     let worker_plan = &prepared.worker_plan;
 
@@ -602,6 +612,10 @@ pub(crate) fn convert(
     record.rows_rejected = rejects.count().min(record.rows_in);
     record.rows_written = shared.rows_written.load(Ordering::Relaxed);
     record.rows_quarantined = shared.rows_quarantined.load(Ordering::Relaxed);
+    record.fields_not_in_schema = shared
+        .unknown
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     let first_excess = rejects.first_excess();
     let rejects_path = rejects.finish();
     let mut failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -829,6 +843,9 @@ fn pump(
             workers.push(scope.spawn(move || -> (Vec<OutputFile>, Vec<OutputFile>) {
                 let result = (|| -> Result<()> {
                     let mut decoder = RecordDecoder::new(plan.decode_schema.clone())?;
+                    if plan.count_unknown {
+                        decoder = decoder.counting_unknown_fields();
+                    }
                     while let Ok(job) = rx.recv() {
                         if shared.cancelled() {
                             break;
@@ -933,6 +950,13 @@ fn process(
         shared.reject(chunk.file_index, reject)?;
     }
     let decoded = decoder.decode(&chunk)?;
+    if !decoded.unknown.is_empty() {
+        shared
+            .unknown
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .merge(&decoded.unknown);
+    }
     for reject in decoded.rejects {
         shared.reject(chunk.file_index, reject)?;
     }
@@ -1092,6 +1116,18 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
     }
     if r.rows_quarantined > 0 {
         lines.push(format!("  quarantined {} row(s)", r.rows_quarantined));
+    }
+    if !r.fields_not_in_schema.is_empty() {
+        let fields: Vec<String> = r
+            .fields_not_in_schema
+            .iter()
+            .map(|(path, n)| format!("{path} ({n})"))
+            .collect();
+        lines.push(format!(
+            "  warning   fields the inferred schema lacks, not in the output: {} — first seen after \
+             the sample; raise --sample-rows or declare the schema (catalog table or mapping)",
+            fields.join(", ")
+        ));
     }
     if let Some(dq) = &r.data_quality {
         let outcome = dq

@@ -38,6 +38,7 @@ use gluepipe_spec::pipeline::WriteMode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::decode::unknown::UnknownFields;
 use crate::dq::partial::PartialState;
 use crate::error::usage;
 use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, publish};
@@ -115,6 +116,9 @@ struct ShardState {
     /// Whether it wrote a data-quality state (a file of its own, so that the merge holds one
     /// shard's distinct-value tables at a time).
     has_data_quality: bool,
+    /// Fields its records had beyond an inferred schema.
+    #[serde(default)]
+    fields_not_in_schema: UnknownFields,
 }
 
 /// Reads `--shard-inputs`: JSON text, or `@FILE` holding it — an array of locations or of
@@ -296,6 +300,7 @@ pub(crate) fn run_shard(
         quarantine_outputs: converted.quarantine_outputs.clone(),
         has_rejects: record.rejects_path.is_some(),
         has_data_quality: converted.quality.is_some(),
+        fields_not_in_schema: record.fields_not_in_schema.clone(),
     };
     // The data-quality state first: the shard state, written last, is what the merge looks for.
     let put = |key: &str, body: serde_json::Result<Vec<u8>>| -> Result<()> {
@@ -537,6 +542,7 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
         record.rows_written += s.rows_written;
         record.rows_rejected += s.rows_rejected;
         record.rows_quarantined += s.rows_quarantined;
+        record.fields_not_in_schema.merge(&s.fields_not_in_schema);
         outputs.extend(s.outputs.iter().cloned());
         quarantine_outputs.extend(s.quarantine_outputs.iter().cloned());
     }

@@ -257,3 +257,73 @@ fn the_error_names_the_earliest_bad_record_though_workers_run_in_parallel() {
         );
     }
 }
+
+/// With an inferred schema, fields first seen after the sample are not in the output; the run
+/// says which and how many instead of dropping them silently. With a mapping nothing is said:
+/// leaving fields out is what a mapping is for.
+#[test]
+fn fields_first_seen_after_the_sample_are_reported_not_silently_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..50 {
+        let row = match i {
+            30 => format!("{{\"id\":{i},\"p\":{{\"x\":1,\"y\":2}},\"late\":\"a\"}}"),
+            40 => format!("{{\"id\":{i},\"p\":{{\"x\":1}},\"late\":\"b\"}}"),
+            _ => format!("{{\"id\":{i},\"p\":{{\"x\":1}}}}"),
+        };
+        text.push_str(&row);
+        text.push('\n');
+    }
+    let input = write_input(dir.path(), "in.json", text.as_bytes());
+    let out = dir.path().join("out");
+    let results = dir.path().join("run.json");
+    let run = etl_expect(
+        &[
+            "run",
+            "--input",
+            p(&input),
+            "--output",
+            p(&out),
+            "--sample-rows",
+            "10",
+            "--results",
+            p(&results),
+        ],
+        0,
+    );
+    let record = run_record(&results);
+    assert_eq!(counts(&record).1, 50);
+    assert_eq!(
+        record["fields_not_in_schema"],
+        serde_json::json!({"late": 2, "p.y": 1}),
+        "{record}"
+    );
+    let err = stderr(&run);
+    assert!(
+        err.contains("fields the inferred schema lacks, not in the output: late (2), p.y (1)"),
+        "{err}"
+    );
+
+    let mapping = dir.path().join("mapping.json");
+    std::fs::write(
+        &mapping,
+        r#"[{"from": "id", "to": "id", "type": "bigint"}]"#,
+    )
+    .unwrap();
+    let out = dir.path().join("mapped");
+    etl_expect(
+        &[
+            "run",
+            "--input",
+            p(&input),
+            "--output",
+            p(&out),
+            "--mapping",
+            p(&mapping),
+            "--results",
+            p(&results),
+        ],
+        0,
+    );
+    assert!(run_record(&results).get("fields_not_in_schema").is_none());
+}

@@ -26,6 +26,7 @@ use arrow::compute::kernels::cast_utils::parse_decimal;
 use arrow::datatypes::{DataType, Decimal128Type, FieldRef, Fields, SchemaRef, TimeUnit};
 
 use super::split::Chunk;
+use super::unknown::UnknownFields;
 
 /// The fast path gave up; the caller decodes the chunk with arrow-json instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +41,15 @@ pub struct FastDecoder {
     scratch: Vec<u8>,
 }
 
+/// Field names a struct met that its schema lacks, with counts (see [`super::unknown`]);
+/// kept only when asked for.
+type Unknown = Option<Vec<(Box<[u8]>, u64)>>;
+
 impl FastDecoder {
     /// `None` if the schema has a type this decoder does not handle (then arrow-json does all).
-    pub fn new(schema: SchemaRef) -> Option<FastDecoder> {
-        let root = StructCol::new(schema.fields())?;
+    /// With `count_unknown`, fields the schema lacks are counted ([`FastDecoder::take_unknown`]).
+    pub fn new(schema: SchemaRef, count_unknown: bool) -> Option<FastDecoder> {
+        let root = StructCol::new(schema.fields(), count_unknown)?;
         Some(FastDecoder {
             schema,
             root,
@@ -58,6 +64,13 @@ impl FastDecoder {
             self.root.reset();
         }
         result
+    }
+
+    /// The fields the records decoded since the last call had and the schema lacks.
+    pub fn take_unknown(&mut self) -> UnknownFields {
+        let mut out = UnknownFields::default();
+        self.root.take_unknown("", &mut out);
+        out
     }
 
     fn decode_all(&mut self, chunk: &Chunk) -> R<RecordBatch> {
@@ -534,13 +547,14 @@ struct StructCol {
     /// `seen[f] == stamp` when field f was set in the current object.
     seen: Vec<u64>,
     stamp: u64,
+    unknown: Unknown,
 }
 
 impl StructCol {
-    fn new(fields: &Fields) -> Option<StructCol> {
+    fn new(fields: &Fields, count_unknown: bool) -> Option<StructCol> {
         let children = fields
             .iter()
-            .map(|f| Col::new(f.data_type()))
+            .map(|f| Col::new(f.data_type(), count_unknown))
             .collect::<Option<Vec<_>>>()?;
         Some(StructCol {
             fields: fields.clone(),
@@ -549,6 +563,7 @@ impl StructCol {
             nulls: NullBufferBuilder::new(0),
             seen: vec![0; fields.len()],
             stamp: 0,
+            unknown: count_unknown.then(Vec::new),
         })
     }
 
@@ -556,6 +571,41 @@ impl StructCol {
         self.nulls = NullBufferBuilder::new(0);
         for c in &mut self.children {
             c.reset();
+        }
+        if let Some(u) = &mut self.unknown {
+            u.clear();
+        }
+    }
+
+    /// Counts a key the schema lacks (a handful of distinct names per struct at most).
+    fn note_unknown(&mut self, key: &[u8]) {
+        let Some(unknown) = &mut self.unknown else {
+            return;
+        };
+        // Past the limit, further names are counted together.
+        let other = super::unknown::OTHER.as_bytes();
+        let name = if unknown.len() < super::unknown::MAX_PATHS
+            || unknown.iter().any(|(k, _)| **k == *key)
+        {
+            key
+        } else {
+            other
+        };
+        match unknown.iter_mut().find(|(k, _)| **k == *name) {
+            Some((_, n)) => *n += 1,
+            None => unknown.push((name.into(), 1)),
+        }
+    }
+
+    /// Moves the counted unknown fields, here and in nested structs, into `out`.
+    fn take_unknown(&mut self, prefix: &str, out: &mut UnknownFields) {
+        if let Some(unknown) = &mut self.unknown {
+            for (key, n) in unknown.drain(..) {
+                out.add(&format!("{prefix}{}", String::from_utf8_lossy(&key)), n);
+            }
+        }
+        for (field, child) in self.fields.iter().zip(&mut self.children) {
+            child.take_unknown(&format!("{prefix}{}.", field.name()), out);
         }
     }
 
@@ -590,7 +640,10 @@ impl StructCol {
                         self.children[f].push(p, scratch)?;
                         guess = f + 1;
                     }
-                    None => p.skip_value()?,
+                    None => {
+                        self.note_unknown(key);
+                        p.skip_value()?;
+                    }
                 }
                 if p.eat(b',') {
                     continue;
@@ -636,7 +689,7 @@ impl StructCol {
 }
 
 impl Col {
-    fn new(dt: &DataType) -> Option<Col> {
+    fn new(dt: &DataType, count_unknown: bool) -> Option<Col> {
         Some(match dt {
             DataType::Boolean => Col::Bool(BooleanBuilder::new()),
             DataType::Int8 => Col::I8(Int8Builder::new()),
@@ -655,9 +708,11 @@ impl Col {
                 field: field.clone(),
                 offsets: vec![0],
                 nulls: NullBufferBuilder::new(0),
-                child: Col::new(field.data_type())?,
+                child: Col::new(field.data_type(), count_unknown)?,
             })),
-            DataType::Struct(fields) => Col::Struct(Box::new(StructCol::new(fields)?)),
+            DataType::Struct(fields) => {
+                Col::Struct(Box::new(StructCol::new(fields, count_unknown)?))
+            }
             DataType::Map(entries, false) => {
                 let DataType::Struct(kv) = entries.data_type() else {
                     return None;
@@ -670,7 +725,7 @@ impl Col {
                     offsets: vec![0],
                     nulls: NullBufferBuilder::new(0),
                     keys: StrCol::default(),
-                    values: Col::new(kv[1].data_type())?,
+                    values: Col::new(kv[1].data_type(), count_unknown)?,
                 }))
             }
             _ => return None,
@@ -680,6 +735,17 @@ impl Col {
     fn reset(&mut self) {
         // Finishing a builder empties it; the arrays are dropped.
         let _ = self.finish();
+        self.take_unknown("", &mut UnknownFields::default());
+    }
+
+    /// Structs (also inside lists and map values) hand over their unknown fields.
+    fn take_unknown(&mut self, prefix: &str, out: &mut UnknownFields) {
+        match self {
+            Col::Struct(s) => s.take_unknown(prefix, out),
+            Col::List(l) => l.child.take_unknown(prefix, out),
+            Col::Map(m) => m.values.take_unknown(prefix, out),
+            _ => {}
+        }
     }
 
     fn push_null(&mut self) {
@@ -1031,7 +1097,7 @@ mod tests {
         ];
         for (cols, text) in cases {
             let schema = schema(cols);
-            let mut fast = FastDecoder::new(schema.clone()).unwrap();
+            let mut fast = FastDecoder::new(schema.clone(), false).unwrap();
             let got = fast.decode(&chunk(text)).unwrap();
             assert_eq!(got, reference(&schema, text), "{text}");
             // And again: the decoder is reusable.
@@ -1065,7 +1131,7 @@ mod tests {
             "{\"i\": 1",
             "[1]",
         ];
-        let mut fast = FastDecoder::new(schema.clone()).unwrap();
+        let mut fast = FastDecoder::new(schema.clone(), false).unwrap();
         for text in cases {
             assert_eq!(fast.decode(&chunk(text)), Err(GiveUp), "{text}");
             let ok = "{\"i\": 3, \"s\": \"x\"}";
@@ -1079,8 +1145,8 @@ mod tests {
 
     #[test]
     fn unsupported_types_use_arrow_json() {
-        assert!(FastDecoder::new(schema(&[("b", "binary")])).is_none());
-        assert!(FastDecoder::new(schema(&[("m", "map<int,string>")])).is_none());
+        assert!(FastDecoder::new(schema(&[("b", "binary")]), false).is_none());
+        assert!(FastDecoder::new(schema(&[("m", "map<int,string>")]), false).is_none());
     }
 
     #[test]

@@ -16,6 +16,7 @@
 pub mod fast;
 pub mod records;
 pub mod split;
+pub mod unknown;
 
 pub use records::{Decoded, RecordDecoder};
 pub use split::{BufferPool, Chunk, Span, Splitter};

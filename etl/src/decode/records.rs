@@ -21,6 +21,7 @@ use anyhow::Result;
 
 use super::fast::FastDecoder;
 use super::split::Chunk;
+use super::unknown::UnknownFields;
 use crate::rejects::Reject;
 
 /// Rows decoded per arrow-json batch; chunks rarely hold more records than this.
@@ -33,6 +34,8 @@ pub struct Decoded {
     /// For each row of `batch`, the index of its record in the chunk.
     pub row_records: Vec<u32>,
     pub rejects: Vec<Reject>,
+    /// Fields of the rows' records the schema lacks, when the decoder counts them.
+    pub unknown: UnknownFields,
 }
 
 /// A reusable decoder for one schema.
@@ -41,6 +44,8 @@ pub struct RecordDecoder {
     decoder: Decoder,
     /// The single-pass decoder for clean chunks, when the schema's types allow it.
     fast: Option<FastDecoder>,
+    /// Whether fields the schema lacks are counted (see [`super::unknown`]).
+    count_unknown: bool,
 }
 
 fn build(schema: &SchemaRef) -> Result<Decoder, ArrowError> {
@@ -75,12 +80,22 @@ enum Attempt {
 impl RecordDecoder {
     pub fn new(schema: SchemaRef) -> Result<RecordDecoder> {
         let decoder = build(&schema)?;
-        let fast = FastDecoder::new(schema.clone());
+        let fast = FastDecoder::new(schema.clone(), false);
         Ok(RecordDecoder {
             schema,
             decoder,
             fast,
+            count_unknown: false,
         })
+    }
+
+    /// Also counts the fields records have and the schema lacks (for an inferred schema).
+    pub fn counting_unknown_fields(mut self) -> RecordDecoder {
+        if self.fast.is_some() {
+            self.fast = FastDecoder::new(self.schema.clone(), true);
+        }
+        self.count_unknown = true;
+        self
     }
 
     /// Without the fast path: every chunk through arrow-json (for tests and comparisons).
@@ -102,6 +117,7 @@ impl RecordDecoder {
                     batch,
                     row_records,
                     rejects: Vec::new(),
+                    unknown: fast.take_unknown(),
                 });
             }
         }
@@ -121,10 +137,22 @@ impl RecordDecoder {
             1 => batches.pop().expect("one batch"),
             _ => concat_batches(&self.schema, &batches)?,
         };
+        // arrow-json skips fields the schema lacks without a word: look at the rows' records.
+        let mut unknown = UnknownFields::default();
+        if self.count_unknown {
+            for &r in &row_records {
+                if let Ok(value) =
+                    serde_json::from_slice::<serde_json::Value>(chunk.raw(r as usize))
+                {
+                    unknown.scan(&value, self.schema.fields(), "");
+                }
+            }
+        }
         Ok(Decoded {
             batch,
             row_records,
             rejects,
+            unknown,
         })
     }
 
@@ -334,5 +362,56 @@ mod tests {
         assert_eq!(rejects.len(), 1);
         assert_eq!(rejects[0].0, 3778);
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "order is kept");
+    }
+}
+
+#[cfg(test)]
+mod unknown_fields_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use arrow::datatypes::Schema;
+
+    use super::*;
+    use crate::decode::split::Splitter;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(crate::decode::unknown::tests::point_fields()))
+    }
+
+    fn count(decoder: RecordDecoder, input: &str) -> Vec<(String, u64)> {
+        let mut decoder = decoder;
+        let mut all = UnknownFields::default();
+        for chunk in Splitter::new(input.as_bytes(), "t.json".into(), 0, 1024) {
+            all.merge(&decoder.decode(&chunk.unwrap()).unwrap().unknown);
+        }
+        all.iter().map(|(k, n)| (k.to_string(), n)).collect()
+    }
+
+    #[test]
+    fn both_decoders_count_fields_the_schema_lacks_and_only_when_asked() {
+        let input = "{\"id\":1,\"late\":true,\"p\":{\"x\":1,\"y\":2}}\n\
+                     {\"id\":2,\"ps\":[{\"x\":1,\"z\":0},{\"z\":[1]}],\"late\":null}\n\
+                     {\"id\":3}\n";
+        let want: Vec<(String, u64)> = [("late", 2), ("p.y", 1), ("ps.z", 2)]
+            .map(|(k, n)| (k.to_string(), n))
+            .to_vec();
+        let fast = RecordDecoder::new(schema())
+            .unwrap()
+            .counting_unknown_fields();
+        assert!(fast.fast.is_some());
+        assert_eq!(count(fast, input), want);
+        let slow = RecordDecoder::new(schema())
+            .unwrap()
+            .without_fast_path()
+            .counting_unknown_fields();
+        assert_eq!(count(slow, input), want);
+        // A bad record is a reject, not counted; the good ones still are (arrow-json path).
+        let with_bad = format!("{input}{{\"id\":\"x\",\"bad\":1}}\n");
+        let fast = RecordDecoder::new(schema())
+            .unwrap()
+            .counting_unknown_fields();
+        assert_eq!(count(fast, &with_bad), want);
+        assert!(count(RecordDecoder::new(schema()).unwrap(), input).is_empty());
     }
 }

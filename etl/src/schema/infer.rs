@@ -19,7 +19,8 @@
 //!
 //! Decimals are never inferred (a JSON fraction is a `double`); maps only from `{}`. Give a
 //! mapping or a catalog table for exact types. Fields that first appear after the sample are not
-//! in the schema, and so not in the output: raise `--sample-rows` or give a schema.
+//! in the schema, and so not in the output; the run reports them (`fields_not_in_schema`, see
+//! `decode::unknown`): raise `--sample-rows` or give a schema.
 
 use arrow::compute::kernels::cast_utils::string_to_datetime;
 use arrow::datatypes::Schema;
