@@ -98,8 +98,16 @@ if dq:
 
 def measure(argv, env=None):
     """(wall s, cpu s, peak RSS MB, exit code, stderr tail) of one child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    return finish(*start(argv, env))
+
+
+def start(argv, env=None):
+    """Starts a child process to be measured by `finish`; several may run at once."""
+    return time.perf_counter(), subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+
+
+def finish(started, proc):
+    """Waits for a child from `start`: (wall s, cpu s, peak RSS MB, exit code, stderr tail)."""
     # Read stderr before waiting so a chatty child cannot block on a full pipe.
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)

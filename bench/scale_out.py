@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from etl_vs_peers import DUCKDB, RULES, fresh, measure
+from etl_vs_peers import DUCKDB, RULES, finish, fresh, measure, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -46,17 +46,9 @@ def split_input(src, folder, files):
 
 def run_together(argvs):
     """Starts every command at once; returns (wall s of all, [(wall, cpu, peak MB, code, tail)])."""
-    started = time.perf_counter()
-    procs = [(subprocess.Popen(a, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), time.perf_counter())
-             for a in argvs]
-    results = []
-    for proc, t0 in procs:
-        err = proc.stderr.read()
-        _, status, usage = os.wait4(proc.pid, 0)
-        results.append((time.perf_counter() - t0, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                        os.waitstatus_to_exitcode(status),
-                        err.decode(errors="replace").strip().splitlines()[-3:]))
-    return time.perf_counter() - started, results
+    t0 = time.perf_counter()
+    results = [finish(*p) for p in [start(a) for a in argvs]]
+    return time.perf_counter() - t0, results
 
 
 def check(name, result):
