@@ -596,11 +596,10 @@ pub(crate) fn convert(
     progress.finish();
 
     let abort_all = |p: Arc<Publisher>, q: Option<Arc<Publisher>>| {
-        for p in std::iter::once(p).chain(q) {
-            if let Ok(p) = Arc::try_unwrap(p) {
-                let _ = rt.block_on(p.abort());
-            }
-        }
+        let owned = std::iter::once(p)
+            .chain(q)
+            .filter_map(|p| Arc::try_unwrap(p).ok());
+        discard(rt, owned);
     };
     let shared = Arc::try_unwrap(shared)
         .map_err(|_| anyhow!("internal: pipeline state still shared after the workers ended"))?;
@@ -666,6 +665,17 @@ pub(crate) fn convert(
     })
 }
 
+/// Discards what `publishers` staged, best effort: what cannot be removed now stays invisible
+/// (an incomplete upload) and is left to the sweep; the run fails for its own reason either way.
+pub(crate) fn discard(
+    rt: &tokio::runtime::Runtime,
+    publishers: impl IntoIterator<Item = Publisher>,
+) {
+    for p in publishers {
+        let _ = rt.block_on(p.abort());
+    }
+}
+
 /// The data-quality verdict, then (unless it stops the run) publication: files become
 /// visible, earlier ones go (overwrite), the manifest comes last, then the catalog.
 #[allow(clippy::too_many_arguments)]
@@ -686,10 +696,7 @@ pub(crate) fn publish(
         if !report.passed {
             match prepared.on_failure {
                 OnFailure::Fail => {
-                    let _ = rt.block_on(publisher.abort());
-                    if let Some(q) = quarantine {
-                        let _ = rt.block_on(q.abort());
-                    }
+                    discard(rt, std::iter::once(publisher).chain(quarantine));
                     return Err(EtlError::DataQuality(report.failures.join("; ")).into());
                 }
                 OnFailure::Warn | OnFailure::Quarantine => {

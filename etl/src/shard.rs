@@ -41,7 +41,7 @@ use sha2::{Digest, Sha256};
 use crate::decode::unknown::UnknownFields;
 use crate::dq::partial::PartialState;
 use crate::error::usage;
-use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, publish};
+use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, discard, publish};
 use crate::settings::{RunMode, RunSettings};
 use crate::sink::OutputFile;
 use crate::storage::publish::{MANIFEST_DIR, StagedFile};
@@ -318,18 +318,20 @@ pub(crate) fn run_shard(
             (Some(store.clone()), staged),
             (quarantine_store, quarantine_staged),
         ];
+        let mut taken = Vec::new();
         for (s, files) in stores {
             if let Some(s) = s {
-                let p = Publisher::resume(
+                let ids = vec![keys.publisher.clone()];
+                taken.push(Publisher::resume(
                     s,
                     &record.run_id,
                     WriteMode::Append,
                     files,
-                    vec![keys.publisher.clone()],
-                )?;
-                let _ = rt.block_on(p.abort());
+                    ids,
+                )?);
             }
         }
+        discard(rt, taken);
         return Err(e.context(format!(
             "writing the shard state {}",
             store.uri(&keys.state)
@@ -515,12 +517,12 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
     let spec = &env.settings.spec;
     let store = &prepared.target_store;
     let run_id = record.run_id.clone();
-    let discard = env.settings.mode == RunMode::Discard;
+    let discarding = env.settings.mode == RunMode::Discard;
     let states = load_states(store, &run_id, rt)?;
-    if states.is_empty() && !discard && !prepared.files.is_empty() {
+    if states.is_empty() && !discarding && !prepared.files.is_empty() {
         return Err(no_states(store, &run_id, rt));
     }
-    if !discard {
+    if !discarding {
         check_coverage(prepared, &states)?;
         check_agreement(env, prepared, &states)?;
     }
@@ -528,10 +530,10 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
         "merge",
         &format!(
             "gluepipe-etl: run {run_id} {} {} shard(s)",
-            if discard { "discarding" } else { "merging" },
+            if discarding { "discarding" } else { "merging" },
             states.len()
         ),
-        serde_json::json!({ "run_id": run_id, "shards": states.len(), "discard": discard }),
+        serde_json::json!({ "run_id": run_id, "shards": states.len(), "discard": discarding }),
     );
     let mut outputs = Vec::new();
     let mut quarantine_outputs = Vec::new();
@@ -549,12 +551,7 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
     let (publisher, quarantine) = take_over(env, prepared, &run_id, &states)?;
     let quarantine_store = quarantine.as_ref().map(|(s, _)| s.clone());
     let quarantine = quarantine.map(|(_, p)| p);
-    let discard_all = |publisher: Publisher, quarantine: Option<Publisher>| {
-        for p in std::iter::once(publisher).chain(quarantine) {
-            let _ = rt.block_on(p.abort());
-        }
-    };
-    let verdict = if discard {
+    let verdict = if discarding {
         Some(anyhow::anyhow!("discarded"))
     } else if record.rows_rejected > spec.max_bad_records {
         Some(anyhow::anyhow!(
@@ -567,9 +564,9 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
     };
     let outcome = match verdict {
         Some(why) => {
-            discard_all(publisher, quarantine);
+            discard(rt, std::iter::once(publisher).chain(quarantine));
             record.rejects_path = gather_rejects(store, &run_id, &states, rt).unwrap_or_default();
-            if discard { Ok(()) } else { Err(why) }
+            if discarding { Ok(()) } else { Err(why) }
         }
         None => match merge_quality(env, prepared, &run_id, &states)
             .and_then(|report| Ok((report, gather_rejects(store, &run_id, &states, rt)?)))
