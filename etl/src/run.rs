@@ -471,9 +471,8 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     match &env.settings.mode {
         RunMode::Single => {}
         RunMode::Shard(items) => return crate::shard::run_shard(env, &prepared, items, record),
-        RunMode::Merge | RunMode::Discard => {
-            return crate::shard::merge(env, &prepared, record);
-        }
+        RunMode::Merge => return crate::shard::merge(env, &prepared, record),
+        RunMode::Discard => return crate::shard::discard_run(env, &prepared, record),
     }
     let spec = &env.settings.spec;
     let evaluated_at = env.settings.evaluated_at.unwrap_or_else(chrono::Utc::now);

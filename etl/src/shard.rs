@@ -42,7 +42,7 @@ use crate::decode::unknown::UnknownFields;
 use crate::dq::partial::PartialState;
 use crate::error::usage;
 use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, discard, publish};
-use crate::settings::{RunMode, RunSettings};
+use crate::settings::RunSettings;
 use crate::sink::OutputFile;
 use crate::storage::publish::{MANIFEST_DIR, StagedFile};
 use crate::storage::{InputFile, Publisher, Store};
@@ -511,64 +511,32 @@ fn take_over(
     Ok((publisher, quarantine))
 }
 
-/// Merges the run's shards and publishes them (or, in discard mode, discards them).
+/// Merges the run's shards and publishes them.
 pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecord) -> Result<()> {
-    let RunEnv { rt, log, .. } = *env;
+    let rt = env.rt;
     let spec = &env.settings.spec;
     let store = &prepared.target_store;
     let run_id = record.run_id.clone();
-    let discarding = env.settings.mode == RunMode::Discard;
     let states = load_states(store, &run_id, rt)?;
-    if states.is_empty() && !discarding && !prepared.files.is_empty() {
+    if states.is_empty() && !prepared.files.is_empty() {
         return Err(no_states(store, &run_id, rt));
     }
-    if !discarding {
-        check_coverage(prepared, &states)?;
-        check_agreement(env, prepared, &states)?;
-    }
-    log.event(
-        "merge",
-        &format!(
-            "gluepipe-etl: run {run_id} {} {} shard(s)",
-            if discarding { "discarding" } else { "merging" },
-            states.len()
-        ),
-        serde_json::json!({ "run_id": run_id, "shards": states.len(), "discard": discarding }),
-    );
-    let mut outputs = Vec::new();
-    let mut quarantine_outputs = Vec::new();
-    for s in &states {
-        record.input_files += s.inputs.len();
-        record.input_bytes += s.input_bytes;
-        record.rows_in += s.rows_in;
-        record.rows_written += s.rows_written;
-        record.rows_rejected += s.rows_rejected;
-        record.rows_quarantined += s.rows_quarantined;
-        record.fields_not_in_schema.merge(&s.fields_not_in_schema);
-        outputs.extend(s.outputs.iter().cloned());
-        quarantine_outputs.extend(s.quarantine_outputs.iter().cloned());
-    }
+    check_coverage(prepared, &states)?;
+    check_agreement(env, prepared, &states)?;
+    let (outputs, quarantine_outputs) = tally(env, record, &states, "merging");
     let (publisher, quarantine) = take_over(env, prepared, &run_id, &states)?;
     let quarantine_store = quarantine.as_ref().map(|(s, _)| s.clone());
     let quarantine = quarantine.map(|(_, p)| p);
-    let verdict = if discarding {
-        Some(anyhow::anyhow!("discarded"))
-    } else if record.rows_rejected > spec.max_bad_records {
-        Some(anyhow::anyhow!(
+    let outcome = if record.rows_rejected > spec.max_bad_records {
+        discard(rt, std::iter::once(publisher).chain(quarantine));
+        record.rejects_path = gather_rejects(store, &run_id, &states, rt).unwrap_or_default();
+        Err(anyhow::anyhow!(
             "{} bad record(s) in all shards, more than max_bad_records = {}; nothing was published",
             record.rows_rejected,
             spec.max_bad_records
         ))
     } else {
-        None
-    };
-    let outcome = match verdict {
-        Some(why) => {
-            discard(rt, std::iter::once(publisher).chain(quarantine));
-            record.rejects_path = gather_rejects(store, &run_id, &states, rt).unwrap_or_default();
-            if discarding { Ok(()) } else { Err(why) }
-        }
-        None => match merge_quality(env, prepared, &run_id, &states)
+        match merge_quality(env, prepared, &run_id, &states)
             .and_then(|report| Ok((report, gather_rejects(store, &run_id, &states, rt)?)))
         {
             Ok((report, rejects)) => {
@@ -594,10 +562,66 @@ pub(crate) fn merge(env: &RunEnv<'_>, prepared: &Prepared, record: &mut RunRecor
                     store.uri(&states_dir(&run_id))
                 )));
             }
-        },
+        }
     };
     clean_up(env, store, quarantine_store, &run_id, &states);
     outcome
+}
+
+/// Discards every shard of the run (`merge --discard`, after a failed shard): their staged
+/// files, their states and what earlier attempts left; their rejects are gathered as a merge
+/// would, for inspection.
+pub(crate) fn discard_run(
+    env: &RunEnv<'_>,
+    prepared: &Prepared,
+    record: &mut RunRecord,
+) -> Result<()> {
+    let store = &prepared.target_store;
+    let run_id = record.run_id.clone();
+    let states = load_states(store, &run_id, env.rt)?;
+    tally(env, record, &states, "discarding");
+    let (publisher, quarantine) = take_over(env, prepared, &run_id, &states)?;
+    let quarantine_store = quarantine.as_ref().map(|(s, _)| s.clone());
+    discard(
+        env.rt,
+        std::iter::once(publisher).chain(quarantine.map(|(_, p)| p)),
+    );
+    record.rejects_path = gather_rejects(store, &run_id, &states, env.rt).unwrap_or_default();
+    clean_up(env, store, quarantine_store, &run_id, &states);
+    Ok(())
+}
+
+/// Adds the shards' counts to the run record (logging what `doing` is about to happen); returns
+/// their output files.
+fn tally(
+    env: &RunEnv<'_>,
+    record: &mut RunRecord,
+    states: &[ShardState],
+    doing: &str,
+) -> (Vec<OutputFile>, Vec<OutputFile>) {
+    env.log.event(
+        "merge",
+        &format!(
+            "gluepipe-etl: run {} {doing} {} shard(s)",
+            record.run_id,
+            states.len()
+        ),
+        serde_json::json!({ "run_id": record.run_id, "shards": states.len(), "doing": doing }),
+    );
+    let mut outputs = Vec::new();
+    let mut quarantine_outputs = Vec::new();
+    for s in states {
+        record.input_files += s.inputs.len();
+        record.input_bytes += s.input_bytes;
+        record.rows_in += s.rows_in;
+        record.rows_written += s.rows_written;
+        record.rows_rejected += s.rows_rejected;
+        record.rows_quarantined += s.rows_quarantined;
+        record.fields_not_in_schema.merge(&s.fields_not_in_schema);
+        outputs.extend(s.outputs.iter().cloned());
+        quarantine_outputs.extend(s.quarantine_outputs.iter().cloned());
+    }
+    (outputs, quarantine_outputs)
 }
 
 /// Merges every shard's data-quality state (one at a time) and decides the ruleset.
