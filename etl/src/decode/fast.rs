@@ -6,7 +6,9 @@
 //! builders, and looks keys up by guessing that they come in the same order as in the previous
 //! record (they almost always do), so a key costs one comparison.
 //!
-//! It is deliberately narrow: anything unusual — a malformed record, a value of another JSON
+//! It is deliberately narrow: anything unusual — a record that is not RFC 8259 JSON as
+//! serde_json reads it (raw control characters, bad escapes or UTF-8 even in skipped values,
+//! nesting past [`MAX_DEPTH`], a number beyond `f64`), a value of another JSON
 //! kind than its column's, a number string in a numeric column, an escaped key, a duplicate
 //! key, a timestamp in a form other than `YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|±HH:MM]` — makes it
 //! give up on the whole chunk, which then goes through arrow-json (with per-record bisection,
@@ -76,7 +78,11 @@ impl FastDecoder {
     fn decode_all(&mut self, chunk: &Chunk) -> R<RecordBatch> {
         for span in &chunk.records {
             let bytes = &chunk.data[span.start as usize..span.end as usize];
-            let mut p = Parser { b: bytes, i: 0 };
+            let mut p = Parser {
+                b: bytes,
+                i: 0,
+                depth: 0,
+            };
             p.ws();
             if p.peek() != Some(b'{') {
                 return Err(GiveUp);
@@ -92,10 +98,16 @@ impl FastDecoder {
     }
 }
 
+/// Nesting this deep gives up: serde_json, which the fallback validates with, refuses values
+/// nested deeper than 127 levels, and the fallback then decides.
+const MAX_DEPTH: u32 = 100;
+
 /// A cursor over one record's bytes.
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Objects and arrays open around the cursor.
+    depth: u32,
 }
 
 impl<'a> Parser<'a> {
@@ -108,6 +120,22 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+    }
+
+    /// Entering an object or array (the cursor is on its bracket).
+    #[inline]
+    fn open(&mut self) -> R<()> {
+        self.depth += 1;
+        self.i += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(GiveUp);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn close(&mut self) {
+        self.depth -= 1;
     }
 
     #[inline]
@@ -136,7 +164,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A string's raw bytes (the cursor is on the opening quote), and whether it has escapes.
-    /// Like arrow-json's tape, it only looks for `"` and `\\`; UTF-8 is checked per column, in bulk.
+    /// Raw control characters give up (RFC 8259 forbids them); UTF-8 is checked per column, in
+    /// bulk, and escapes when they are decoded.
     #[inline]
     fn raw_string(&mut self) -> R<(&'a [u8], bool)> {
         let b = self.b;
@@ -146,14 +175,24 @@ impl<'a> Parser<'a> {
         loop {
             // Short strings (keys, codes) end within a few bytes: a plain loop beats a call.
             let stop = (j + 16).min(b.len());
-            let found = b[j..stop].iter().position(|&c| c == b'"' || c == b'\\');
+            let found = b[j..stop]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20);
             j = match found {
                 Some(k) => j + k,
                 None if stop == b.len() => return Err(GiveUp),
-                None => stop + memchr::memchr2(b'"', b'\\', &b[stop..]).ok_or(GiveUp)?,
+                None => {
+                    let k = stop + memchr::memchr2(b'"', b'\\', &b[stop..]).ok_or(GiveUp)?;
+                    if b[stop..k].iter().any(|&c| c < 0x20) {
+                        return Err(GiveUp);
+                    }
+                    k
+                }
             };
-            if b[j] == b'"' {
-                break;
+            match b[j] {
+                b'"' => break,
+                b'\\' => {}
+                _ => return Err(GiveUp), // a control character
             }
             escaped = true;
             j += 2; // skip the escaped character (a \uXXXX's digits are plain bytes)
@@ -163,6 +202,20 @@ impl<'a> Parser<'a> {
         }
         self.i = j + 1;
         Ok((&b[start..j], escaped))
+    }
+
+    /// A string whose text is not kept (a skipped value, an unknown key), still checked whole:
+    /// escapes and UTF-8 as serde_json checks them.
+    fn checked_string(&mut self) -> R<&'a [u8]> {
+        let (raw, escaped) = self.raw_string()?;
+        if escaped {
+            let mut text = Vec::with_capacity(raw.len());
+            unescape(raw, &mut text)?;
+            std::str::from_utf8(&text).map_err(|_| GiveUp)?;
+        } else {
+            std::str::from_utf8(raw).map_err(|_| GiveUp)?;
+        }
+        Ok(raw)
     }
 
     /// A string value as text, unescaped into `scratch` when needed.
@@ -208,7 +261,8 @@ impl<'a> Parser<'a> {
                 return Err(GiveUp);
             }
         }
-        if matches!(b.get(j), Some(b'e' | b'E')) {
+        let exponent = matches!(b.get(j), Some(b'e' | b'E'));
+        if exponent {
             integer = false;
             j += 1;
             if matches!(b.get(j), Some(b'+' | b'-')) {
@@ -222,48 +276,64 @@ impl<'a> Parser<'a> {
                 return Err(GiveUp);
             }
         }
+        let text = &b[start..j];
+        // serde_json refuses a number beyond f64's range (`1e400`, 400 digits): give up on any
+        // that could be one.
+        if (exponent || text.len() > 300)
+            && !lexical_core::parse::<f64>(text).is_ok_and(f64::is_finite)
+        {
+            return Err(GiveUp);
+        }
         self.i = j;
-        Ok((&b[start..j], integer))
+        Ok((text, integer))
     }
 
     /// Skips any JSON value (for fields not in the schema).
     fn skip_value(&mut self) -> R<()> {
         self.ws();
         match self.peek().ok_or(GiveUp)? {
-            b'"' => self.raw_string().map(|_| ()),
+            b'"' => self.checked_string().map(|_| ()),
             b'{' => {
-                self.i += 1;
-                if self.eat(b'}') {
-                    return Ok(());
-                }
-                loop {
-                    self.ws();
-                    if self.peek() != Some(b'"') {
+                self.open()?;
+                if !self.eat(b'}') {
+                    loop {
+                        self.ws();
+                        if self.peek() != Some(b'"') {
+                            return Err(GiveUp);
+                        }
+                        self.checked_string()?;
+                        if !self.eat(b':') {
+                            return Err(GiveUp);
+                        }
+                        self.skip_value()?;
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        if self.eat(b'}') {
+                            break;
+                        }
                         return Err(GiveUp);
                     }
-                    self.raw_string()?;
-                    if !self.eat(b':') {
-                        return Err(GiveUp);
-                    }
-                    self.skip_value()?;
-                    if self.eat(b',') {
-                        continue;
-                    }
-                    return if self.eat(b'}') { Ok(()) } else { Err(GiveUp) };
                 }
+                self.close();
+                Ok(())
             }
             b'[' => {
-                self.i += 1;
-                if self.eat(b']') {
-                    return Ok(());
-                }
-                loop {
-                    self.skip_value()?;
-                    if self.eat(b',') {
-                        continue;
+                self.open()?;
+                if !self.eat(b']') {
+                    loop {
+                        self.skip_value()?;
+                        if self.eat(b',') {
+                            continue;
+                        }
+                        if self.eat(b']') {
+                            break;
+                        }
+                        return Err(GiveUp);
                     }
-                    return if self.eat(b']') { Ok(()) } else { Err(GiveUp) };
                 }
+                self.close();
+                Ok(())
             }
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -611,7 +681,7 @@ impl StructCol {
 
     /// Parses an object (the cursor is on `{`) into the children.
     fn push_object(&mut self, p: &mut Parser<'_>, scratch: &mut Vec<u8>) -> R<()> {
-        p.i += 1;
+        p.open()?;
         self.stamp += 1;
         let mut guess = 0usize;
         if !p.eat(b'}') {
@@ -641,6 +711,7 @@ impl StructCol {
                         guess = f + 1;
                     }
                     None => {
+                        std::str::from_utf8(key).map_err(|_| GiveUp)?;
                         self.note_unknown(key);
                         p.skip_value()?;
                     }
@@ -654,6 +725,7 @@ impl StructCol {
                 return Err(GiveUp);
             }
         }
+        p.close();
         for (f, child) in self.children.iter_mut().enumerate() {
             if self.seen[f] != self.stamp {
                 child.push_null();
@@ -821,6 +893,10 @@ impl Col {
                     b'-' | b'0'..=b'9' => std::str::from_utf8(p.number()?.0).map_err(|_| GiveUp)?,
                     _ => return Err(GiveUp),
                 };
+                // More fractional digits than the scale would be cut: the fallback decides.
+                if fraction_digits(text) > usize::try_from(*scale).unwrap_or(0) {
+                    return Err(GiveUp);
+                }
                 b.append_value(
                     parse_decimal::<Decimal128Type>(text, *precision, *scale)
                         .map_err(|_| GiveUp)?,
@@ -838,7 +914,7 @@ impl Col {
                 if c != b'[' {
                     return Err(GiveUp);
                 }
-                p.i += 1;
+                p.open()?;
                 let mut n = 0i32;
                 if !p.eat(b']') {
                     loop {
@@ -854,6 +930,7 @@ impl Col {
                         return Err(GiveUp);
                     }
                 }
+                p.close();
                 let last = *l.offsets.last().expect("offsets start with 0");
                 l.offsets.push(last.checked_add(n).ok_or(GiveUp)?);
                 l.nulls.append_non_null();
@@ -868,7 +945,7 @@ impl Col {
                 if c != b'{' {
                     return Err(GiveUp);
                 }
-                p.i += 1;
+                p.open()?;
                 let mut n = 0i32;
                 if !p.eat(b'}') {
                     loop {
@@ -892,6 +969,7 @@ impl Col {
                         return Err(GiveUp);
                     }
                 }
+                p.close();
                 let last = *m.offsets.last().expect("offsets start with 0");
                 m.offsets.push(last.checked_add(n).ok_or(GiveUp)?);
                 m.nulls.append_non_null();
@@ -985,13 +1063,40 @@ fn int(p: &mut Parser<'_>, c: u8) -> R<i64> {
     }
 }
 
-/// A number as a float, parsed as arrow-json parses it (lexical, correctly rounded).
+/// A float type whose values can overflow to infinity.
+trait Float: lexical_core::FromLexical {
+    fn finite(self) -> bool;
+}
+
+impl Float for f32 {
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+}
+
+impl Float for f64 {
+    fn finite(self) -> bool {
+        self.is_finite()
+    }
+}
+
+/// A number as a float, parsed as arrow-json parses it (lexical, correctly rounded); one that
+/// overflows the column's type gives up (the fallback rejects it: never a silent infinity).
 #[inline]
-fn float<T: lexical_core::FromLexical>(p: &mut Parser<'_>, c: u8) -> R<T> {
+fn float<T: Float>(p: &mut Parser<'_>, c: u8) -> R<T> {
     if !(c == b'-' || c.is_ascii_digit()) {
         return Err(GiveUp);
     }
-    lexical_core::parse::<T>(p.number()?.0).map_err(|_| GiveUp)
+    let v = lexical_core::parse::<T>(p.number()?.0).map_err(|_| GiveUp)?;
+    if v.finite() { Ok(v) } else { Err(GiveUp) }
+}
+
+/// Digits after the decimal point (exponents count as many: the fast path gives up on them).
+fn fraction_digits(text: &str) -> usize {
+    if text.bytes().any(|c| c == b'e' || c == b'E') {
+        return usize::MAX;
+    }
+    text.find('.').map_or(0, |dot| text.len() - dot - 1)
 }
 
 /// An integer that fits a narrower column.

@@ -13,6 +13,7 @@
 //! handles the common, clean case; whenever it meets anything unusual it gives up on the chunk,
 //! and arrow-json (with bisection for bad records) decodes it. Both give the same values.
 
+pub mod conform;
 pub mod fast;
 pub mod records;
 pub mod split;

@@ -9,7 +9,8 @@
 //!
 //! Before all that, a clean chunk usually goes through [`super::fast`], a single-pass decoder
 //! that gives up (and leaves the chunk to arrow-json) on anything it does not decode exactly as
-//! arrow-json would.
+//! arrow-json would. What arrow-json sees has passed [`super::conform`] first: strict JSON, no
+//! value its column would change.
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
@@ -19,6 +20,7 @@ use arrow::json::reader::{Decoder, ReaderBuilder};
 
 use anyhow::Result;
 
+use super::conform::{Conformed, conform};
 use super::fast::FastDecoder;
 use super::split::Chunk;
 use super::unknown::UnknownFields;
@@ -123,15 +125,37 @@ impl RecordDecoder {
         }
         let mut batches = Vec::new();
         let mut row_records = Vec::with_capacity(chunk.records.len());
-        let mut rejects = Vec::new();
+        let mut failed = Vec::new();
+        let (conformed, index) = self.conformed(chunk, &mut failed);
+        let source = conformed.as_ref().unwrap_or(chunk);
+        let mut undecoded = Vec::new();
         self.decode_range(
-            chunk,
+            source,
             0,
-            chunk.records.len(),
+            source.records.len(),
             &mut batches,
             &mut row_records,
-            &mut rejects,
+            &mut undecoded,
         )?;
+        if let Some(index) = &index {
+            for r in &mut row_records {
+                *r = index[*r as usize];
+            }
+            for (r, _) in &mut undecoded {
+                *r = index[*r as usize];
+            }
+        }
+        failed.extend(undecoded);
+        failed.sort_by_key(|(r, _)| *r);
+        let rejects = failed
+            .into_iter()
+            .map(|(r, reason)| Reject {
+                file: chunk.file.clone(),
+                line: chunk.records[r as usize].line,
+                reason,
+                raw: chunk.raw(r as usize).to_vec(),
+            })
+            .collect();
         let batch = match batches.len() {
             0 => RecordBatch::new_empty(self.schema.clone()),
             1 => batches.pop().expect("one batch"),
@@ -156,6 +180,48 @@ impl RecordDecoder {
         })
     }
 
+    /// Runs every record through [`conform`]: the ones it rejects go to `failed`; when any was
+    /// rejected or rewritten, the chunk to decode instead and, for each of its records, the
+    /// index of the original one.
+    fn conformed(
+        &self,
+        chunk: &Chunk,
+        failed: &mut Vec<(u32, String)>,
+    ) -> (Option<Chunk>, Option<Vec<u32>>) {
+        let outcomes: Vec<Conformed> = (0..chunk.records.len())
+            .map(|r| conform(chunk.raw(r), self.schema.fields()))
+            .collect();
+        if outcomes.iter().all(|o| *o == Conformed::Keep) {
+            return (None, None);
+        }
+        let mut out = Chunk {
+            file: chunk.file.clone(),
+            file_index: chunk.file_index,
+            ..Chunk::default()
+        };
+        let mut index = Vec::with_capacity(chunk.records.len());
+        for (r, outcome) in outcomes.into_iter().enumerate() {
+            let text = match outcome {
+                Conformed::Reject(reason) => {
+                    failed.push((r as u32, reason));
+                    continue;
+                }
+                Conformed::Keep => chunk.raw(r),
+                Conformed::Rewritten(ref text) => text,
+            };
+            let start = out.data.len() as u32;
+            out.data.extend_from_slice(text);
+            out.records.push(super::Span {
+                start,
+                end: out.data.len() as u32,
+                line: chunk.records[r].line,
+            });
+            out.data.push(b'\n');
+            index.push(r as u32);
+        }
+        (Some(out), Some(index))
+    }
+
     fn decode_range(
         &mut self,
         chunk: &Chunk,
@@ -163,7 +229,7 @@ impl RecordDecoder {
         hi: usize,
         batches: &mut Vec<RecordBatch>,
         row_records: &mut Vec<u32>,
-        rejects: &mut Vec<Reject>,
+        rejects: &mut Vec<(u32, String)>,
     ) -> Result<()> {
         if lo == hi {
             return Ok(());
@@ -183,13 +249,7 @@ impl RecordDecoder {
             Attempt::Failed(reason) => reason,
         };
         if hi - lo == 1 {
-            let span = chunk.records[lo];
-            rejects.push(Reject {
-                file: chunk.file.clone(),
-                line: span.line,
-                reason: failure,
-                raw: chunk.raw(lo).to_vec(),
-            });
+            rejects.push((lo as u32, failure));
             return Ok(());
         }
         let mid = lo + (hi - lo) / 2;
@@ -315,7 +375,7 @@ mod tests {
                 "not an object",
                 "{\"id\":1}\n[1,2]\n\"x\"\n",
                 &[Some(1)],
-                &[(2, "expected {"), (3, "")],
+                &[(2, "this one is an array"), (3, "this one is a string")],
             ),
             (
                 "number as string",
