@@ -222,17 +222,25 @@ impl<R: Read> Splitter<R> {
     fn start(&mut self) -> Result<Option<Chunk>> {
         self.started = true;
         self.fill(self.chunk_bytes)?;
-        if self.buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            self.buf.drain(..3);
-        } else if self.buf.starts_with(&[0xFF, 0xFE]) || self.buf.starts_with(&[0xFE, 0xFF]) {
+        let refused = if self.buf.starts_with(&[0xFF, 0xFE]) || self.buf.starts_with(&[0xFE, 0xFF])
+        {
+            Some("the file is UTF-16 text; convert it to UTF-8".to_string())
+        } else {
+            binary_format(&self.buf).map(|name| {
+                format!(
+                    "the file is {name}, not JSON text: gluepipe-etl reads JSON, gzip and zstd \
+                     (by the .gz/.zst extension); convert it first"
+                )
+            })
+        };
+        if let Some(reason) = refused {
             self.done = true;
             let mut chunk = self.new_chunk();
-            chunk.rejects.push(self.reject(
-                1,
-                "the file is UTF-16 text; convert it to UTF-8".into(),
-                Vec::new(),
-            ));
+            chunk.rejects.push(self.reject(1, reason, Vec::new()));
             return Ok(Some(chunk));
+        }
+        if self.buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.buf.drain(..3);
         }
         loop {
             match self.buf.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -458,6 +466,30 @@ impl<R: Read> Splitter<R> {
         }
         Ok(i + 1)
     }
+}
+
+/// The name of a binary format a file starts with (its magic bytes), if any: such a file is
+/// refused whole rather than read as text with records picked out of its middle.
+fn binary_format(start: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"\xFD7zXZ\x00", "xz-compressed"),
+        (b"BZh", "bzip2-compressed"),
+        (b"PK\x03\x04", "a zip archive"),
+        (b"PAR1", "Parquet"),
+        (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
+        (b"\x04\x22\x4D\x18", "LZ4-compressed"),
+        (b"\x1F\x8B", "gzip-compressed (without a .gz extension)"),
+        (b"\x28\xB5\x2F\xFD", "zstd-compressed (without a .zst extension)"),
+        (b"ORC", "ORC"),
+        (b"Obj\x01", "Avro"),
+    ];
+    if let Some((_, name)) = MAGIC.iter().find(|(m, _)| start.starts_with(m)) {
+        return Some(name);
+    }
+    // Any other file with NUL bytes up front is binary too (JSON text never has one).
+    start[..start.len().min(512)]
+        .contains(&0)
+        .then_some("a binary file")
 }
 
 fn push_record(out: &mut Vec<u8>, chunk: &mut Chunk, elem: &[u8], line: u64) {
@@ -690,6 +722,21 @@ mod tests {
         assert!(rejects.is_empty());
         assert_eq!(records.len(), 2001);
         assert_eq!(records[2000], (2002, "{\"i\":2000}".to_string()));
+    }
+
+    #[test]
+    fn binary_formats_are_refused_by_name() {
+        for (bytes, name) in [
+            (&b"\xFD7zXZ\x00\x00\x04{\"a\":1}\n"[..], "xz"),
+            (b"BZh91AY&SY{\"a\":1}\n", "bzip2"),
+            (b"PK\x03\x04\x14\x00", "zip"),
+            (b"PAR1\x15\x04", "Parquet"),
+            (b"{\"a\":1}\n\x00\x00", "binary"),
+        ] {
+            let (records, rejects) = split(bytes, 1024);
+            assert!(records.is_empty(), "{name}: {records:?}");
+            assert!(rejects[0].1.contains(name), "{name}: {rejects:?}");
+        }
     }
 
     #[test]
