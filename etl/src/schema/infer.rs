@@ -7,7 +7,9 @@
 //! | only `null` (or never a value)         | `string`                                    |
 //! | `true`/`false`                         | `boolean`                                   |
 //! | integers within i64                    | `bigint`                                    |
-//! | integers and fractions, or an integer beyond i64 | `double`                          |
+//! | integers beyond i64 (up to u64), alone or with integers within i64 | `decimal(38,0)`: every digit kept |
+//! | integers and fractions                 | `double` (`-0` counts as an integer)        |
+//! | integers beyond i64 and fractions      | `string`: a double would round the integers |
 //! | strings `YYYY-MM-DD`                   | `date`                                      |
 //! | ISO-8601 date-times (offset optional)  | `timestamp` (also when mixed with dates)    |
 //! | any other string, or strings mixed with numbers/booleans | `string` (numbers and booleans are kept as their JSON text) |
@@ -43,6 +45,8 @@ enum Kind {
     Null,
     Bool,
     Int,
+    /// An integer beyond i64 (serde_json reads up to u64 as integers).
+    Wide,
     Float,
     Date,
     Timestamp,
@@ -84,11 +88,16 @@ impl<'de> Visitor<'de> for KindVisitor {
         Ok(if i64::try_from(v).is_ok() {
             Kind::Int
         } else {
-            Kind::Float
+            Kind::Wide
         })
     }
-    fn visit_f64<E>(self, _: f64) -> Result<Kind, E> {
-        Ok(Kind::Float)
+    fn visit_f64<E>(self, v: f64) -> Result<Kind, E> {
+        // serde_json reads `-0` as -0.0: an id column of integers stays one.
+        Ok(if v == 0.0 && v.is_sign_negative() {
+            Kind::Int
+        } else {
+            Kind::Float
+        })
     }
     fn visit_str<E>(self, s: &str) -> Result<Kind, E> {
         Ok(string_kind(s))
@@ -134,6 +143,7 @@ fn merge(a: Kind, b: Kind) -> Kind {
         (Null, x) | (x, Null) => x,
         (a, b) if a == b => a,
         (Int, Float) | (Float, Int) => Float,
+        (Int, Wide) | (Wide, Int) => Wide,
         (Date, Timestamp) | (Timestamp, Date) => Timestamp,
         (Object(mut fields), Object(other)) => {
             for (name, kind) in other {
@@ -156,6 +166,10 @@ fn to_glue(kind: Kind) -> GlueType {
         Kind::Null | Kind::Str => GlueType::String,
         Kind::Bool => GlueType::Boolean,
         Kind::Int => GlueType::BigInt,
+        Kind::Wide => GlueType::Decimal {
+            precision: 38,
+            scale: 0,
+        },
         Kind::Float => GlueType::Double,
         Kind::Date => GlueType::Date,
         Kind::Timestamp => GlueType::Timestamp,
@@ -238,7 +252,17 @@ mod tests {
                 &[r#"{"a": 1}"#, r#"{"a": 2.5}"#],
                 "double",
             ),
-            ("beyond i64", &[r#"{"a": 18446744073709551615}"#], "double"),
+            (
+                "beyond i64",
+                &[r#"{"a": 1}"#, r#"{"a": 18446744073709551615}"#],
+                "decimal(38,0)",
+            ),
+            (
+                "beyond i64 and fractions",
+                &[r#"{"a": 18446744073709551615}"#, r#"{"a": 0.5}"#],
+                "string",
+            ),
+            ("minus zero", &[r#"{"a": 1}"#, r#"{"a": -0}"#], "bigint"),
             ("dates", &[r#"{"a": "2024-02-29"}"#], "date"),
             (
                 "bad date is a string",
