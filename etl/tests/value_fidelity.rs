@@ -83,3 +83,23 @@ fn integers_beyond_64_bits_keep_every_digit_when_inferred() {
     let rows = rows_by(&data, "big");
     assert_eq!(rows[1]["big"], "18446744073709551615");
 }
+
+#[test]
+fn a_missing_input_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let missing = dir.path().join("missing.json");
+    let run = etl_expect(&["run", "--input", p(&missing), "--output", p(&out)], 2);
+    assert!(stderr(&run).contains("no such file"), "{}", stderr(&run));
+    let run = etl_expect(
+        &[
+            "run",
+            "--input",
+            &format!("{}/*.json", p(dir.path())),
+            "--output",
+            p(&out),
+        ],
+        2,
+    );
+    assert!(stderr(&run).contains("no input files match"), "{}", stderr(&run));
+}

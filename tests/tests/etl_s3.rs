@@ -323,7 +323,7 @@ async fn s3_inputs_from_prefixes_objects_and_globs() {
         let aws = &b.aws;
         async move {
             let files = resolve_inputs(&inputs, aws).await?;
-            Ok::<_, gluepipe_etl::storage::StorageError>(
+            Ok::<_, anyhow::Error>(
                 files
                     .iter()
                     .map(|f| {

@@ -64,12 +64,22 @@ pub fn open_ahead(
 }
 
 /// Expands input URIs into files, in the order given (each input's files sorted by key), each
-/// file once.
-pub async fn resolve_inputs(inputs: &[String], aws: &AwsClients) -> Result<Vec<InputFile>> {
+/// file once. An input that names nothing (missing, no match, not a location) is the user's to
+/// fix: a usage error (exit 2), like any other bad argument.
+pub async fn resolve_inputs(
+    inputs: &[String],
+    aws: &AwsClients,
+) -> anyhow::Result<Vec<InputFile>> {
     let mut files = Vec::new();
     let mut seen = HashSet::new();
     for input in inputs {
-        for file in resolve_one(input, aws).await? {
+        let found = resolve_one(input, aws).await.map_err(|e| match e {
+            StorageError::NotFound { .. } | StorageError::Invalid(_) => {
+                crate::error::usage(e.to_string())
+            }
+            other => other.into(),
+        })?;
+        for file in found {
             if seen.insert(file.uri()) {
                 files.push(file);
             }
