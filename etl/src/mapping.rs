@@ -5,8 +5,10 @@
 //! Without a catalog schema the decoder reads each mapped path straight into its target type
 //! (a JSON string into a `timestamp`, a number into a `decimal`), so a value that does not fit is
 //! rejected by the decoder with the record's file and line. With a catalog schema, or when two
-//! entries read the same path as different types, the value is read as the source type and cast
-//! here; a value the cast cannot carry becomes a rejected row too, never a silent null.
+//! entries read the same path as different scalar types (then the path is decoded as its JSON
+//! text and each entry casts from that), the value is cast here; a value the cast cannot carry
+//! unchanged (null, a fraction cut into an integer, a bigint rounded into a double) becomes a
+//! rejected row too, never a silent change.
 
 use std::sync::Arc;
 
@@ -113,6 +115,13 @@ impl Node {
         let child = &mut children[pos].1;
         match (rest.is_empty(), &*child) {
             (true, Node::Struct(_)) => *child = Node::Leaf(ty.clone()),
+            // Two entries read one path as different scalar types: decode its JSON text, and
+            // let each entry cast from that (never from a sibling's cast).
+            (true, Node::Leaf(existing))
+                if existing != ty && !existing.is_nested() && !ty.is_nested() =>
+            {
+                *child = Node::Leaf(DataType::Utf8)
+            }
             (true, Node::Leaf(_)) => {}
             (false, _) => child.insert(rest, ty),
         }
@@ -273,11 +282,14 @@ impl MappingPlan {
                         ..Default::default()
                     },
                 )?;
-                if cast.null_count() > column.null_count() {
+                let changed = changed_by_cast(&column, &cast)?;
+                if cast.null_count() > column.null_count() || changed.is_some() {
                     let formatter =
                         ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
                     for row in 0..column.len() {
-                        if column.is_valid(row) && cast.is_null(row) {
+                        let lost = cast.is_null(row)
+                            || changed.as_ref().is_some_and(|c| c.is_valid(row) && c.value(row));
+                        if column.is_valid(row) && lost {
                             if bad.is_empty() {
                                 bad.resize(batch.num_rows(), None);
                             }
@@ -315,6 +327,17 @@ impl MappingPlan {
             rejected,
         })
     }
+}
+
+/// For a cast between numeric types, the rows whose value the cast changed (a fraction cut into
+/// an integer, a bigint rounded into a double): cast back, they differ from the original.
+fn changed_by_cast(from: &ArrayRef, to: &ArrayRef) -> Result<Option<BooleanArray>> {
+    if !(from.data_type().is_numeric() && to.data_type().is_numeric()) {
+        return Ok(None);
+    }
+    let back = cast_with_options(to, from.data_type(), &CastOptions::default())?;
+    let differs = arrow::compute::kernels::cmp::neq(from, &back)?;
+    Ok((differs.true_count() > 0).then_some(differs))
 }
 
 /// The column at `path`, with the nulls of every enclosing struct applied.
@@ -358,7 +381,11 @@ mod tests {
     }
 
     fn decode(schema: &SchemaRef, lines: &str) -> RecordBatch {
-        let mut d = ReaderBuilder::new(schema.clone()).build_decoder().unwrap();
+        // As the run's decoder: numbers keep their JSON text in string columns.
+        let mut d = ReaderBuilder::new(schema.clone())
+            .with_coerce_primitive(true)
+            .build_decoder()
+            .unwrap();
         d.decode(lines.as_bytes()).unwrap();
         d.flush().unwrap().unwrap()
     }
@@ -440,6 +467,34 @@ mod tests {
             .downcast_ref::<Int64Array>()
             .unwrap();
         assert_eq!(id.values(), &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn each_entry_reads_the_source_value_and_lossy_casts_are_rejected() {
+        // One path read as bigint and as double: the double keeps the fraction.
+        let plan = MappingPlan::new(&[m("p", "whole", "bigint"), m("p", "exact", "double")], None)
+            .unwrap();
+        let batch = decode(plan.source_schema(), r#"{"p": 19.99} {"p": 7}"#);
+        let out = plan.apply(&batch).unwrap();
+        assert_eq!(out.batch.num_rows(), 1, "19.99 does not fit a bigint");
+        assert!(out.rejected[0].reason.contains("19.99"), "{:?}", out.rejected);
+        // A catalog double cast to int, and a big bigint cast to double.
+        let source = Schema::new(vec![
+            Field::new("d", DataType::Float64, true),
+            Field::new("i", DataType::Int64, true),
+        ]);
+        let plan =
+            MappingPlan::new(&[m("d", "d", "int"), m("i", "i", "double")], Some(&source)).unwrap();
+        let batch = decode(
+            plan.source_schema(),
+            r#"{"d": 19.99, "i": 1} {"d": 2.0, "i": 9007199254740993} {"d": 3.0, "i": 5}"#,
+        );
+        let out = plan.apply(&batch).unwrap();
+        assert_eq!(
+            out.rejected.iter().map(|r| r.row).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert_eq!(out.batch.num_rows(), 1);
     }
 
     #[test]

@@ -312,7 +312,7 @@ mod tests {
         AwsClients::new(AwsOptions::default())
     }
 
-    async fn names(dir: &Path, inputs: &[&str]) -> Result<Vec<String>> {
+    async fn names(dir: &Path, inputs: &[&str]) -> anyhow::Result<Vec<String>> {
         let inputs: Vec<String> = inputs
             .iter()
             .map(|i| i.replace("ROOT", dir.to_str().unwrap()))
