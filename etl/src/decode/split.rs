@@ -68,6 +68,9 @@ enum ArrayState {
 struct ArrayScan {
     state: ArrayState,
     depth: u32,
+    /// Between elements: what the last separator was (`[`, `,` or an element), so that a stray,
+    /// doubled or trailing comma and a missing one are rejected as RFC 8259 wants.
+    last: u8,
     in_string: bool,
     escape: bool,
     elem: Vec<u8>,
@@ -153,6 +156,7 @@ impl<R: Read> Splitter<R> {
             array: ArrayScan {
                 state: ArrayState::BeforeOpen,
                 depth: 0,
+                last: b'[',
                 in_string: false,
                 escape: false,
                 elem: Vec::new(),
@@ -385,9 +389,35 @@ impl<R: Read> Splitter<R> {
                 }
             }
             ArrayState::Between => match b {
-                b',' => {}
-                b']' => a.state = ArrayState::After,
                 b if b.is_ascii_whitespace() => {}
+                b',' if a.last == b'e' => a.last = b',',
+                b']' if a.last != b',' => a.state = ArrayState::After,
+                b',' | b']' => {
+                    let reason = if b == b']' {
+                        "a trailing ',' before the array's ']'"
+                    } else {
+                        "a ',' where an array element belongs (stray or doubled comma)"
+                    };
+                    chunk.rejects.push(Reject {
+                        file: self.file.clone(),
+                        line: self.line,
+                        reason: format!("invalid JSON: {reason}"),
+                        raw: vec![b],
+                    });
+                    if b == b']' {
+                        a.state = ArrayState::After;
+                    }
+                }
+                _ if a.last == b'e' => {
+                    chunk.rejects.push(Reject {
+                        file: self.file.clone(),
+                        line: self.line,
+                        reason: "invalid JSON: array elements without a ',' between them".into(),
+                        raw: Vec::new(),
+                    });
+                    a.last = b',';
+                    return Ok(i); // the element itself is still read
+                }
                 _ => {
                     a.state = ArrayState::Inside;
                     a.elem_line = self.line;
@@ -434,6 +464,7 @@ impl<R: Read> Splitter<R> {
                     let line = a.elem_line;
                     let elem = std::mem::take(&mut a.elem);
                     a.state = ArrayState::Between;
+                    a.last = b'e';
                     push_record(out, chunk, &elem, line);
                     if rescan {
                         return Ok(i);
@@ -673,6 +704,18 @@ mod tests {
                 b"\xEF\xBB\xBF[\r\n{\"a\":1}\r\n]\r\n",
                 &[(2, "{\"a\":1}")],
                 &[],
+            ),
+            (
+                "stray, doubled and trailing commas",
+                b"[,{\"a\":1},,\n{\"a\":2},]",
+                &[(1, "{\"a\":1}"), (2, "{\"a\":2}")],
+                &[(1, "stray or doubled"), (1, "stray or doubled"), (2, "trailing")],
+            ),
+            (
+                "missing comma",
+                b"[{\"a\":1} {\"a\":2}]",
+                &[(1, "{\"a\":1}"), (1, "{\"a\":2}")],
+                &[(1, "without a ','")],
             ),
             (
                 "not closed",
