@@ -288,7 +288,9 @@ impl MappingPlan {
                         ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default())?;
                     for row in 0..column.len() {
                         let lost = cast.is_null(row)
-                            || changed.as_ref().is_some_and(|c| c.is_valid(row) && c.value(row));
+                            || changed
+                                .as_ref()
+                                .is_some_and(|c| c.is_valid(row) && c.value(row));
                         if column.is_valid(row) && lost {
                             if bad.is_empty() {
                                 bad.resize(batch.num_rows(), None);
@@ -472,12 +474,19 @@ mod tests {
     #[test]
     fn each_entry_reads_the_source_value_and_lossy_casts_are_rejected() {
         // One path read as bigint and as double: the double keeps the fraction.
-        let plan = MappingPlan::new(&[m("p", "whole", "bigint"), m("p", "exact", "double")], None)
-            .unwrap();
+        let plan = MappingPlan::new(
+            &[m("p", "whole", "bigint"), m("p", "exact", "double")],
+            None,
+        )
+        .unwrap();
         let batch = decode(plan.source_schema(), r#"{"p": 19.99} {"p": 7}"#);
         let out = plan.apply(&batch).unwrap();
         assert_eq!(out.batch.num_rows(), 1, "19.99 does not fit a bigint");
-        assert!(out.rejected[0].reason.contains("19.99"), "{:?}", out.rejected);
+        assert!(
+            out.rejected[0].reason.contains("19.99"),
+            "{:?}",
+            out.rejected
+        );
         // A catalog double cast to int, and a big bigint cast to double.
         let source = Schema::new(vec![
             Field::new("d", DataType::Float64, true),

@@ -60,7 +60,10 @@ fn values_are_kept_whole_or_rejected_with_a_reason() {
     let rows = rows_by(&read_parquet(&out), "id");
     assert_eq!(rows[0]["id"], 1);
     assert_eq!(rows[0]["qty"], 3);
-    assert_eq!(rows[0]["at"], "2023-11-14T22:13:20.250000+00:00", "epoch seconds");
+    assert_eq!(
+        rows[0]["at"], "2023-11-14T22:13:20.250000+00:00",
+        "epoch seconds"
+    );
     assert_eq!(rows[0]["info"], "{\"k\": [1, 2]}");
     assert_eq!(rows[1]["id"], 6);
     assert_eq!(rows[1]["info"], "plain");
@@ -101,5 +104,9 @@ fn a_missing_input_is_a_usage_error() {
         ],
         2,
     );
-    assert!(stderr(&run).contains("no input files match"), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("no input files match"),
+        "{}",
+        stderr(&run)
+    );
 }

@@ -364,7 +364,9 @@ fn epoch_seconds_to_micros(text: &str) -> Result<i64, String> {
     }
     let out_of_range = || format!("{text} seconds since the epoch is out of range");
     let seconds: i64 = whole.parse().map_err(|_| out_of_range())?;
-    let micros: i64 = format!("{fraction:0<6}").parse().map_err(|_| out_of_range())?;
+    let micros: i64 = format!("{fraction:0<6}")
+        .parse()
+        .map_err(|_| out_of_range())?;
     let total = seconds
         .checked_mul(1_000_000)
         .and_then(|s| s.checked_add(micros))
@@ -444,7 +446,10 @@ mod tests {
                     .to_vec()
             )
         );
-        rejected(check(&cols, r#"{"t": 1.0000001}"#), "finer than a microsecond");
+        rejected(
+            check(&cols, r#"{"t": 1.0000001}"#),
+            "finer than a microsecond",
+        );
         assert_eq!(epoch_seconds_to_micros("-1.5"), Ok(-1_500_000));
     }
 

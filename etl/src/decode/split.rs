@@ -510,7 +510,10 @@ fn binary_format(start: &[u8]) -> Option<&'static str> {
         (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
         (b"\x04\x22\x4D\x18", "LZ4-compressed"),
         (b"\x1F\x8B", "gzip-compressed (without a .gz extension)"),
-        (b"\x28\xB5\x2F\xFD", "zstd-compressed (without a .zst extension)"),
+        (
+            b"\x28\xB5\x2F\xFD",
+            "zstd-compressed (without a .zst extension)",
+        ),
         (b"ORC", "ORC"),
         (b"Obj\x01", "Avro"),
     ];
@@ -709,7 +712,11 @@ mod tests {
                 "stray, doubled and trailing commas",
                 b"[,{\"a\":1},,\n{\"a\":2},]",
                 &[(1, "{\"a\":1}"), (2, "{\"a\":2}")],
-                &[(1, "stray or doubled"), (1, "stray or doubled"), (2, "trailing")],
+                &[
+                    (1, "stray or doubled"),
+                    (1, "stray or doubled"),
+                    (2, "trailing"),
+                ],
             ),
             (
                 "missing comma",

@@ -66,10 +66,7 @@ pub fn open_ahead(
 /// Expands input URIs into files, in the order given (each input's files sorted by key), each
 /// file once. An input that names nothing (missing, no match, not a location) is the user's to
 /// fix: a usage error (exit 2), like any other bad argument.
-pub async fn resolve_inputs(
-    inputs: &[String],
-    aws: &AwsClients,
-) -> anyhow::Result<Vec<InputFile>> {
+pub async fn resolve_inputs(inputs: &[String], aws: &AwsClients) -> anyhow::Result<Vec<InputFile>> {
     let mut files = Vec::new();
     let mut seen = HashSet::new();
     for input in inputs {
