@@ -258,7 +258,7 @@ fn spec_file_flags_override_and_exit_codes() {
         ],
         2,
     );
-    // A missing input is a runtime error naming it.
+    // A missing input is a usage error (exit 2) naming it.
     let run = etl_expect(
         &[
             "run",
@@ -267,7 +267,7 @@ fn spec_file_flags_override_and_exit_codes() {
             "--output",
             p(&out),
         ],
-        1,
+        2,
     );
     assert!(stderr(&run).contains("nope.json"), "{}", stderr(&run));
 }
