@@ -1,8 +1,10 @@
 //! Cuts a decompressed byte stream into [`Chunk`]s of whole records.
 //!
-//! The format is detected from the first non-blank byte: `[` is a top-level JSON array (each
-//! element a record, wherever its line breaks are), anything else is NDJSON (one record per
-//! line; blank lines are not records). A UTF-8 byte-order mark is skipped, CRLF line ends are
+//! The format is detected from the start of the stream, as DuckDB's `format = auto` does: `[`
+//! is a top-level JSON array (each element a record, wherever its line breaks are); a first
+//! JSON value that is complete but spans lines (a pretty-printed document, an API dump) means
+//! concatenated documents, each a record; anything else is NDJSON (one record per line; blank
+//! lines are not records). A UTF-8 byte-order mark is skipped, CRLF line ends are
 //! fine. A damaged compressed stream (truncated gzip, corrupt zstd) becomes one rejected record
 //! holding the partial last line, after every complete record before it; an unreadable file
 //! (storage failure) is an error of the run.
@@ -54,6 +56,8 @@ enum Format {
     Unknown,
     Lines,
     Array,
+    /// Concatenated (pretty-printed) JSON documents: the array scanner without the brackets.
+    Documents,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +253,11 @@ impl<R: Read> Splitter<R> {
         loop {
             match self.buf.iter().find(|b| !b.is_ascii_whitespace()) {
                 Some(b'[') => self.format = Format::Array,
+                Some(_) if spans_lines(&self.buf) => {
+                    self.format = Format::Documents;
+                    self.array.state = ArrayState::Between;
+                    self.array.last = b',';
+                }
                 Some(_) => self.format = Format::Lines,
                 None if self.eof => self.format = Format::Lines,
                 None => {
@@ -358,7 +367,10 @@ impl<R: Read> Splitter<R> {
                 push_record(&mut out, &mut chunk, &elem, line);
                 a.state = ArrayState::After;
             }
-            if self.array.state == ArrayState::Between && self.stream_error.is_none() {
+            if self.array.state == ArrayState::Between
+                && self.format == Format::Array
+                && self.stream_error.is_none()
+            {
                 let line = self.line;
                 chunk.rejects.push(self.reject(
                     line,
@@ -386,6 +398,16 @@ impl<R: Read> Splitter<R> {
             ArrayState::BeforeOpen => {
                 if b == b'[' {
                     a.state = ArrayState::Between;
+                }
+            }
+            ArrayState::Between if self.format == Format::Documents => {
+                if !b.is_ascii_whitespace() {
+                    a.state = ArrayState::Inside;
+                    a.elem_line = self.line;
+                    a.depth = 0;
+                    a.in_string = false;
+                    a.escape = false;
+                    return Ok(i); // documents follow each other with no separator
                 }
             }
             ArrayState::Between => match b {
@@ -499,6 +521,17 @@ impl<R: Read> Splitter<R> {
     }
 }
 
+/// Whether the stream starts with a JSON value that is complete and spans more than one line
+/// (then it is a document, not the first line of NDJSON). A first line cut short is not: the
+/// value must parse whole.
+fn spans_lines(start: &[u8]) -> bool {
+    let mut values = serde_json::Deserializer::from_slice(start).into_iter::<serde::de::IgnoredAny>();
+    match values.next() {
+        Some(Ok(_)) => start[..values.byte_offset()].contains(&b'\n'),
+        _ => false,
+    }
+}
+
 /// The name of a binary format a file starts with (its magic bytes), if any: such a file is
 /// refused whole rather than read as text with records picked out of its middle.
 fn binary_format(start: &[u8]) -> Option<&'static str> {
@@ -555,7 +588,7 @@ impl<R: Read> Iterator for Splitter<R> {
             }
         }
         let result = match self.format {
-            Format::Array => self.next_array(),
+            Format::Array | Format::Documents => self.next_array(),
             _ => self.next_lines(),
         };
         match result {
@@ -772,6 +805,26 @@ mod tests {
         assert!(rejects.is_empty());
         assert_eq!(records.len(), 2001);
         assert_eq!(records[2000], (2002, "{\"i\":2000}".to_string()));
+    }
+
+    #[test]
+    fn pretty_printed_and_concatenated_documents_are_records() {
+        let (records, rejects) = split(
+            b"{\n  \"type\": \"FeatureCollection\",\n  \"n\": [1,\n 2]\n}\n{\"b\":\n 2} {\"c\": 3}\n",
+            1024,
+        );
+        assert!(rejects.is_empty(), "{rejects:?}");
+        assert_eq!(
+            records,
+            lines(&[
+                (1, "{\n  \"type\": \"FeatureCollection\",\n  \"n\": [1,\n 2]\n}"),
+                (6, "{\"b\":\n 2}"),
+                (7, "{\"c\": 3}"),
+            ])
+        );
+        // NDJSON whose first line is cut short stays NDJSON.
+        let (records, _) = split(b"{\"a\":\n{\"a\":2}\n", 1024);
+        assert_eq!(records, lines(&[(1, "{\"a\":"), (2, "{\"a\":2}")]));
     }
 
     #[test]
