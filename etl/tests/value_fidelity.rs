@@ -110,3 +110,44 @@ fn a_missing_input_is_a_usage_error() {
         stderr(&run)
     );
 }
+
+#[test]
+fn pretty_printed_documents_and_deep_values_are_read_honestly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("dump.json");
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    std::fs::write(
+        &input,
+        format!(
+            "{{\n  \"id\": 1,\n  \"name\": \"a\"\n}}\n{{\n  \"id\": 2,\n  \"name\": \"b\"\n}}\n{{\"id\": 3, \"deep\": {deep}}}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let results = dir.path().join("run.json");
+    etl_expect(
+        &[
+            "run",
+            "--input",
+            p(&input),
+            "--output",
+            p(&out),
+            "--results",
+            p(&results),
+            "--max-bad-records",
+            "1",
+        ],
+        0,
+    );
+    let record = run_record(&results);
+    assert_eq!(counts(&record), (3, 2, 1, 0), "{record}");
+    assert!(
+        record["fields_not_in_schema"]
+            .as_object()
+            .is_none_or(|m| m.is_empty()),
+        "a value too deep is rejected, not called a late field: {record}"
+    );
+    let rows = rows_by(&read_parquet(&out), "id");
+    assert_eq!(rows[0]["name"], "a");
+    assert_eq!(rows[1]["name"], "b");
+}
