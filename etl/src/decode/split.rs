@@ -525,7 +525,8 @@ impl<R: Read> Splitter<R> {
 /// (then it is a document, not the first line of NDJSON). A first line cut short is not: the
 /// value must parse whole.
 fn spans_lines(start: &[u8]) -> bool {
-    let mut values = serde_json::Deserializer::from_slice(start).into_iter::<serde::de::IgnoredAny>();
+    let mut values =
+        serde_json::Deserializer::from_slice(start).into_iter::<serde::de::IgnoredAny>();
     match values.next() {
         Some(Ok(_)) => start[..values.byte_offset()].contains(&b'\n'),
         _ => false,
@@ -817,7 +818,10 @@ mod tests {
         assert_eq!(
             records,
             lines(&[
-                (1, "{\n  \"type\": \"FeatureCollection\",\n  \"n\": [1,\n 2]\n}"),
+                (
+                    1,
+                    "{\n  \"type\": \"FeatureCollection\",\n  \"n\": [1,\n 2]\n}"
+                ),
                 (6, "{\"b\":\n 2}"),
                 (7, "{\"c\": 3}"),
             ])
