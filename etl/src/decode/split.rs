@@ -236,8 +236,8 @@ impl<R: Read> Splitter<R> {
         } else {
             binary_format(&self.buf).map(|name| {
                 format!(
-                    "the file is {name}, not JSON text: gluepipe-etl reads JSON, gzip and zstd \
-                     (by the .gz/.zst extension); convert it first"
+                    "the file is {name}, not JSON text: gluepipe-etl reads JSON text, plain or \
+                     gzip/zstd-compressed; convert it first"
                 )
             })
         };
@@ -543,11 +543,6 @@ fn binary_format(start: &[u8]) -> Option<&'static str> {
         (b"PAR1", "Parquet"),
         (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
         (b"\x04\x22\x4D\x18", "LZ4-compressed"),
-        (b"\x1F\x8B", "gzip-compressed (without a .gz extension)"),
-        (
-            b"\x28\xB5\x2F\xFD",
-            "zstd-compressed (without a .zst extension)",
-        ),
         (b"ORC", "ORC"),
         (b"Obj\x01", "Avro"),
     ];
