@@ -197,7 +197,7 @@ def main() -> int:
 
         heading("terraform apply examples/quickstart")
         started = time.time()
-        tf.run("apply", "-auto-approve", "-no-color", f"-state={tf.state}", f"-var=etl_binary={etl}")
+        tf.run("apply", "-auto-approve", "-no-color", f"-state={tf.state}")
         applied = True
         outputs = json.loads(tf.run("output", "-json", f"-state={tf.state}").stdout)
         say(f"  applied in {time.time() - started:.1f} s; created:")
@@ -217,7 +217,7 @@ def main() -> int:
     finally:
         if applied and not args.keep:
             heading("terraform destroy")
-            tf.run("destroy", "-auto-approve", "-no-color", f"-state={tf.state}", f"-var=etl_binary={etl}")
+            tf.run("destroy", "-auto-approve", "-no-color", f"-state={tf.state}")
             say("  destroyed")
         if not args.keep:
             emu.stop()

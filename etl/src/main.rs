@@ -10,6 +10,12 @@ use gluepipe_etl::cli::{Cli, Command, LogFormat, SchemaFormat};
 use gluepipe_etl::error::{exit, exit_code_for};
 use gluepipe_etl::settings::RunSettings;
 
+/// Says which release this binary is to a provider that cannot run it: the provider scans the
+/// file for this marker at plan time (see `gluepipe_spec::version`). `#[used]` keeps it in the
+/// binary although nothing reads it at run time.
+#[used]
+static VERSION_MARKER: &str = gluepipe_spec::etl_version_marker!();
+
 fn main() -> ExitCode {
     tune_allocator();
     let cli = match Cli::try_parse() {

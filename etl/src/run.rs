@@ -49,6 +49,8 @@ use crate::storage::{
 pub struct RunRecord {
     pub run_id: String,
     pub pipeline: String,
+    /// The gluepipe release of the binary that ran.
+    pub gluepipe_version: String,
     /// `succeeded`, `failed` or `data_quality_failed`.
     pub status: String,
     pub started_at: String,
@@ -236,6 +238,7 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     let mut record = RunRecord {
         run_id: settings.run_id.clone().unwrap_or_else(new_run_id),
         pipeline: settings.spec.name.clone(),
+        gluepipe_version: gluepipe_spec::version::VERSION.to_string(),
         started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         ..RunRecord::default()
     };

@@ -194,7 +194,26 @@ fn read_spec(path: &Path, endpoint_url: Option<&String>) -> anyhow::Result<Pipel
         None => std::fs::read_to_string(path)
             .map_err(|e| usage(format!("cannot read pipeline spec {shown}: {e}")))?,
     };
-    PipelineSpec::from_json(&text).map_err(|e| usage(format!("invalid pipeline spec {shown}: {e}")))
+    let spec = PipelineSpec::from_json(&text)
+        .map_err(|e| usage(format!("invalid pipeline spec {shown}: {e}")))?;
+    check_release(&spec, &shown.to_string())?;
+    Ok(spec)
+}
+
+/// A spec written by another gluepipe release may use a field differently: refuse it, naming
+/// both releases, rather than run it with this binary's reading (the provider refuses the
+/// same mismatch at plan time; this catches a binary swapped in S3 or on an ECS image).
+fn check_release(spec: &PipelineSpec, shown: &str) -> anyhow::Result<()> {
+    match spec.gluepipe_version.as_deref() {
+        Some(theirs) if theirs != gluepipe_spec::version::VERSION => Err(usage(format!(
+            "pipeline spec {shown} was written by gluepipe {theirs}, but this gluepipe-etl is {}: \
+             deploy the matching binary (the provider uploads its own release's) or run \
+             `terraform apply` with a provider of release {}",
+            gluepipe_spec::version::VERSION,
+            gluepipe_spec::version::VERSION
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// One small object from S3, as text.
@@ -244,6 +263,7 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
             })?;
             PipelineSpec {
                 version: gluepipe_spec::pipeline::SPEC_VERSION,
+                gluepipe_version: None,
                 name: "gluepipe-etl".to_string(),
                 description: None,
                 source: Source::default(),

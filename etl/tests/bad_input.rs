@@ -327,3 +327,34 @@ fn fields_first_seen_after_the_sample_are_reported_not_silently_dropped() {
     );
     assert!(run_record(&results).get("fields_not_in_schema").is_none());
 }
+
+/// A spec stamped by another gluepipe release is refused before anything is read, naming both
+/// releases; one stamped by this release, or hand-written without a stamp, runs.
+#[test]
+fn a_spec_from_another_release_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    std::fs::write(&input, "{\"id\":1}\n").unwrap();
+    let spec = |stamp: &str| {
+        format!(
+            r#"{{"name": "orders", {stamp} "source": {{"paths": ["{}"]}}, "target": {{"path": "{}"}}}}"#,
+            p(&input),
+            p(&dir.path().join("out"))
+        )
+    };
+    let file = dir.path().join("pipeline.json");
+    std::fs::write(&file, spec(r#""gluepipe_version": "0.0.1","#)).unwrap();
+    let out = etl_expect(&["run", p(&file), "--no-progress"], 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("gluepipe 0.0.1") && err.contains(env!("CARGO_PKG_VERSION")),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists(), "nothing written");
+
+    let ours = format!(r#""gluepipe_version": "{}","#, env!("CARGO_PKG_VERSION"));
+    std::fs::write(&file, spec(&ours)).unwrap();
+    etl_expect(&["run", p(&file), "--no-progress"], 0);
+    std::fs::write(&file, spec("")).unwrap();
+    etl_expect(&["run", p(&file), "--no-progress"], 0);
+}

@@ -13,11 +13,6 @@ provider "gluepipe" {
   region = "us-east-1"
 }
 
-variable "etl_binary" {
-  description = "Local path of the gluepipe-etl binary to upload."
-  type        = string
-}
-
 variable "curated_bucket" {
   type    = string
   default = "gluepipe-demo-curated"
@@ -34,7 +29,6 @@ module "raw_to_curated" {
   name_prefix     = "curated-"
   target_root     = "s3://${var.curated_bucket}/"
   artifact_bucket = var.artifact_bucket
-  etl_binary      = var.etl_binary
   on_failure      = "warn"
   tags            = { team = "data" }
 

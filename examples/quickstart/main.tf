@@ -90,7 +90,6 @@ resource "gluepipe_pipeline" "orders" {
   runtime {
     kind            = "python-shell"
     artifact_bucket = var.artifact_bucket
-    etl_binary      = var.etl_binary
     max_capacity    = 0.0625
     timeout_minutes = 30
   }

@@ -34,7 +34,3 @@ variable "artifact_bucket" {
   default     = "gluepipe-demo-artifacts"
 }
 
-variable "etl_binary" {
-  description = "Local path of the gluepipe-etl binary to upload (content-addressed)."
-  type        = string
-}

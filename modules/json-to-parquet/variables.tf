@@ -110,8 +110,9 @@ variable "artifact_prefix" {
 }
 
 variable "etl_binary" {
-  description = "Local path of the `gluepipe-etl` binary (Linux x86-64) to upload; content-addressed, so unchanged binaries are not re-uploaded."
+  description = "Override: local path of the `gluepipe-etl` binary (Linux x86-64) to upload. Unset (the default), the provider uploads the one its release carries."
   type        = string
+  default     = null
 }
 
 variable "max_capacity" {

@@ -55,8 +55,9 @@ variable "artifact_bucket" {
 }
 
 variable "etl_binary" {
-  description = "Local path of the gluepipe-etl binary to upload."
+  description = "Override: local path of the gluepipe-etl binary to upload. Unset (the default), the provider uploads the one its release carries."
   type        = string
+  default     = null
 }
 
 variable "tags" {

@@ -26,5 +26,14 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/gluepipe/gluepipe";
 
 /// The binary's entry point: serve the provider to Terraform.
 pub fn main() -> std::process::ExitCode {
+    // `--version` answers before the plugin handshake, so a user (or the release script) can
+    // tell which release an installed provider is without Terraform.
+    if std::env::args().nth(1).as_deref() == Some("--version") {
+        println!(
+            "terraform-provider-gluepipe {}",
+            gluepipe_spec::version::VERSION
+        );
+        return std::process::ExitCode::SUCCESS;
+    }
     protocol::serve::serve(registry(), PROVIDER_ADDRESS)
 }

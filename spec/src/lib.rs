@@ -2,7 +2,8 @@
 //! can validate at plan time exactly what the ETL will run:
 //! - [`pipeline`]: `PipelineSpec`, the JSON file the provider uploads and `gluepipe-etl run` executes;
 //! - [`glue_type`]: Glue (Hive) type strings;
-//! - [`location`]: `s3://` URIs and local paths.
+//! - [`location`]: `s3://` URIs and local paths;
+//! - [`version`]: the release version and the ETL binary's version marker.
 //!
 //! No I/O, no AWS, no CLI here.
 
@@ -10,6 +11,7 @@ pub mod dqdl;
 pub mod glue_type;
 pub mod location;
 pub mod pipeline;
+pub mod version;
 
 pub use glue_type::{GlueType, parse_glue_type};
 pub use location::{Location, S3Uri};

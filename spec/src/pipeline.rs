@@ -22,6 +22,11 @@ pub const DEFAULT_RULESET: &str = "Rules = [ ColumnCount > 0 ]";
 pub struct PipelineSpec {
     #[serde(default = "spec_version")]
     pub version: u32,
+    /// The gluepipe release that wrote the spec (the provider puts its own); a `gluepipe-etl`
+    /// of another release refuses it, since the two sides must agree on every field's meaning.
+    /// Absent in a hand-written spec, which any release runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gluepipe_version: Option<String>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -194,6 +199,14 @@ impl PipelineSpec {
     /// Parses a spec from JSON; unknown fields are rejected so typos do not pass silently.
     pub fn from_json(text: &str) -> Result<PipelineSpec, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// The spec as the provider uploads it: stamped with this release, which the ETL checks.
+    pub fn for_upload(&self) -> PipelineSpec {
+        PipelineSpec {
+            gluepipe_version: Some(crate::version::VERSION.to_string()),
+            ..self.clone()
+        }
     }
 
     pub fn to_json_pretty(&self) -> String {

@@ -83,3 +83,13 @@ pub fn provider() -> Result<PathBuf> {
 pub fn etl() -> Result<PathBuf> {
     built("gluepipe-etl")
 }
+
+/// A shell script standing in for `gluepipe-etl` where a test needs a small, scripted job: the
+/// provider takes a script as a wrapper but, as for any binary, only one that carries this
+/// release's version marker.
+pub fn standin_script(body: &str) -> String {
+    format!(
+        "#!/bin/sh\n# {}\n{body}\n",
+        gluepipe_spec::etl_version_marker!()
+    )
+}

@@ -91,6 +91,13 @@ impl Terraform {
         Ok(tf)
     }
 
+    /// Replaces the CLI configuration (by default `dev_overrides` of the built provider), e.g.
+    /// with a `provider_installation` block naming a mirror, for `terraform init`.
+    pub fn set_cli_config(&self, text: &str) -> Result<()> {
+        std::fs::write(&self.cli_config, text)
+            .with_context(|| format!("writing {}", self.cli_config.display()))
+    }
+
     /// The configuration directory (`terraform` runs here).
     pub fn path(&self) -> PathBuf {
         self.dir.path().join(&self.work)

@@ -172,10 +172,8 @@ async fn quickstart_runs_end_to_end_and_destroys_cleanly() -> Result<()> {
     let emu = Emulator::start()?;
     let rows = seed(&emu, &["orders_json"]).await?;
     let tf = Terraform::from_repo(emu.env(), "examples/quickstart")?;
-    let etl_var = format!("-var=etl_binary={}", bins::etl()?.display());
-    tf.run(&["apply", "-auto-approve", "-no-color", &etl_var])?
-        .ok()?;
-    let plan = tf.run(&["plan", "-detailed-exitcode", "-no-color", &etl_var])?;
+    tf.run(&["apply", "-auto-approve", "-no-color"])?.ok()?;
+    let plan = tf.run(&["plan", "-detailed-exitcode", "-no-color"])?;
     assert_eq!(plan.code, 0, "a second plan must be empty: {}", plan.stdout);
 
     let state_machine = output(&tf, "state_machine_arn")?;
@@ -233,8 +231,7 @@ async fn quickstart_runs_end_to_end_and_destroys_cleanly() -> Result<()> {
     assert_eq!(rules.len(), 6);
     assert!(rules.iter().all(|r| r["Outcome"] == "Passed"), "{rules:?}");
 
-    tf.run(&["destroy", "-auto-approve", "-no-color", &etl_var])?
-        .ok()?;
+    tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
     assert_gone(&emu, "orders-json-to-parquet").await
 }
 
@@ -251,9 +248,7 @@ async fn quarantine_sets_failing_rows_aside_and_publishes_the_rest() -> Result<(
         "orders.dqdl",
         "Rules = [\n  IsComplete \"order_id\",\n  ColumnValues \"status\" in [ \"placed\", \"shipped\", \"delivered\" ]\n]\n",
     )?;
-    let etl_var = format!("-var=etl_binary={}", bins::etl()?.display());
-    tf.run(&["apply", "-auto-approve", "-no-color", &etl_var])?
-        .ok()?;
+    tf.run(&["apply", "-auto-approve", "-no-color"])?.ok()?;
     let state_machine = output(&tf, "state_machine_arn")?;
     let (status, cause) = run(&emu, state_machine.as_str().unwrap(), json!({})).await?;
     assert_eq!(status, "SUCCEEDED", "{cause}\n{}", emu.job_runs()?);
@@ -284,8 +279,7 @@ async fn quarantine_sets_failing_rows_aside_and_publishes_the_rest() -> Result<(
     assert_eq!(record["rows_in"], rows);
     assert_eq!(record["rows_written"], n_published);
     assert_eq!(record["rows_quarantined"], n_quarantined);
-    tf.run(&["destroy", "-auto-approve", "-no-color", &etl_var])?
-        .ok()?;
+    tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
     assert_gone(&emu, "orders-json-to-parquet").await
 }
 
@@ -295,9 +289,7 @@ async fn many_tables_applies_a_pipeline_per_table_and_destroys_them() -> Result<
     seed(&emu, &["orders_json", "customers_json"]).await?;
     let tf = Terraform::from_repo(emu.env(), "examples/many-tables")?;
     tf.run(&["get", "-no-color"])?.ok()?;
-    let etl_var = format!("-var=etl_binary={}", bins::etl()?.display());
-    tf.run(&["apply", "-auto-approve", "-no-color", &etl_var])?
-        .ok()?;
+    tf.run(&["apply", "-auto-approve", "-no-color"])?.ok()?;
     let arns = output(&tf, "state_machine_arns")?;
     assert_eq!(arns.as_object().unwrap().len(), 2, "{arns}");
     let glue = aws_sdk_glue::Client::new(&emu.sdk_config().await);
@@ -311,10 +303,9 @@ async fn many_tables_applies_a_pipeline_per_table_and_destroys_them() -> Result<
             .context("job")?;
         assert_eq!(job.command.unwrap().name.as_deref(), Some("pythonshell"));
     }
-    let plan = tf.run(&["plan", "-detailed-exitcode", "-no-color", &etl_var])?;
+    let plan = tf.run(&["plan", "-detailed-exitcode", "-no-color"])?;
     assert_eq!(plan.code, 0, "{}", plan.stdout);
-    tf.run(&["destroy", "-auto-approve", "-no-color", &etl_var])?
-        .ok()?;
+    tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
     for name in ["curated-orders", "curated-customers"] {
         assert_gone(&emu, name).await?;
     }

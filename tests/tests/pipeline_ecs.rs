@@ -644,7 +644,7 @@ async fn changing_the_runtime_kind_replaces_the_pipeline() -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let (_emu, tf, aws, (subnet, sg)) = setup().await?;
     let standin = tf.path().join("etl-standin");
-    std::fs::write(&standin, "#!/bin/sh\nexit 0\n")?;
+    std::fs::write(&standin, bins::standin_script("exit 0"))?;
     std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755))?;
     let ecs = main_tf(&Config {
         subnet: &subnet,

@@ -92,7 +92,7 @@ fn write_standin(tf: &Terraform, body: &str) -> Result<()> {
     let path = tf.path().join("etl-standin");
     std::fs::write(
         &path,
-        format!("#!/bin/sh\necho \"stand-in etl: $*\"\n{body}\n"),
+        bins::standin_script(&format!("echo \"stand-in etl: $*\"\n{body}")),
     )?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     Ok(())

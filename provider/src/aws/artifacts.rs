@@ -109,12 +109,14 @@ pub async fn ensure_launcher(s3: &Client, uri: &S3Uri) -> Result<bool, AwsError>
 }
 
 /// Uploads the local ETL binary to its content-addressed key unless that exists. The file must
-/// still hash to `sha256`, the value planned (a rebuilt binary needs a new plan).
+/// still hash to `sha256`, the value planned (a rebuilt binary needs a new plan). `source`, the
+/// configured path, is kept on the object for import.
 pub async fn ensure_binary(
     s3: &Client,
     uri: &S3Uri,
     local_path: &str,
     sha256: &str,
+    source: Option<&str>,
 ) -> Result<bool, AwsError> {
     if find_object(s3, uri).await.optional()?.is_some() {
         return Ok(false);
@@ -132,7 +134,7 @@ pub async fn ensure_binary(
             ),
         ));
     }
-    put(s3, uri, body, Some(local_path)).await?;
+    put(s3, uri, body, source).await?;
     Ok(true)
 }
 

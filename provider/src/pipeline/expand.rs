@@ -20,6 +20,7 @@ use gluepipe_spec::{Location, PipelineSpec, S3Uri};
 use sha2::{Digest, Sha256};
 
 use super::asl;
+use super::etl_binary::EtlBinary;
 use super::model::PipelineConfig;
 use super::names::{
     Arns, AwsEnv, JOB_POLICY_NAME, Names, ROLE_PATH, STATE_MACHINE_POLICY_NAME, glue_arn,
@@ -67,8 +68,8 @@ pub const PYTHON_SHELL_LOG_GROUPS: [&str; 2] = [
 pub struct ExpandInput<'a> {
     pub config: &'a PipelineConfig,
     pub env: &'a AwsEnv,
-    /// SHA-256 (lower-case hex) of the local ETL binary.
-    pub etl_binary_sha256: &'a str,
+    /// The local ETL binary to upload (found or given, and checked).
+    pub etl_binary: &'a EtlBinary,
     /// The provider's `default_tags` overlaid with the resource's `tags`.
     pub tags_all: &'a BTreeMap<String, String>,
     /// For a catalog-table source, the table's S3 location as the catalog reports it. `None`
@@ -153,6 +154,9 @@ pub struct Artifacts {
     pub etl_binary_sha256: String,
     /// Local path of the binary to upload.
     pub etl_binary_path: String,
+    /// The path to record on the object for import: `runtime.etl_binary` when it was set; a
+    /// binary found beside the provider records none, so an import leaves the attribute unset.
+    pub etl_binary_source: Option<String>,
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -166,7 +170,7 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
     let names = Names::new(config.name());
     let arns = Arns::new(input.env, &names);
     let tags_all = input.tags_all.clone();
-    let artifacts = expand_artifacts(config, input.etl_binary_sha256);
+    let artifacts = expand_artifacts(config, input.etl_binary);
 
     let source_data = source_data_location(&config.spec, input.source_table_location);
     // A scaled-out pipeline lists its source. Until a catalog source's location is known (the
@@ -249,20 +253,20 @@ pub(crate) fn artifact_folder(config: &PipelineConfig) -> S3Uri {
 /// The spec object's name in the artifact folder.
 pub(crate) const SPEC_OBJECT: &str = "spec.json";
 
-fn expand_artifacts(config: &PipelineConfig, etl_binary_sha256: &str) -> Artifacts {
-    let rt = &config.runtime;
+fn expand_artifacts(config: &PipelineConfig, binary: &EtlBinary) -> Artifacts {
     let folder = artifact_folder(config);
     let launcher_sha256 = sha256_hex(LAUNCHER_SCRIPT.as_bytes());
     Artifacts {
         spec: folder.join(SPEC_OBJECT),
-        spec_json: config.spec.to_json_pretty(),
+        spec_json: config.spec.for_upload().to_json_pretty(),
         // Content-addressed: a new launcher or binary is a new key (and a job update); an
         // unchanged one is never uploaded again.
         launcher: folder.join(&format!("launcher-{}.py", &launcher_sha256[..16])),
         launcher_sha256,
-        etl_binary: folder.join(&format!("gluepipe-etl-{etl_binary_sha256}")),
-        etl_binary_sha256: etl_binary_sha256.to_string(),
-        etl_binary_path: rt.etl_binary.clone(),
+        etl_binary: folder.join(&format!("gluepipe-etl-{}", binary.sha256)),
+        etl_binary_sha256: binary.sha256.clone(),
+        etl_binary_path: binary.path.clone(),
+        etl_binary_source: binary.explicit.then(|| binary.path.clone()),
         folder,
     }
 }
@@ -645,7 +649,11 @@ mod tests {
         expand(&ExpandInput {
             config,
             env: &env(),
-            etl_binary_sha256: SHA,
+            etl_binary: &crate::pipeline::etl_binary::EtlBinary {
+                path: "bin/gluepipe-etl".into(),
+                sha256: SHA.to_string(),
+                explicit: true,
+            },
             tags_all: &tags_all,
             source_table_location: table_location,
         })
@@ -997,9 +1005,19 @@ mod tests {
         for uri in [&a.spec, &a.launcher, &a.etl_binary] {
             assert!(uri.key.starts_with(&a.folder.key), "{uri}");
         }
-        assert_eq!(PipelineSpec::from_json(&a.spec_json).unwrap(), config.spec);
+        assert_eq!(
+            PipelineSpec::from_json(&a.spec_json).unwrap(),
+            config.spec.for_upload()
+        );
         // A different binary is a different key.
-        let other = expand_artifacts(&config, &"f".repeat(64));
+        let other = expand_artifacts(
+            &config,
+            &EtlBinary {
+                path: "bin/gluepipe-etl".into(),
+                sha256: "f".repeat(64),
+                explicit: true,
+            },
+        );
         assert_ne!(other.etl_binary, a.etl_binary);
         assert_eq!(other.launcher, a.launcher);
     }

@@ -49,6 +49,7 @@ pub async fn converge(c: &Clients, desired: &DesiredPipeline) -> Result<(), AwsE
         &a.etl_binary,
         &a.etl_binary_path,
         &a.etl_binary_sha256,
+        a.etl_binary_source.as_deref(),
     )
     .await?;
     artifacts::ensure_launcher(&c.s3, &a.launcher).await?;
@@ -280,7 +281,12 @@ pub async fn read_spec(
     Ok(match artifacts::get_text(s3, uri).await.optional()? {
         None => SpecObject::Missing,
         Some(text) => match PipelineSpec::from_json(&text) {
-            Ok(spec) => SpecObject::Present(Box::new(spec)),
+            // The release stamp is the provider's, not configuration: a spec uploaded by
+            // another release is re-uploaded with the binary that comes with the new one.
+            Ok(spec) => SpecObject::Present(Box::new(PipelineSpec {
+                gluepipe_version: None,
+                ..spec
+            })),
             Err(e) => SpecObject::Invalid(e.to_string()),
         },
     })

@@ -7,6 +7,7 @@
 //! - [`policy`], [`asl`]: IAM policy documents and the state machine definition;
 //! - [`scale_out`]: `runtime.parallelism` above 1: a Distributed Map of shard runs, then a
 //!   merge run, and the state machine role's extra grants;
+//! - [`etl_binary`]: which gluepipe-etl is uploaded (found beside the provider, or given), checked;
 //! - [`expand`]: configuration → desired AWS state (pure);
 //! - [`validate`]: plan-time checks with attribute paths;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
@@ -19,6 +20,7 @@
 
 pub mod asl;
 pub mod ecs;
+pub mod etl_binary;
 pub mod expand;
 pub mod lifecycle;
 pub mod model;

@@ -19,7 +19,8 @@ use gluepipe_spec::S3Uri;
 use tokio::sync::OnceCell;
 
 use super::ecs;
-use super::expand::{DesiredPipeline, ExpandInput, expand, sha256_hex};
+use super::etl_binary::{self, EtlBinary, Platform};
+use super::expand::{DesiredPipeline, ExpandInput, expand};
 use super::lifecycle::{self, ArtifactUris, Clients};
 use super::model::PipelineConfig;
 use super::names::{Arns, AwsEnv, Names, account_of_arn, check_pipeline_name};
@@ -97,18 +98,18 @@ pub(super) fn account_in_state(state: &Value) -> Option<String> {
     })
 }
 
-/// The SHA-256 of the local ETL binary, or an error at `runtime.etl_binary`.
-async fn hash_binary(path: &str) -> Result<String, Diagnostic> {
-    let bytes = tokio::fs::read(path).await.map_err(|e| {
-        Diagnostic::error(
-            "Cannot read the ETL binary",
-            format!(
-                "{path}: {e}. Build it first (see the README), or point runtime.etl_binary at it."
-            ),
-        )
-        .at(AttributePath::root("runtime").attr("etl_binary"))
-    })?;
-    Ok(sha256_hex(&bytes))
+/// The ETL binary a Python-shell pipeline uploads (see [`etl_binary`]), or an error at
+/// `runtime.etl_binary`.
+async fn find_binary(config: &PipelineConfig) -> Result<EtlBinary, Diagnostic> {
+    etl_binary::resolve(
+        &config.runtime.etl_binary,
+        etl_binary::provider_dir().as_deref(),
+        Platform::LinuxAmd64,
+    )
+    .await
+    .map_err(|e| {
+        Diagnostic::error(e.summary, e.detail).at(AttributePath::root("runtime").attr("etl_binary"))
+    })
 }
 
 /// For a catalog-table source, the table's S3 location. `Ok(None)` if the table does not exist
@@ -173,13 +174,13 @@ async fn build(
     state: &Value,
     require_source: bool,
 ) -> Result<DesiredPipeline, Diagnostics> {
-    let sha = hash_binary(&config.runtime.etl_binary).await?;
+    let binary = find_binary(config).await?;
     let (env, location) = resolve(resource, aws, config, state, require_source).await?;
     let tags_all = aws.tags_all(&config.tags);
     Ok(expand(&ExpandInput {
         config,
         env: &env,
-        etl_binary_sha256: &sha,
+        etl_binary: &binary,
         tags_all: &tags_all,
         source_table_location: location.as_ref(),
     }))
@@ -469,7 +470,7 @@ impl PipelineResource {
                     "ETL binary changed since the plan",
                     format!(
                         "{} now has SHA-256 {}, the plan said {planned_sha}. Run terraform plan again.",
-                        config.runtime.etl_binary, desired.artifacts.etl_binary_sha256
+                        desired.artifacts.etl_binary_path, desired.artifacts.etl_binary_sha256
                     ),
                 )
                 .at(AttributePath::root("runtime").attr("etl_binary"));

@@ -258,8 +258,10 @@ fn runtime_block() -> Block {
              pipeline keeps its objects under `<prefix><name>/`.",
         ))
         .attribute(Attribute::string("etl_binary").optional().description(
-            "Python shell only (required there): local path of the `gluepipe-etl` binary (Linux \
-             x86-64) to upload. It is hashed at plan time: a rebuilt binary is a planned change.",
+            "Python shell only: local path of the `gluepipe-etl` binary (Linux x86-64) to upload, \
+             overriding the one found beside the provider (the release zip's \
+             `gluepipe-etl_linux_amd64`, or `gluepipe-etl` in a development build). It must be of \
+             the provider's release. It is hashed at plan time: a rebuilt binary is a planned change.",
         ))
         .attribute(optional_with_default(Attribute::number("max_capacity")).description(
             "Python shell only: DPUs of the job, `0.0625` (default, about 1 GB of memory) or `1`.",

@@ -439,7 +439,11 @@ mod tests {
         expand(&ExpandInput {
             config,
             env: &AwsEnv::new("us-east-1", "123456789012"),
-            etl_binary_sha256: &"a".repeat(64),
+            etl_binary: &crate::pipeline::etl_binary::EtlBinary {
+                path: "bin/gluepipe-etl".into(),
+                sha256: "a".repeat(64),
+                explicit: true,
+            },
             tags_all: &tags_all,
             source_table_location: None,
         })

@@ -101,13 +101,6 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
     // The Glue job's settings (the ECS runtime takes none of them; see ecs::validate; an
     // unknown kind reads as "" and is checked once known).
     let python_shell = rt.kind == defaults::RUNTIME_KIND;
-    if python_shell && rt.etl_binary.trim().is_empty() {
-        err(
-            runtime("etl_binary"),
-            "Missing ETL binary",
-            "give the local path of the gluepipe-etl binary to upload".into(),
-        );
-    }
     if python_shell && !PYTHON_SHELL_CAPACITIES.contains(&rt.max_capacity) {
         err(
             runtime("max_capacity"),
@@ -469,12 +462,6 @@ mod tests {
                 |c| c.runtime.artifact_prefix = "/g/".into(),
                 "runtime.artifact_prefix",
                 "Invalid key prefix",
-            ),
-            (
-                "binary",
-                |c| c.runtime.etl_binary = String::new(),
-                "runtime.etl_binary",
-                "Missing ETL binary",
             ),
             (
                 "capacity",

@@ -182,6 +182,8 @@ pub fn decode(value: &Value) -> Decoded {
     });
     let spec = PipelineSpec {
         version: SPEC_VERSION,
+        // Stamped when the spec is uploaded (PipelineSpec::for_upload): not configuration.
+        gluepipe_version: None,
         name: r.str(value.attr("name"), at("name")),
         description: r.opt_str(value.attr("description"), at("description")),
         source: spec_source,

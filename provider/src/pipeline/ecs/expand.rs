@@ -209,7 +209,7 @@ pub fn expand(input: &EcsExpandInput<'_>) -> DesiredEcsPipeline {
     let folder = artifact_folder(config);
     let spec = SpecArtifact {
         uri: folder.join(SPEC_OBJECT),
-        json: config.spec.to_json_pretty(),
+        json: config.spec.for_upload().to_json_pretty(),
         folder,
     };
 
@@ -558,7 +558,7 @@ mod tests {
         );
         assert_eq!(
             PipelineSpec::from_json(&d.spec.json).unwrap(),
-            config().spec
+            config().spec.for_upload()
         );
 
         // The JSON attribute has the API's field names and reads back as the same settings.
@@ -591,7 +591,11 @@ mod tests {
             let glue = expand_glue(&ExpandInput {
                 config: &config,
                 env: &env(),
-                etl_binary_sha256: &"0".repeat(64),
+                etl_binary: &crate::pipeline::etl_binary::EtlBinary {
+                    path: "bin/gluepipe-etl".into(),
+                    sha256: "0".repeat(64),
+                    explicit: true,
+                },
                 tags_all: &tags_all(),
                 source_table_location: table,
             });

@@ -337,7 +337,7 @@ mod tests {
             .map(|d| d.summary.clone())
             .collect();
         assert!(
-            found.contains(&"Missing ETL binary".to_string()),
+            found.contains(&"Invalid capacity for a Python shell job".to_string()),
             "{found:?}"
         );
         let mut ecs = config;
