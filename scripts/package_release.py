@@ -15,6 +15,11 @@ GLIBC symbol version at most --max-glibc, and for gluepipe-etl the release in it
 marker. Archives are reproducible: entries sorted, every timestamp SOURCE_DATE_EPOCH (default:
 the commit time of HEAD), fixed modes and owners.
 
+--mirror DIR also adds this version's zips to DIR as a provider mirror in both layouts at once:
+the packed filesystem-mirror layout (<DIR>/registry.terraform.io/gluepipe/gluepipe/<zip>) and the
+network mirror protocol (index.json and <V>.json with zh: hashes beside the zips), so DIR can be
+used as `filesystem_mirror { path = DIR }` or served over HTTPS as a `network_mirror`.
+
 --dev packages a development build for install tests: the host's glibc is allowed, only the
 ETL platforms given are included, and the version label may differ from the binaries' release.
 A release never uses it (scripts/release.sh).
@@ -214,6 +219,21 @@ def package(args) -> list:
     return written + tarballs + [etl_sums]
 
 
+def add_to_mirror(mirror: Path, version: str, zips):
+    folder = mirror / "registry.terraform.io" / "gluepipe" / "gluepipe"
+    folder.mkdir(parents=True, exist_ok=True)
+    archives = {}
+    for z in zips:
+        platform = z.name[len(f"{PROVIDER}_{version}_"):-len(".zip")]
+        (folder / z.name).write_bytes(z.read_bytes())
+        archives[platform] = {"url": z.name, "hashes": [f"zh:{sha256(z)}"]}
+    (folder / f"{version}.json").write_text(json.dumps({"archives": archives}, indent=2, sort_keys=True) + "\n")
+    index = folder / "index.json"
+    versions = json.loads(index.read_text())["versions"] if index.exists() else {}
+    versions[version] = {}
+    index.write_text(json.dumps({"versions": versions}, indent=2, sort_keys=True) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", required=True)
@@ -223,10 +243,15 @@ def main() -> int:
     parser.add_argument("--max-glibc", default="2.17")
     parser.add_argument("--gpg-key")
     parser.add_argument("--dev", action="store_true")
+    parser.add_argument("--mirror", metavar="DIR")
     args = parser.parse_args()
     try:
-        for path in package(args):
+        written = package(args)
+        for path in written:
             print(path)
+        if args.mirror:
+            zips = [p for p in written if p.suffix == ".zip"]
+            add_to_mirror(Path(args.mirror), args.version, zips)
     except (PackageError, OSError, struct.error, subprocess.CalledProcessError) as e:
         print(f"package: {e}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@
 //! - [`Terraform`]: the real Terraform CLI v1.0.3 driving the freshly built provider through
 //!   `dev_overrides`, in a temporary directory, offline.
 //! - [`bins`]: where the built binaries and the project's Python tools are.
+//! - [`install`]: the provider packaged into a mirror, and an HTTPS server to serve it.
 //! - [`readback`]: our Parquet read back independently, with pyarrow.
 //! - [`tf_helpers`]: Terraform steps, IAM document decoding and SDK clients the pipeline
 //!   end-to-end tests share.
@@ -16,6 +17,7 @@
 pub mod bins;
 mod control;
 pub mod emulator;
+pub mod install;
 pub mod readback;
 pub mod terraform;
 pub mod tf_helpers;

@@ -1,51 +1,17 @@
 //! Installing gluepipe as users do: the debug build packaged by `scripts/package_release.py`
-//! (the release's own packaging step, in `--dev` mode), served from a filesystem mirror in the
-//! packed layout, installed by the real `terraform init` with nothing else configured — then
-//! the lock file verified, a tampered zip refused, an upgrade to the next version, and an apply
-//! on the emulator whose configuration names no ETL binary.
+//! (the release's own packaging step, in `--dev` mode) into a mirror, installed by the real
+//! `terraform init` with nothing else configured — from the packed filesystem layout (then the
+//! lock file verified, a tampered zip refused, an upgrade to the next version, and an apply on
+//! the emulator whose configuration names no ETL binary) and from a network mirror served over
+//! HTTPS on 127.0.0.1.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use gluepipe_tests::install::{ADDRESS, HttpsServer, package};
 use gluepipe_tests::tf_helpers::SdkClients;
 use gluepipe_tests::{Emulator, Terraform, bins};
 use sha2::{Digest, Sha256};
-
-const ADDRESS: &str = "registry.terraform.io/gluepipe/gluepipe";
-
-/// Packages the built provider and ETL as `version` into `out`, returning the zip.
-fn package(version: &str, out: &Path) -> Result<PathBuf> {
-    let script = bins::repo_root().join("scripts/package_release.py");
-    let status = Command::new(bins::python()?)
-        .arg(script)
-        .args(["--version", version, "--dev", "--out"])
-        .arg(out)
-        .arg(format!(
-            "--provider=linux_amd64={}",
-            bins::provider()?.display()
-        ))
-        .arg(format!("--etl=linux_amd64={}", bins::etl()?.display()))
-        .output()?;
-    if !status.status.success() {
-        bail!(
-            "packaging failed: {}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-    }
-    Ok(out.join(format!(
-        "terraform-provider-gluepipe_{version}_linux_amd64.zip"
-    )))
-}
-
-/// Puts `zip` into the packed filesystem-mirror layout under `mirror`.
-fn mirror(zip: &Path, mirror: &Path) -> Result<PathBuf> {
-    let dir = mirror.join(ADDRESS);
-    std::fs::create_dir_all(&dir)?;
-    let to = dir.join(zip.file_name().context("zip name")?);
-    std::fs::copy(zip, &to)?;
-    Ok(to)
-}
 
 fn main_tf(constraint: &str) -> String {
     format!(
@@ -90,10 +56,7 @@ fn locked_version(tf: &Terraform) -> Result<String> {
 async fn terraform_init_installs_from_a_mirror_and_the_pipeline_names_no_binary() -> Result<()> {
     let work = tempfile::tempdir()?;
     let mirror_dir = work.path().join("mirror");
-    let zip_v1 = mirror(
-        &package("0.1.0", &work.path().join("dist-0.1.0"))?,
-        &mirror_dir,
-    )?;
+    let zip_v1 = package("0.1.0", &work.path().join("dist-0.1.0"), &mirror_dir)?;
 
     let emu = Emulator::start()?;
     let aws = SdkClients::new(&emu).await;
@@ -154,10 +117,7 @@ async fn terraform_init_installs_from_a_mirror_and_the_pipeline_names_no_binary(
     std::fs::write(&zip_v1, &good)?;
 
     // The next version in the mirror: init -upgrade moves the lock to it.
-    mirror(
-        &package("0.1.1", &work.path().join("dist-0.1.1"))?,
-        &mirror_dir,
-    )?;
+    package("0.1.1", &work.path().join("dist-0.1.1"), &mirror_dir)?;
     tf.run(&["init", "-no-color"])?.ok()?;
     assert_eq!(
         locked_version(&tf)?,
@@ -176,20 +136,21 @@ async fn terraform_init_installs_from_a_mirror_and_the_pipeline_names_no_binary(
 #[test]
 fn packaging_is_reproducible_and_refuses_what_does_not_fit() -> Result<()> {
     let work = tempfile::tempdir()?;
-    let a = package("0.1.0", &work.path().join("a"))?;
-    let b = package("0.1.0", &work.path().join("b"))?;
-    let sums = |zip: &Path| -> Result<String> {
-        let dir = zip.parent().context("dist")?;
+    package("0.1.0", &work.path().join("a"), &work.path().join("ma"))?;
+    package("0.1.0", &work.path().join("b"), &work.path().join("mb"))?;
+    let sums = |dist: &str| -> Result<String> {
         Ok(std::fs::read_to_string(
-            dir.join("terraform-provider-gluepipe_0.1.0_SHA256SUMS"),
+            work.path()
+                .join(dist)
+                .join("terraform-provider-gluepipe_0.1.0_SHA256SUMS"),
         )?)
     };
     assert_eq!(
-        sums(&a)?,
-        sums(&b)?,
+        sums("a")?,
+        sums("b")?,
         "two packagings give the same SHA256SUMS"
     );
-    assert!(sums(&a)?.contains("terraform-provider-gluepipe_0.1.0_manifest.json"));
+    assert!(sums("a")?.contains("terraform-provider-gluepipe_0.1.0_manifest.json"));
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
         work.path()
             .join("a/terraform-provider-gluepipe_0.1.0_manifest.json"),
@@ -224,5 +185,58 @@ fn packaging_is_reproducible_and_refuses_what_does_not_fit() -> Result<()> {
         "{err}"
     );
     assert!(!work.path().join("strict").exists(), "nothing written");
+    Ok(())
+}
+
+#[test]
+fn terraform_init_installs_from_a_network_mirror_over_https() -> Result<()> {
+    let work = tempfile::tempdir()?;
+    let mirror_dir = work.path().join("mirror");
+    let zip = package("0.1.0", &work.path().join("dist"), &mirror_dir)?;
+    let server = HttpsServer::start(&mirror_dir, &work.path().join("tls"))?;
+    // Go's TLS stack (Terraform) trusts the test CA through SSL_CERT_FILE.
+    let tf = Terraform::with_env(vec![(
+        "SSL_CERT_FILE".into(),
+        server.ca.display().to_string(),
+    )])?;
+    tf.set_cli_config(&format!(
+        "provider_installation {{\n  network_mirror {{\n    url     = \"https://127.0.0.1:{}/\"\n    include = [\"{ADDRESS}\"]\n  }}\n}}\n",
+        server.port
+    ))?;
+    tf.write(
+        "main.tf",
+        "terraform {\n  required_providers {\n    gluepipe = { source = \"gluepipe/gluepipe\", version = \"~> 0.1\" }\n  }\n}\n",
+    )?;
+    tf.run(&["init", "-no-color"])?.ok()?;
+    assert_eq!(locked_version(&tf)?, "0.1.0");
+    let lock = std::fs::read_to_string(tf.path().join(".terraform.lock.hcl"))?;
+    assert!(
+        lock.contains("h1:"),
+        "the installed package is locked: {lock}"
+    );
+    let installed = tf
+        .path()
+        .join(".terraform/providers")
+        .join(ADDRESS)
+        .join("0.1.0/linux_amd64/gluepipe-etl_linux_amd64");
+    assert!(installed.is_file(), "the ETL binary came with the provider");
+
+    // A zip that no longer matches the mirror's zh: hash is refused, even with no lock file.
+    let mut bytes = std::fs::read(&zip)?;
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0xff;
+    std::fs::write(&zip, &bytes)?;
+    std::fs::remove_dir_all(tf.path().join(".terraform"))?;
+    std::fs::remove_file(tf.path().join(".terraform.lock.hcl"))?;
+    let refused = tf.run(&["init", "-no-color"])?;
+    assert_ne!(
+        refused.code, 0,
+        "a package that does not match its zh: hash is refused"
+    );
+    assert!(
+        refused.stderr.contains("checksum") || refused.stderr.contains("match"),
+        "{}",
+        refused.stderr
+    );
     Ok(())
 }
