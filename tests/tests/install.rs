@@ -2,14 +2,16 @@
 //! (the release's own packaging step, in `--dev` mode) into a mirror, installed by the real
 //! `terraform init` with nothing else configured — from the packed filesystem layout (then the
 //! lock file verified, a tampered zip refused, an upgrade to the next version, and an apply on
-//! the emulator whose configuration names no ETL binary) and from a network mirror served over
+//! the emulator whose configuration names no ETL binary, run through the state machine to
+//! Parquet read back with pyarrow) and from a network mirror served over
 //! HTTPS on 127.0.0.1.
 
 use std::process::Command;
 
 use anyhow::{Context, Result};
 use gluepipe_tests::install::{ADDRESS, HttpsServer, package};
-use gluepipe_tests::tf_helpers::SdkClients;
+use gluepipe_tests::readback::parquet_in_s3;
+use gluepipe_tests::tf_helpers::{SdkClients, run_execution};
 use gluepipe_tests::{Emulator, Terraform, bins};
 use sha2::{Digest, Sha256};
 
@@ -38,6 +40,10 @@ resource "gluepipe_pipeline" "orders" {{
   runtime {{
     artifact_bucket = "artifact-bucket"
   }}
+}}
+
+output "state_machine_arn" {{
+  value = gluepipe_pipeline.orders.state_machine_arn
 }}
 "#
     )
@@ -93,6 +99,37 @@ async fn terraform_init_installs_from_a_mirror_and_the_pipeline_names_no_binary(
         keys.contains(&format!("gluepipe/orders/gluepipe-etl-{sha}")),
         "the binary from the zip was uploaded: {keys:?}"
     );
+    // The state machine runs the job, whose launcher runs that binary: Parquet comes out.
+    emu.set_job_runner_script(&bins::python()?, &[])?;
+    aws.s3
+        .put_object()
+        .bucket("raw-bucket")
+        .key("orders/part-1.json")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"{\"id\": 1, \"status\": \"placed\"}\n{\"id\": 2, \"status\": \"shipped\"}\n",
+        ))
+        .send()
+        .await?;
+    let arn = tf.run(&["output", "-raw", "state_machine_arn"])?;
+    let done = run_execution(
+        &emu,
+        &aws.sfn,
+        arn.ok()?.stdout.trim(),
+        None,
+        &serde_json::json!({}),
+        std::time::Duration::from_secs(90),
+    )
+    .await?;
+    assert_eq!(
+        done.status().as_str(),
+        "SUCCEEDED",
+        "{:?}\n{}",
+        done.cause(),
+        emu.job_runs()?
+    );
+    let parquet = parquet_in_s3(&emu, "curated-bucket", "orders/")?;
+    assert_eq!(parquet["rows"], 2, "{parquet}");
+
     let plan = tf.run(&["plan", "-detailed-exitcode", "-no-color"])?;
     assert_eq!(plan.code, 0, "a second plan is empty: {}", plan.stdout);
 
