@@ -125,6 +125,38 @@ fn partitions_append_and_overwrite() {
 }
 
 #[test]
+fn an_input_inside_the_output_or_containing_it_is_refused_before_anything_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let input = out.join("in.json");
+    orders(&input, 10);
+    std::fs::write(out.join("README.md"), "owned by another team").unwrap();
+    let before = visible_files(&out);
+    for (input, output) in [(&input, &out), (&dir.path().to_path_buf(), &out.join("t"))] {
+        let run = etl_expect(
+            &[
+                "run",
+                "--input",
+                p(input),
+                "--output",
+                p(output),
+                "--write-mode",
+                "overwrite",
+            ],
+            2,
+        );
+        assert!(
+            stderr(&run).contains("Input and target overlap"),
+            "{}",
+            stderr(&run)
+        );
+        assert_eq!(visible_files(&out), before, "nothing removed or added");
+    }
+    assert!(input.exists() && out.join("README.md").exists());
+}
+
+#[test]
 fn a_killed_run_leaves_the_target_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small.json");

@@ -364,6 +364,37 @@ impl PipelineSpec {
                 e.reason,
             );
         }
+        if let Ok(target) = Location::parse(&t.path) {
+            if t.write_mode == WriteMode::Overwrite
+                && target
+                    .as_s3()
+                    .is_some_and(|u| u.key.trim_matches('/').is_empty())
+            {
+                push(
+                    vec![Field("target"), Field("path")],
+                    "Overwrite of a bucket root",
+                    format!(
+                        "write_mode overwrite at {} would replace files in a whole bucket that other writers share; give the table its own prefix (s3://bucket/table/)",
+                        t.path
+                    ),
+                );
+            }
+            for (i, path) in s.paths.iter().enumerate() {
+                let Ok(input) = Location::parse(path) else {
+                    continue;
+                };
+                if let Some(detail) = overlap(&input, &target) {
+                    push(
+                        vec![Field("source"), Field("paths"), Index(i)],
+                        "Input and target overlap",
+                        format!(
+                            "{path} {detail} the target {}: a run would read its own output, and overwrite would delete its input; keep them apart",
+                            t.path
+                        ),
+                    );
+                }
+            }
+        }
         match (&t.catalog_database, &t.catalog_table) {
             (Some(_), None) | (None, Some(_)) => push(
                 vec![Field("target")],
@@ -397,6 +428,41 @@ impl PipelineSpec {
     }
 }
 
+/// Whether `input` (a file, folder or glob) and the target folder overlap: "is inside" or
+/// "contains", compared by path segment (`out2` is not inside `out`), globs by their literal
+/// folder. Local paths are compared as written (plan time has no file system to resolve them).
+fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
+    fn segments(loc: &Location) -> (String, Vec<String>) {
+        let (root, path) = match loc {
+            Location::S3(u) => (format!("s3://{}", u.bucket), u.key.clone()),
+            Location::Local(p) => {
+                let text = p.to_string_lossy().replace('\\', "/");
+                let root = if text.starts_with('/') { "/" } else { "." };
+                (root.to_string(), text)
+            }
+        };
+        let segs = path
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .take_while(|s| !s.contains(['*', '?', '[']))
+            .map(str::to_string)
+            .collect();
+        (root, segs)
+    }
+    let (in_root, input) = segments(input);
+    let (out_root, target) = segments(target);
+    if in_root != out_root {
+        return None;
+    }
+    if input.starts_with(&target) {
+        Some("is inside")
+    } else if target.starts_with(&input) {
+        Some("contains")
+    } else {
+        None
+    }
+}
+
 /// Glue catalog names: 1–255 characters, no control characters (Glue lower-cases them itself).
 fn check_catalog_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 255 {
@@ -419,6 +485,50 @@ mod tests {
                 "target": {"path": "s3://curated-bucket/orders/"}}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn overlapping_input_and_target_and_an_overwritten_bucket_root_are_refused() {
+        let issues = |paths: &[&str], target: &str, mode: WriteMode| {
+            let mut spec = minimal();
+            spec.source.paths = paths.iter().map(|p| p.to_string()).collect();
+            spec.target.path = target.to_string();
+            spec.target.write_mode = mode;
+            spec.validate()
+                .into_iter()
+                .map(|i| format!("{i}"))
+                .collect::<Vec<_>>()
+        };
+        use WriteMode::{Append, Overwrite};
+        for (paths, target) in [
+            (&["out/in.json"][..], "out"),
+            (&["./out/sub/*.json"][..], "out/"),
+            (&["data"][..], "data/out"),
+            (&["s3://bkt/t/raw/x.json"][..], "s3://bkt/t"),
+            (&["s3://bkt/**/*.json"][..], "s3://bkt/t/"),
+        ] {
+            let found = issues(paths, target, Append);
+            assert!(
+                found
+                    .iter()
+                    .any(|i| i.contains("overlap") && i.contains(paths[0])),
+                "{paths:?} -> {target}: {found:?}"
+            );
+        }
+        for (paths, target) in [
+            (&["out2/in.json"][..], "out"),
+            (&["/data/in"][..], "data/in/out"),
+            (&["s3://akt/t/x.json"][..], "s3://bkt/t"),
+            (&["s3://bkt/raw/*.json"][..], "s3://bkt/table/"),
+        ] {
+            assert!(
+                issues(paths, target, Overwrite).is_empty(),
+                "{paths:?} -> {target}"
+            );
+        }
+        let root = issues(&["s3://inb/x.json"], "s3://bkt/", Overwrite);
+        assert!(root.iter().any(|i| i.contains("bucket root")), "{root:?}");
+        assert!(issues(&["s3://inb/x.json"], "s3://bkt", Append).is_empty());
     }
 
     #[test]
