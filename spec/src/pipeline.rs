@@ -429,10 +429,18 @@ impl PipelineSpec {
 }
 
 /// Whether `input` (a file, folder or glob) and the target folder overlap: "is inside" or
-/// "contains", compared by path segment (`out2` is not inside `out`), globs by their literal
-/// folder. Local paths are compared as written (plan time has no file system to resolve them).
+/// "contains", compared by path segment (`out2` is not inside `out`). A glob is taken by its
+/// literal folder, except that one without `**` matches only paths exactly as deep as it is, so
+/// `data/*.json` does not reach the files of a target `data/out/`. Local paths are compared as
+/// written (plan time has no file system to resolve them).
 fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
-    fn segments(loc: &Location) -> (String, Vec<String>) {
+    struct Segments {
+        root: String,
+        literal: Vec<String>,
+        /// The segments from the first one with a glob character on.
+        pattern: Vec<String>,
+    }
+    fn segments(loc: &Location) -> Segments {
         let (root, path) = match loc {
             Location::S3(u) => (format!("s3://{}", u.bucket), u.key.clone()),
             Location::Local(p) => {
@@ -441,26 +449,36 @@ fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
                 (root.to_string(), text)
             }
         };
-        let segs = path
+        let all: Vec<String> = path
             .split('/')
             .filter(|s| !s.is_empty() && *s != ".")
-            .take_while(|s| !s.contains(['*', '?', '[']))
             .map(str::to_string)
             .collect();
-        (root, segs)
+        let first_glob = all
+            .iter()
+            .position(|s| s.contains(['*', '?', '[']))
+            .unwrap_or(all.len());
+        Segments {
+            root,
+            literal: all[..first_glob].to_vec(),
+            pattern: all[first_glob..].to_vec(),
+        }
     }
-    let (in_root, input) = segments(input);
-    let (out_root, target) = segments(target);
-    if in_root != out_root {
+    let input = segments(input);
+    let target = segments(target);
+    if input.root != target.root {
         return None;
     }
-    if input.starts_with(&target) {
-        Some("is inside")
-    } else if target.starts_with(&input) {
-        Some("contains")
-    } else {
-        None
+    if input.literal.starts_with(&target.literal) {
+        return Some("is inside");
     }
+    if !target.literal.starts_with(&input.literal) {
+        return None;
+    }
+    let recursive = input.pattern.is_empty() || input.pattern.iter().any(|s| s.contains("**"));
+    // The target's files lie at least one segment below the target folder.
+    let reaches = input.literal.len() + input.pattern.len() > target.literal.len();
+    (recursive || reaches).then_some("contains")
 }
 
 /// Glue catalog names: 1–255 characters, no control characters (Glue lower-cases them itself).
@@ -506,6 +524,7 @@ mod tests {
             (&["data"][..], "data/out"),
             (&["s3://bkt/t/raw/x.json"][..], "s3://bkt/t"),
             (&["s3://bkt/**/*.json"][..], "s3://bkt/t/"),
+            (&["data/*/*.json"][..], "data/out/"),
         ] {
             let found = issues(paths, target, Append);
             assert!(
@@ -517,6 +536,8 @@ mod tests {
         }
         for (paths, target) in [
             (&["out2/in.json"][..], "out"),
+            (&["data/*.json"][..], "data/out/"),
+            (&["s3://bkt/raw/*/*.json"][..], "s3://bkt/raw/t/x/"),
             (&["/data/in"][..], "data/in/out"),
             (&["s3://akt/t/x.json"][..], "s3://bkt/t"),
             (&["s3://bkt/raw/*.json"][..], "s3://bkt/table/"),
