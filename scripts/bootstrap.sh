@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the pinned Python tools the tests and the demo need (moto, boto3, pyarrow, duckdb and
-# the Terraform CLI v1.0.3) into an ignored project-local venv. Idempotent: a second run with the
+# Installs the pinned Python tools the tests and the demo need (moto, boto3, pyarrow, duckdb,
+# PyYAML and the Terraform CLI v1.0.3) into an ignored project-local venv, and openssl and curl
+# from Debian's packages when they are missing. Idempotent: a second run with the
 # same requirements only checks a stamp and returns.
 #
 # Environment: GLUEPIPE_TOOLS (default <repo>/.tools), PYTHON (default python3).
@@ -11,6 +12,22 @@ tools=${GLUEPIPE_TOOLS:-$repo/.tools}
 venv=$tools/venv
 requirements=$repo/tests/bench/requirements.txt
 python=${PYTHON:-python3}
+
+# System tools the install tests use: openssl (the HTTPS mirror's throw-away CA) and curl (the
+# CI examples' download step). Installed from Debian's packages when missing and we may.
+missing=()
+for tool in openssl curl; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "bootstrap: installing ${missing[*]} (Debian packages)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: the tests need ${missing[*]}; install them with your package manager" >&2
+    exit 1
+  fi
+fi
 
 stamp=$venv/.gluepipe-requirements.sha256
 want=$(sha256sum "$requirements" | cut -d' ' -f1)

@@ -35,6 +35,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -118,7 +119,6 @@ def source_date_epoch(repo: Path) -> int:
 
 def write_zip(out: Path, entries, epoch: int):
     """entries: (name, bytes, mode), written sorted with one fixed timestamp."""
-    import time
     stamp = time.gmtime(max(epoch, ZIP_EPOCH_MIN))[:6]
     with zipfile.ZipFile(out, "w") as z:
         for name, body, mode in sorted(entries):

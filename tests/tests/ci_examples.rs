@@ -11,6 +11,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use gluepipe_tests::bins;
 use gluepipe_tests::install::{HttpsServer, package};
+use gluepipe_tests::terraform::copy_tree;
 
 /// `(name, script)` of every step of `workflow`, in order, read with PyYAML.
 fn steps(workflow: &Path) -> Result<Vec<(String, String)>> {
@@ -111,22 +112,6 @@ fn run_checks(
     Ok(ran)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            if entry.file_name() != ".terraform" {
-                copy_dir(&entry.path(), &target)?;
-            }
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
-}
-
 #[test]
 fn the_ci_workflows_check_steps_run_locally() -> Result<()> {
     let work = tempfile::tempdir()?;
@@ -163,7 +148,7 @@ fn the_ci_workflows_check_steps_run_locally() -> Result<()> {
     let repo = bins::repo_root();
     for workflow in ["github-actions.yml", "azure-pipelines.yml"] {
         let root: PathBuf = work.path().join(workflow.replace('.', "-"));
-        copy_dir(&repo.join("examples"), &root.join("examples"))?;
+        copy_tree(&repo.join("examples"), &root.join("examples"))?;
         let ran = run_checks(&repo.join("examples/ci").join(workflow), &root, &env)?;
         assert_eq!(
             ran,

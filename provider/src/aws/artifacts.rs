@@ -3,8 +3,9 @@
 //!
 //! The launcher and the binary are content-addressed (their SHA-256 is in the key), so an
 //! object that exists is already right and is never uploaded again; the spec has a fixed key
-//! and is compared by content. Each object carries its SHA-256 and, for the binary, the local
-//! path it came from (import reads it back) as user metadata.
+//! and is compared by content. Each object carries its SHA-256 and, for a binary given as
+//! `runtime.etl_binary`, that path (import reads it back) as user metadata; a binary the provider
+//! found beside itself records no path.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
