@@ -38,8 +38,10 @@ use crate::settings::{RunMode, RunSettings, Tuning};
 use crate::sink::partition::check_partition_columns;
 use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
 use crate::source::open_decompressed;
+use crate::storage::commit::Recovered;
 use crate::storage::hive::PartitionValue;
 use crate::storage::inputs::open_ahead;
+use crate::storage::publish::begin;
 use crate::storage::{
     AwsClients, AwsOptions, InputFile, Publisher, Store, resolve_catalog_inputs, resolve_inputs,
 };
@@ -67,6 +69,9 @@ pub struct RunRecord {
     pub quarantine_outputs: Vec<OutputFile>,
     pub rejects_path: Option<String>,
     pub manifest_path: Option<String>,
+    /// Commits of killed runs to this target that this run completed (or took back) first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered_commits: Vec<String>,
     pub data_quality: Option<serde_json::Value>,
     pub error: Option<String>,
     /// With an inferred schema: fields records had that the schema lacks (first seen after the
@@ -167,6 +172,7 @@ pub fn infer_input_schema(
     sample_rows: usize,
 ) -> Result<Vec<(String, String)>> {
     let rt = runtime()?;
+    crate::interrupt::install(&rt);
     let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url));
     let files = rt.block_on(resolve_inputs(inputs, &aws))?;
     let records = sample_records(&files, sample_rows, Tuning::default().chunk_bytes)?;
@@ -199,7 +205,7 @@ impl Shared {
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.load(Ordering::Relaxed) || crate::interrupt::received().is_some()
     }
 
     fn reject(&self, file_index: usize, reject: Reject) -> Result<()> {
@@ -480,13 +486,20 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     let spec = &env.settings.spec;
     let evaluated_at = env.settings.evaluated_at.unwrap_or_else(chrono::Utc::now);
     let quality = prepared.quality_stage(env, &record.run_id, evaluated_at)?;
+    let target_base = env
+        .rt
+        .block_on(begin(&prepared.target_store, &record.run_id))?;
     let publisher = Publisher::new(
         prepared.target_store.clone(),
         &record.run_id,
         spec.target.write_mode,
-    )?;
+    )?
+    .with_base(target_base);
     let quarantine = match prepared.quarantine_store(env)? {
-        Some(store) => Some(Publisher::new(store, &record.run_id, WriteMode::Append)?),
+        Some(store) => {
+            let base = env.rt.block_on(begin(&store, &record.run_id))?;
+            Some(Publisher::new(store, &record.run_id, WriteMode::Append)?.with_base(base))
+        }
         None => None,
     };
     let converted = convert(
@@ -620,6 +633,10 @@ pub(crate) fn convert(
     let first_excess = rejects.first_excess();
     let rejects_path = rejects.finish();
     let mut failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(signal) = crate::interrupt::received() {
+        // Whatever else went wrong, the signal is why the run stopped.
+        failure = Some(signal.into());
+    }
     if failure
         .as_ref()
         .is_some_and(|e| e.is::<TooManyBadRecords>())
@@ -717,12 +734,31 @@ pub(crate) fn publish(
         "rows_rejected": record.rows_rejected,
         "rows_quarantined": record.rows_quarantined,
     });
+    if let Some(signal) = crate::interrupt::received() {
+        discard(rt, std::iter::once(publisher).chain(quarantine));
+        return Err(signal.into());
+    }
     if let Some(q) = quarantine {
         rt.block_on(q.commit(manifest_note.clone()))?;
         record.quarantine_outputs = quarantine_outputs;
     }
     let published = rt.block_on(publisher.commit(manifest_note))?;
     record.manifest_path = Some(published.manifest.clone());
+    for done in &published.recovered {
+        let note = match done {
+            Recovered::RolledForward { run_id } => {
+                format!("completed the commit of run {run_id}, which was killed while publishing")
+            }
+            Recovered::RolledBack { run_id, lost } => format!(
+                "took back the commit of run {run_id}, killed while publishing: {} staged \
+                 file(s) were lost before they were published, e.g. {}",
+                lost.len(),
+                lost.first().map_or("", String::as_str)
+            ),
+        };
+        log.warn(&format!("{}: {note}", spec.target.path));
+        record.recovered_commits.push(note);
+    }
     let mut outputs = outputs;
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     record.outputs = outputs;
