@@ -29,6 +29,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
     if let Some(signal) = err.downcast_ref::<crate::interrupt::Interrupted>() {
         return ExitCode::from(signal.exit_code());
     }
+    if let Some(crate::storage::StorageError::RunIdUsed(_)) = err.downcast_ref() {
+        return ExitCode::from(exit::USAGE);
+    }
     let code = match err.downcast_ref::<EtlError>() {
         Some(EtlError::Usage(_)) => exit::USAGE,
         Some(EtlError::DataQuality(_)) => exit::DATA_QUALITY,

@@ -172,7 +172,6 @@ pub fn infer_input_schema(
     sample_rows: usize,
 ) -> Result<Vec<(String, String)>> {
     let rt = runtime()?;
-    crate::interrupt::install(&rt);
     let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url));
     let files = rt.block_on(resolve_inputs(inputs, &aws))?;
     let records = sample_records(&files, sample_rows, Tuning::default().chunk_bytes)?;
@@ -249,6 +248,7 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
         ..RunRecord::default()
     };
     let rt = runtime()?;
+    crate::interrupt::install(&rt);
     let aws = AwsClients::new(AwsOptions::with_endpoint(settings.endpoint_url.clone()));
     let env = RunEnv {
         settings,

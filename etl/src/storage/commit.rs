@@ -431,7 +431,8 @@ pub async fn recover(store: &Store) -> Result<Vec<Recovered>> {
                 store.uri(&key)
             ))
         })?;
-        done.push(complete(store, &intent).await?);
+        // A run killed after its manifest left only the intent to tidy: nothing to report.
+        done.extend(complete(store, &intent).await?);
         store.delete(&key).await?;
         remove_staging_of(store, &intent.files);
     }
@@ -439,11 +440,10 @@ pub async fn recover(store: &Store) -> Result<Vec<Recovered>> {
 }
 
 /// Rolls one intent forward, or back if one of its files can no longer be published.
-async fn complete(store: &Store, intent: &Intent) -> Result<Recovered> {
+async fn complete(store: &Store, intent: &Intent) -> Result<Option<Recovered>> {
     let run_id = intent.run_id.clone();
     if store.head(&manifest_key(&run_id)).await?.is_some() {
-        // Committed; only dropping the intent was left.
-        return Ok(Recovered::RolledForward { run_id });
+        return Ok(None);
     }
     let mut lost = Vec::new();
     let mut published = Vec::new();
@@ -465,13 +465,13 @@ async fn complete(store: &Store, intent: &Intent) -> Result<Recovered> {
         // Files are published before any replaced file is removed, so taking the run back
         // leaves the target as it was before it.
         store.delete_many(&published).await?;
-        return Ok(Recovered::RolledBack { run_id, lost });
+        return Ok(Some(Recovered::RolledBack { run_id, lost }));
     }
     store.delete_many(&intent.remove).await?;
     let body = serde_json::to_vec_pretty(&intent.manifest)
         .map_err(|e| StorageError::Invalid(e.to_string()))?;
     store.put_if_absent(&manifest_key(&run_id), body).await?;
-    Ok(Recovered::RolledForward { run_id })
+    Ok(Some(Recovered::RolledForward { run_id }))
 }
 
 /// Removes the local staging folders `files` were staged in (what a recovered run left).

@@ -52,9 +52,12 @@ pub enum StorageError {
     /// A request that cannot be carried out as asked (bad key, bad glob, no matches, …).
     #[error("{0}")]
     Invalid(String),
-    /// Another run holds the target, or already used the run id: nothing was published.
+    /// Another run holds the target or committed to it meanwhile: nothing was published.
     #[error("{0}")]
     Conflict(String),
+    /// The run id was already published to the target (a usage error: give another).
+    #[error("{0}")]
+    RunIdUsed(String),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

@@ -62,7 +62,7 @@ pub struct Published {
 }
 
 fn reused(store: &Store, run_id: &str) -> StorageError {
-    StorageError::Conflict(format!(
+    StorageError::RunIdUsed(format!(
         "run id {run_id} was already used for {}: its manifest or commit intent is in {}. A run \
          id is published once; give a new --run-id (or none, for a fresh one).",
         store.uri(""),
@@ -286,8 +286,6 @@ impl Publisher {
             }
         };
         crash_point("locked");
-        // What killed runs left staged is invisible; tidy it while no one else commits.
-        let _ = Self::sweep_abandoned(&self.store, SWEEP_AGE).await;
         let result = self.commit_locked(staged, extra).await;
         lock.release().await;
         result
@@ -385,6 +383,9 @@ impl Publisher {
         extra: serde_json::Value,
     ) -> Result<(Intent, Vec<Recovered>)> {
         let recovered = recover(&self.store).await?;
+        // What killed runs left staged (and no intent names) is invisible; tidy it while no
+        // one else commits.
+        let _ = Self::sweep_abandoned(&self.store, SWEEP_AGE).await;
         let (manifests, _) = run_ids(&self.store).await?;
         if manifests.contains(&self.run_id) {
             return Err(reused(&self.store, &self.run_id));
@@ -936,7 +937,7 @@ mod tests {
         publish_run(dir.path(), "run-1", WriteMode::Append, &["a.parquet"]).await;
         let store = Store::local(dir.path());
         let err = begin(&store, "run-1").await.unwrap_err();
-        assert!(matches!(err, StorageError::Conflict(_)), "{err}");
+        assert!(matches!(err, StorageError::RunIdUsed(_)), "{err}");
         assert!(
             err.to_string().contains("run id run-1 was already used"),
             "{err}"
