@@ -385,7 +385,14 @@ impl Publisher {
         let recovered = recover(&self.store).await?;
         // What killed runs left staged (and no intent names) is invisible; tidy it while no
         // one else commits.
-        let _ = Self::sweep_abandoned(&self.store, SWEEP_AGE).await;
+        let own: HashSet<&str> = staged
+            .iter()
+            .filter_map(|(_, p)| match p {
+                Pending::S3 { upload_id, .. } => Some(upload_id.as_str()),
+                Pending::Local { .. } => None,
+            })
+            .collect();
+        let _ = sweep(&self.store, SWEEP_AGE, &own).await;
         let (manifests, _) = run_ids(&self.store).await?;
         if manifests.contains(&self.run_id) {
             return Err(reused(&self.store, &self.run_id));
@@ -583,43 +590,49 @@ impl Publisher {
     /// gluepipe's output files (`part-…`) started more than `older_than` ago — never another
     /// tool's uploads. Returns how many it removed. Each commit sweeps with [`SWEEP_AGE`].
     pub async fn sweep_abandoned(store: &Store, older_than: Duration) -> Result<usize> {
-        let cutoff = SystemTime::now()
-            .checked_sub(older_than)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let mut removed = 0;
-        match store.backend() {
-            Backend::Local(root) => {
-                let staging = root.join(STAGING_DIR);
-                let Ok(entries) = std::fs::read_dir(&staging) else {
-                    return Ok(0);
-                };
-                for entry in entries.flatten() {
-                    let old = entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|t| t < cutoff);
-                    let owner_gone = std::fs::read(entry.path().join(OWNER_FILE))
-                        .ok()
-                        .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
-                        .is_some_and(|h| h.is_dead());
-                    if (old || owner_gone) && std::fs::remove_dir_all(entry.path()).is_ok() {
-                        removed += 1;
-                    }
-                }
-            }
-            Backend::S3(s3) => {
-                let uploads = s3.pending_uploads("").await?.into_iter().filter(|u| {
-                    let name = u.key.rsplit('/').next().unwrap_or_default();
-                    name.starts_with("part-") && name.ends_with(".parquet")
-                });
-                for upload in abandoned(uploads.collect(), cutoff) {
-                    s3.abort_upload(&upload.key, &upload.upload_id).await?;
+        sweep(store, older_than, &HashSet::new()).await
+    }
+}
+
+/// [`Publisher::sweep_abandoned`], sparing the S3 uploads `own` names (the committing run's).
+async fn sweep(store: &Store, older_than: Duration, own: &HashSet<&str>) -> Result<usize> {
+    let cutoff = SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut removed = 0;
+    match store.backend() {
+        Backend::Local(root) => {
+            let staging = root.join(STAGING_DIR);
+            let Ok(entries) = std::fs::read_dir(&staging) else {
+                return Ok(0);
+            };
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < cutoff);
+                let owner_gone = std::fs::read(entry.path().join(OWNER_FILE))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
+                    .is_some_and(|h| h.is_dead());
+                if (old || owner_gone) && std::fs::remove_dir_all(entry.path()).is_ok() {
                     removed += 1;
                 }
             }
         }
-        Ok(removed)
+        Backend::S3(s3) => {
+            let uploads = s3.pending_uploads("").await?.into_iter().filter(|u| {
+                let name = u.key.rsplit('/').next().unwrap_or_default();
+                name.starts_with("part-") && name.ends_with(".parquet")
+            });
+            let uploads = uploads.filter(|u| !own.contains(u.upload_id.as_str()));
+            for upload in abandoned(uploads.collect(), cutoff) {
+                s3.abort_upload(&upload.key, &upload.upload_id).await?;
+                removed += 1;
+            }
+        }
     }
+    Ok(removed)
 }
 
 impl Publisher {
