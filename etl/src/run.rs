@@ -64,6 +64,9 @@ pub struct RunRecord {
     pub rows_written: u64,
     pub rows_rejected: u64,
     pub rows_quarantined: u64,
+    /// Rows a failed run read, did not reject, and did not publish.
+    #[serde(default)]
+    pub rows_discarded: u64,
     pub outputs: Vec<OutputFile>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quarantine_outputs: Vec<OutputFile>,
@@ -257,6 +260,9 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
         log: &log,
     };
     let result = execute(&env, &mut record);
+    if let Err(e) = &result {
+        settle_counts(&mut record, e);
+    }
     record.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     record.duration_seconds = started.elapsed().as_secs_f64();
     record.status = match &result {
@@ -282,6 +288,24 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     }
     print_summary(&log, &record, settings);
     result.map(|()| record)
+}
+
+/// A failed run's counts say what was published: every row it read and did not reject is
+/// `rows_discarded` (converted or not), none written or quarantined. (A run that failed after its commit — registering the
+/// catalog table, say — or whose commit the next run completes keeps its counts.)
+fn settle_counts(record: &mut RunRecord, err: &anyhow::Error) {
+    let unfinished = matches!(
+        err.downcast_ref::<crate::storage::StorageError>(),
+        Some(crate::storage::StorageError::Unfinished(_))
+    );
+    if record.manifest_path.is_some() || unfinished {
+        return;
+    }
+    record.rows_discarded = record.rows_in.saturating_sub(record.rows_rejected);
+    record.rows_written = 0;
+    record.rows_quarantined = 0;
+    record.outputs.clear();
+    record.quarantine_outputs.clear();
 }
 
 async fn write_results(path: &str, record: &RunRecord, aws: &AwsClients) -> Result<()> {
@@ -1143,10 +1167,29 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             human_bytes(written_bytes),
             settings.spec.target.path
         ));
+    } else if r.manifest_path.is_some() {
+        lines.push(format!(
+            "  written   {} row(s) in {} file(s), {} → {}, then the run failed",
+            r.rows_written,
+            r.outputs.len(),
+            human_bytes(written_bytes),
+            settings.spec.target.path
+        ));
+    } else if r.rows_written > 0 {
+        lines.push(format!(
+            "  unfinished: {} row(s) are visible in {} but their commit did not finish; the next \
+             run to it completes the commit",
+            r.rows_written, settings.spec.target.path
+        ));
     } else {
         lines.push(format!(
-            "  published nothing: {} is as it was",
-            settings.spec.target.path
+            "  published nothing: {} is as it was{}",
+            settings.spec.target.path,
+            if r.rows_discarded > 0 {
+                format!(" ({} converted row(s) discarded)", r.rows_discarded)
+            } else {
+                String::new()
+            }
         ));
     }
     if r.rows_rejected > 0 || r.rejects_path.is_some() {

@@ -55,6 +55,10 @@ pub enum StorageError {
     /// Another run holds the target or committed to it meanwhile: nothing was published.
     #[error("{0}")]
     Conflict(String),
+    /// A commit stopped after its files became visible; its intent stays and the next commit
+    /// to the target completes it.
+    #[error("{0}")]
+    Unfinished(String),
     /// The run id was already published to the target (a usage error: give another).
     #[error("{0}")]
     RunIdUsed(String),

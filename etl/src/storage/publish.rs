@@ -338,7 +338,7 @@ impl Publisher {
         crash_point("published");
 
         let half_done = |what: &str, e: StorageError| {
-            StorageError::Invalid(format!(
+            StorageError::Unfinished(format!(
                 "run {run} made its files visible in {target}, but {what} failed: {e}. The \
                  commit is recorded in {intent}; the next run to this target completes it \
                  before doing anything else.",
