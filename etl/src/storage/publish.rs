@@ -1139,6 +1139,28 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_manifest_that_cannot_be_written_says_the_files_are_visible_and_is_completed_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::local(dir.path());
+        let publisher = Publisher::new(store.clone(), "run-m", WriteMode::Append).unwrap();
+        write(&publisher, "a.parquet", b"a");
+        // Something in the way of the manifest (a folder by its name).
+        std::fs::create_dir_all(dir.path().join("_gluepipe/manifests/run-m.json")).unwrap();
+        let err = publisher.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(matches!(err, StorageError::Unfinished(_)), "{err}");
+        assert!(err.to_string().contains("made its files visible"), "{err}");
+        assert!(err.to_string().contains("intents/run-m.json"), "{err}");
+        assert_eq!(visible(dir.path()), ["a.parquet"]);
+
+        std::fs::remove_dir(dir.path().join("_gluepipe/manifests/run-m.json")).unwrap();
+        publish_run(dir.path(), "next", WriteMode::Append, &["b.parquet"]).await;
+        assert_eq!(
+            files_under(&dir.path().join("_gluepipe")),
+            ["manifests/next.json", "manifests/run-m.json"]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn the_sweep_removes_staging_of_gone_processes_only() {
         let dir = tempfile::tempdir().unwrap();
         let gone = Holder {
