@@ -90,6 +90,11 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub write_mode: Option<WriteModeArg>,
 
+    /// Convert only inputs no earlier committed run to this target converted (append only):
+    /// each input is in exactly one published run.
+    #[arg(long)]
+    pub incremental: bool,
+
     /// How many bad records may be set aside in the rejects file before the run fails.
     #[arg(long, value_name = "N")]
     pub max_bad_records: Option<u64>,

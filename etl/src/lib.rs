@@ -12,6 +12,7 @@ pub mod decode;
 pub mod dq;
 pub mod error;
 pub mod interrupt;
+pub mod ledger;
 pub mod mapping;
 pub mod progress;
 pub mod quality;

@@ -29,6 +29,7 @@ use crate::catalog::{Catalog, OutputTable};
 use crate::decode::unknown::UnknownFields;
 use crate::decode::{BufferPool, Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
+use crate::ledger::{Entry, Ledger};
 use crate::mapping::MappingPlan;
 use crate::progress::{Counters, Log, Progress};
 use crate::quality::{HistoryAt, QualityReport, QualityStage};
@@ -72,6 +73,13 @@ pub struct RunRecord {
     pub quarantine_outputs: Vec<OutputFile>,
     pub rejects_path: Option<String>,
     pub manifest_path: Option<String>,
+    /// Incremental runs: inputs earlier runs converted, so this one did not.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub inputs_skipped: usize,
+    /// Incremental runs: inputs rewritten after an earlier run converted them (not converted
+    /// again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs_changed: Vec<String>,
     /// Commits of killed runs to this target that this run completed (or took back) first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered_commits: Vec<String>,
@@ -85,6 +93,10 @@ pub struct RunRecord {
     /// `gluepipe-etl merge` publishes them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A new run id: UTC time and 8 random hex digits, sortable and unique.
@@ -288,6 +300,26 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     }
     print_summary(&log, &record, settings);
     result.map(|()| record)
+}
+
+/// Says which commits of killed runs this run completed (or took back) before its own.
+fn note_recovered(env: &RunEnv<'_>, record: &mut RunRecord, recovered: &[Recovered]) {
+    for done in recovered {
+        let note = match done {
+            Recovered::RolledForward { run_id } => {
+                format!("completed the commit of run {run_id}, which was killed while publishing")
+            }
+            Recovered::RolledBack { run_id, lost } => format!(
+                "took back the commit of run {run_id}, killed while publishing: {} staged \
+                 file(s) were lost before they were published, e.g. {}",
+                lost.len(),
+                lost.first().map_or("", String::as_str)
+            ),
+        };
+        env.log
+            .warn(&format!("{}: {note}", env.settings.spec.target.path));
+        record.recovered_commits.push(note);
+    }
 }
 
 /// A failed run's counts say what was published: every row it read and did not reject is
@@ -501,6 +533,11 @@ impl Prepared {
 
 fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     let prepared = prepare(env)?;
+    if env.settings.spec.source.incremental && env.settings.mode != RunMode::Single {
+        return Err(usage(
+            "incremental runs cannot be sharded yet: run them as one process (no --shard-inputs or merge)",
+        ));
+    }
     match &env.settings.mode {
         RunMode::Single => {}
         RunMode::Shard(items) => return crate::shard::run_shard(env, &prepared, items, record),
@@ -513,12 +550,47 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     let target_base = env
         .rt
         .block_on(begin(&prepared.target_store, &record.run_id))?;
-    let publisher = Publisher::new(
+    note_recovered(env, record, &target_base.recovered);
+    let mut publisher = Publisher::new(
         prepared.target_store.clone(),
         &record.run_id,
         spec.target.write_mode,
     )?
     .with_base(target_base);
+    // Incremental: the ledger is read after `begin`, so a run committing after it was read
+    // makes this run's commit refuse (nothing converted twice).
+    let ledger = match spec.source.incremental {
+        true => Some(env.rt.block_on(Ledger::load(&prepared.target_store))?),
+        false => None,
+    };
+    let files = match &ledger {
+        None => prepared.files.clone(),
+        Some(ledger) => {
+            let split = ledger.split(&prepared.files);
+            record.inputs_skipped = split.done;
+            for (uri, run) in &split.changed {
+                env.log.warn(&format!(
+                    "{uri} changed after run {run} converted it; not converted again (its \
+                     earlier rows are published)"
+                ));
+                record.inputs_changed.push(uri.clone());
+            }
+            if split.new.is_empty() {
+                env.log.event(
+                    "nothing_new",
+                    &format!(
+                        "gluepipe-etl: run {}: no new inputs ({} already converted); nothing to publish",
+                        record.run_id, split.done
+                    ),
+                    serde_json::json!({"run_id": record.run_id, "inputs_skipped": split.done}),
+                );
+                return Ok(());
+            }
+            let entries: Vec<Entry> = split.new.iter().map(Entry::of).collect();
+            publisher = publisher.with_inputs(serde_json::to_value(&entries)?);
+            split.new
+        }
+    };
     let quarantine = match prepared.quarantine_store(env)? {
         Some(store) => {
             let base = env.rt.block_on(begin(&store, &record.run_id))?;
@@ -529,7 +601,7 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     let converted = convert(
         env,
         &prepared,
-        &prepared.files,
+        &files,
         Outputs {
             publisher,
             quarantine,
@@ -552,7 +624,13 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
         converted.quarantine,
         converted.outputs,
         converted.quarantine_outputs,
-    )
+    )?;
+    if let Some(mut ledger) = ledger {
+        let inputs = files.iter().map(Entry::of).collect();
+        ledger.add(&record.run_id, inputs);
+        env.rt.block_on(ledger.save(&prepared.target_store));
+    }
+    Ok(())
 }
 
 /// Where one conversion writes: its publishers (files stay invisible until they commit), its
@@ -768,21 +846,7 @@ pub(crate) fn publish(
     }
     let published = rt.block_on(publisher.commit(manifest_note))?;
     record.manifest_path = Some(published.manifest.clone());
-    for done in &published.recovered {
-        let note = match done {
-            Recovered::RolledForward { run_id } => {
-                format!("completed the commit of run {run_id}, which was killed while publishing")
-            }
-            Recovered::RolledBack { run_id, lost } => format!(
-                "took back the commit of run {run_id}, killed while publishing: {} staged \
-                 file(s) were lost before they were published, e.g. {}",
-                lost.len(),
-                lost.first().map_or("", String::as_str)
-            ),
-        };
-        log.warn(&format!("{}: {note}", spec.target.path));
-        record.recovered_commits.push(note);
-    }
+    note_recovered(env, record, &published.recovered);
     let mut outputs = outputs;
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     record.outputs = outputs;

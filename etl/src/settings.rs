@@ -338,6 +338,9 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
     if let Some(n) = args.max_bad_records {
         spec.max_bad_records = n;
     }
+    if args.incremental {
+        spec.source.incremental = true;
+    }
     Ok(spec)
 }
 

@@ -173,14 +173,7 @@ fn paused(args: &[String], step: &str, go: &Path, log: &Path) -> Child {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .contains("waiting at commit step")
-    {
-        assert!(Instant::now() < deadline, "the run never reached {step}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(log, "waiting at commit step");
     child
 }
 

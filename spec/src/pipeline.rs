@@ -47,6 +47,10 @@ pub struct PipelineSpec {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Source {
+    /// Convert only the input objects no earlier committed run of the target converted (the
+    /// target's ledger: the inputs its manifests record). Append only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incremental: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog_database: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -362,6 +366,13 @@ impl PipelineSpec {
                 vec![Field("target"), Field("path")],
                 "Invalid target path",
                 e.reason,
+            );
+        }
+        if s.incremental && t.write_mode == WriteMode::Overwrite {
+            push(
+                vec![Field("source"), Field("incremental")],
+                "Incremental overwrite",
+                "an incremental run converts only new inputs, and overwrite would then replace everything earlier runs published with just those; use write_mode append".into(),
             );
         }
         if let Ok(target) = Location::parse(&t.path) {

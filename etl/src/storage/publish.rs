@@ -101,42 +101,60 @@ pub struct Publisher {
     /// The target's commits when the run began ([`begin`]); one committed since then by
     /// another run makes the commit refuse.
     base: Option<Base>,
+    /// The inputs an incremental run converted, recorded in its manifest (`crate::ledger`).
+    inputs: Option<serde_json::Value>,
 }
 
-/// The run ids a target had committed, or was committing, when a run began.
+/// The run ids a target had committed when a run began.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Base {
     pub manifests: Vec<String>,
-    pub intents: Vec<String>,
+    /// Commits of killed runs [`begin`] completed first (not part of a shard's state).
+    #[serde(skip)]
+    pub recovered: Vec<Recovered>,
 }
 
 impl Base {
     /// What every one of `bases` saw: a commit missing from any was concurrent with the run.
     pub fn common(bases: &[Base]) -> Option<Base> {
         let (first, rest) = bases.split_first()?;
-        let keep = |pick: fn(&Base) -> &Vec<String>| -> Vec<String> {
-            pick(first)
-                .iter()
-                .filter(|id| rest.iter().all(|b| pick(b).contains(id)))
-                .cloned()
-                .collect()
-        };
+        let manifests = first
+            .manifests
+            .iter()
+            .filter(|id| rest.iter().all(|b| b.manifests.contains(id)))
+            .cloned()
+            .collect();
         Some(Base {
-            manifests: keep(|b| &b.manifests),
-            intents: keep(|b| &b.intents),
+            manifests,
+            recovered: Vec::new(),
         })
     }
 }
 
-/// Starts run `run_id` on `store`'s target: refuses a run id the target already committed (or
+/// Starts run `run_id` on `store`'s target: first completes what killed committers left (so
+/// that the run plans from a target with no commit half done — an incremental run would
+/// otherwise take their inputs again), then refuses a run id the target already committed (or
 /// is committing), and returns the target's commits so that the commit can tell whether another
-/// run committed meanwhile ([`Publisher::with_base`]).
+/// run committed meanwhile ([`Publisher::with_base`]). An intent whose committer is alive (it
+/// holds the lock) is left to it: its manifest then makes this run's commit refuse.
 pub async fn begin(store: &Store, run_id: &str) -> Result<Base> {
+    let (_, intents) = run_ids(store).await?;
+    let mut recovered = Vec::new();
+    if !intents.is_empty() {
+        if let Ok(lock) = Lock::acquire(store, run_id).await {
+            let done = recover(store).await;
+            lock.release().await;
+            recovered = done?;
+        }
+    }
     let (manifests, intents) = run_ids(store).await?;
     if manifests.iter().chain(&intents).any(|id| id == run_id) {
         return Err(reused(store, run_id));
     }
-    Ok(Base { manifests, intents })
+    Ok(Base {
+        manifests,
+        recovered,
+    })
 }
 
 impl Publisher {
@@ -152,6 +170,7 @@ impl Publisher {
             done: false,
             staging_ids: vec![run_id.to_string()],
             base: None,
+            inputs: None,
         }
         .with_owner())
     }
@@ -174,6 +193,13 @@ impl Publisher {
     /// committed since.
     pub fn with_base(mut self, base: Base) -> Publisher {
         self.base = Some(base);
+        self
+    }
+
+    /// Records `inputs` in the manifest: the commit advances the target's ledger exactly when
+    /// the run's files become visible.
+    pub fn with_inputs(mut self, inputs: serde_json::Value) -> Publisher {
+        self.inputs = Some(inputs);
         self
     }
 
@@ -400,7 +426,7 @@ impl Publisher {
         if let Some(base) = &self.base {
             let concurrent: Vec<&String> = manifests
                 .iter()
-                .filter(|id| !base.manifests.contains(id) && !base.intents.contains(id))
+                .filter(|id| !base.manifests.contains(id))
                 .collect();
             if let Some(other) = concurrent.first() {
                 return Err(StorageError::Conflict(format!(
@@ -434,7 +460,7 @@ impl Publisher {
             .map(|(w, p)| StagedFile::from_pending(&self.store, w, p))
             .collect::<Result<_>>()?;
         files.sort_by(|a, b| a.key.cmp(&b.key));
-        let manifest = json!({
+        let mut manifest = json!({
             "gluepipe_manifest": 2,
             "run_id": self.run_id,
             "write_mode": match self.mode { WriteMode::Append => "append", WriteMode::Overwrite => "overwrite" },
@@ -444,6 +470,9 @@ impl Publisher {
             "replaces": replaces,
             "run": extra,
         });
+        if let Some(inputs) = &self.inputs {
+            manifest["inputs"] = inputs.clone();
+        }
         let intent = Intent {
             gluepipe_intent: 1,
             run_id: self.run_id.clone(),

@@ -155,6 +155,21 @@ pub fn counts(record: &Value) -> (u64, u64, u64, u64) {
     c
 }
 
+/// Waits (up to two minutes) until the file `log` contains `text`, e.g. a test hook's message.
+pub fn wait_for(log: &Path, text: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(text)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never saw {text:?} in {log:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// `run --input INPUT --output OUT --no-progress`, then `extra`.
 pub fn run_args<'a>(input: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
