@@ -13,12 +13,13 @@
 //! including a failed `on_failure = fail` check, aborts its publishers: the target stays as it
 //! was, and only the rejects file (under `_gluepipe/`) is kept for inspection.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray, new_null_array};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use gluepipe_spec::pipeline::{OnFailure, WriteMode};
@@ -37,7 +38,7 @@ use crate::schema::infer::{infer_columns, starts_object};
 use crate::schema::names::{RenamedColumn, readable_columns};
 use crate::schema::{InferOptions, arrow_to_glue, schema_from_glue};
 use crate::settings::{RunMode, RunSettings, Tuning};
-use crate::sink::partition::check_partition_columns;
+use crate::sink::partition::{check_partition_columns, unnameable_rows};
 use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
 use crate::source::open_decompressed;
 use crate::storage::hive::PartitionValue;
@@ -999,19 +1000,37 @@ fn process(
         )?
     };
     let mapped = plan.plan.apply(&batch)?;
-    for rejection in &mapped.rejected {
-        let record = decoded.row_records[rejection.row] as usize;
+    // Rejects the record of row `row` of the decoded batch.
+    let reject_row = |row: usize, reason: &str| {
+        let record = decoded.row_records[row] as usize;
         shared.reject(
             chunk.file_index,
             Reject {
                 file: chunk.file.clone(),
                 line: chunk.records[record].line,
-                reason: rejection.reason.clone(),
+                reason: reason.to_string(),
                 raw: chunk.raw(record).to_vec(),
             },
-        )?;
+        )
+    };
+    for rejection in &mapped.rejected {
+        reject_row(rejection.row, &rejection.reason)?;
     }
     let mut batch = mapped.batch;
+    let unnameable = unnameable_rows(&batch, &plan.partition_indices)?;
+    if !unnameable.is_empty() {
+        // The mapped batch lacks the rows the mapping rejected: find each row's decoded row.
+        let mapping_rejected: HashSet<usize> = mapped.rejected.iter().map(|r| r.row).collect();
+        let decoded_rows: Vec<usize> = (0..batch.num_rows() + mapping_rejected.len())
+            .filter(|r| !mapping_rejected.contains(r))
+            .collect();
+        let mut keep = vec![true; batch.num_rows()];
+        for (row, reason) in &unnameable {
+            reject_row(decoded_rows[*row], reason)?;
+            keep[*row] = false;
+        }
+        batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
+    }
     if let Some(stage) = &shared.quality {
         let verdicts = stage
             .lock()
