@@ -563,6 +563,54 @@ mod tests {
     }
 
     #[test]
+    fn quarantine_goes_beside_the_target_and_needs_a_row_rule() {
+        let quarantining = |ruleset: &str, target: &str, path: Option<&str>| {
+            let mut spec = minimal();
+            spec.target.path = target.into();
+            spec.data_quality = Some(DataQuality {
+                ruleset: ruleset.into(),
+                on_failure: OnFailure::Quarantine,
+                results_path: None,
+                quarantine_path: path.map(String::from),
+            });
+            spec
+        };
+        let rows = "Rules = [ IsComplete \"id\" ]";
+        let spec = quarantining(rows, "s3://curated-bucket/orders/", None);
+        assert!(spec.validate().is_empty(), "{:?}", spec.validate());
+        assert_eq!(
+            spec.quarantine_location().unwrap().unwrap().to_string(),
+            "s3://curated-bucket/orders_quarantine/"
+        );
+        let explicit = quarantining(rows, "s3://curated-bucket/orders/", Some("s3://q-bucket/q/"));
+        assert_eq!(
+            explicit.quarantine_location().unwrap().unwrap().to_string(),
+            "s3://q-bucket/q/"
+        );
+        let printed = |spec: &PipelineSpec| -> Vec<String> {
+            spec.validate()
+                .iter()
+                .map(|i| format!("{}: {}", i.path_string(), i.summary))
+                .collect()
+        };
+        assert_eq!(
+            printed(&quarantining(DEFAULT_RULESET, "s3://curated-bucket/orders/", None)),
+            ["data_quality.on_failure: Nothing to quarantine"]
+        );
+        assert_eq!(
+            printed(&quarantining(rows, "s3://curated-bucket/", None)),
+            ["data_quality.quarantine_path: Quarantine location needed"]
+        );
+        assert!(quarantining(rows, "s3://curated-bucket/", Some("s3://q-bucket/q/"))
+            .validate()
+            .is_empty());
+        // Not quarantining: no location.
+        let mut warn = quarantining(DEFAULT_RULESET, "s3://curated-bucket/orders/", None);
+        warn.data_quality.as_mut().unwrap().on_failure = OnFailure::Warn;
+        assert!(warn.quarantine_location().is_none() && warn.validate().is_empty());
+    }
+
+    #[test]
     fn overlapping_input_and_target_and_an_overwritten_bucket_root_are_refused() {
         let issues = |paths: &[&str], target: &str, mode: WriteMode| {
             let mut spec = minimal();

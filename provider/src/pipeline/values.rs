@@ -538,7 +538,9 @@ mod tests {
             (1.0, 60, 2, 1)
         );
         assert_eq!(d.config.tags.get("team").map(String::as_str), Some("data"));
-        assert!(spec.validate().is_empty(), "{:?}", spec.validate());
+        // Quarantine with the default ruleset (no rule judges rows) is a plan-time diagnostic.
+        let issues: Vec<String> = spec.validate().iter().map(|i| i.path_string()).collect();
+        assert_eq!(issues, ["data_quality.on_failure"]);
     }
 
     #[test]
