@@ -1,6 +1,7 @@
 //! How a run fails, sorted by who must act: the user (bad flags or spec, exit 2), the data
 //! (failed quality checks, exit 3), or anything else (exit 1). `main` is the one place that turns
-//! these into exit codes and prints the error chain.
+//! these into exit codes and prints the error chain. A run a signal stopped exits 128 + its
+//! number (`crate::interrupt`).
 
 use std::process::ExitCode;
 
@@ -25,6 +26,12 @@ pub mod exit {
 
 /// The exit code for an error that ended a run.
 pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
+    if let Some(signal) = err.downcast_ref::<crate::interrupt::Interrupted>() {
+        return ExitCode::from(signal.exit_code());
+    }
+    if let Some(crate::storage::StorageError::RunIdUsed(_)) = err.downcast_ref() {
+        return ExitCode::from(exit::USAGE);
+    }
     let code = match err.downcast_ref::<EtlError>() {
         Some(EtlError::Usage(_)) => exit::USAGE,
         Some(EtlError::DataQuality(_)) => exit::DATA_QUALITY,

@@ -48,7 +48,7 @@ fn describe(limit: &u64, r: &Reject) -> String {
         )
     } else {
         format!(
-            "{head}\n  more than max_bad_records ({limit}) bad records; the rejects file lists the earlier ones"
+            "{head}\n  more than max_bad_records ({limit}) bad records; the rejects file lists them, this one last"
         )
     }
 }
@@ -114,6 +114,10 @@ impl RejectsSink {
             }
             .into());
         }
+        self.write(&reject)
+    }
+
+    fn write(&mut self, reject: &Reject) -> Result<()> {
         let writer = match &mut self.writer {
             Some(w) => w,
             None => self.writer.insert(self.store.create(&self.key)?),
@@ -140,7 +144,12 @@ impl RejectsSink {
     }
 
     /// Completes the rejects file; returns its URI if any record was set aside.
-    pub fn finish(self) -> Result<Option<String>> {
+    pub fn finish(mut self) -> Result<Option<String>> {
+        // The record that failed the run belongs in the file with the ones set aside before it
+        // (with a limit of 0 there is no such file: the error names the record).
+        if let Some((_, reject)) = self.first_excess.take().filter(|_| self.limit > 0) {
+            self.write(&reject)?;
+        }
         match self.writer {
             Some(w) => Ok(Some(w.finish()?.uri)),
             None => Ok(None),
@@ -194,7 +203,12 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines.len(),
+            3,
+            "the two set aside, then the one that failed the run"
+        );
+        assert_eq!(lines[2]["line"], 1, "the earliest past the limit");
         assert_eq!(lines[1]["line"], 2);
         assert_eq!(lines[1]["raw"], "{\"a\": }");
         assert_eq!(lines[1]["reason"], "expected value");

@@ -41,8 +41,10 @@ use crate::settings::{RunMode, RunSettings, Tuning};
 use crate::sink::partition::{check_partition_columns, unnameable_rows};
 use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
 use crate::source::open_decompressed;
+use crate::storage::commit::Recovered;
 use crate::storage::hive::PartitionValue;
 use crate::storage::inputs::open_ahead;
+use crate::storage::publish::begin;
 use crate::storage::{
     AwsClients, AwsOptions, InputFile, Publisher, Store, resolve_catalog_inputs, resolve_inputs,
 };
@@ -65,11 +67,17 @@ pub struct RunRecord {
     pub rows_written: u64,
     pub rows_rejected: u64,
     pub rows_quarantined: u64,
+    /// Rows a failed run read, did not reject, and did not publish.
+    #[serde(default)]
+    pub rows_discarded: u64,
     pub outputs: Vec<OutputFile>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quarantine_outputs: Vec<OutputFile>,
     pub rejects_path: Option<String>,
     pub manifest_path: Option<String>,
+    /// Commits of killed runs to this target that this run completed (or took back) first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered_commits: Vec<String>,
     pub data_quality: Option<serde_json::Value>,
     pub error: Option<String>,
     /// With an inferred schema: fields records had that the schema lacks (first seen after the
@@ -211,7 +219,7 @@ impl Shared {
     }
 
     fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.load(Ordering::Relaxed) || crate::interrupt::received().is_some()
     }
 
     fn reject(&self, file_index: usize, reject: Reject) -> Result<()> {
@@ -255,6 +263,7 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
         ..RunRecord::default()
     };
     let rt = runtime()?;
+    crate::interrupt::install(&rt);
     let aws = AwsClients::new(AwsOptions::with_endpoint(settings.endpoint_url.clone()));
     let env = RunEnv {
         settings,
@@ -263,6 +272,9 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
         log: &log,
     };
     let result = execute(&env, &mut record);
+    if let Err(e) = &result {
+        settle_counts(&mut record, e);
+    }
     record.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     record.duration_seconds = started.elapsed().as_secs_f64();
     record.status = match &result {
@@ -288,6 +300,24 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     }
     print_summary(&log, &record, settings);
     result.map(|()| record)
+}
+
+/// A failed run's counts say what was published: every row it read and did not reject is
+/// `rows_discarded` (converted or not), none written or quarantined. (A run that failed after its commit — registering the
+/// catalog table, say — or whose commit the next run completes keeps its counts.)
+fn settle_counts(record: &mut RunRecord, err: &anyhow::Error) {
+    let unfinished = matches!(
+        err.downcast_ref::<crate::storage::StorageError>(),
+        Some(crate::storage::StorageError::Unfinished(_))
+    );
+    if record.manifest_path.is_some() || unfinished {
+        return;
+    }
+    record.rows_discarded = record.rows_in.saturating_sub(record.rows_rejected);
+    record.rows_written = 0;
+    record.rows_quarantined = 0;
+    record.outputs.clear();
+    record.quarantine_outputs.clear();
 }
 
 async fn write_results(path: &str, record: &RunRecord, aws: &AwsClients) -> Result<()> {
@@ -500,13 +530,20 @@ fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     let spec = &env.settings.spec;
     let evaluated_at = env.settings.evaluated_at.unwrap_or_else(chrono::Utc::now);
     let quality = prepared.quality_stage(env, &record.run_id, evaluated_at)?;
+    let target_base = env
+        .rt
+        .block_on(begin(&prepared.target_store, &record.run_id))?;
     let publisher = Publisher::new(
         prepared.target_store.clone(),
         &record.run_id,
         spec.target.write_mode,
-    )?;
+    )?
+    .with_base(target_base);
     let quarantine = match prepared.quarantine_store(env)? {
-        Some(store) => Some(Publisher::new(store, &record.run_id, WriteMode::Append)?),
+        Some(store) => {
+            let base = env.rt.block_on(begin(&store, &record.run_id))?;
+            Some(Publisher::new(store, &record.run_id, WriteMode::Append)?.with_base(base))
+        }
         None => None,
     };
     let converted = convert(
@@ -640,6 +677,10 @@ pub(crate) fn convert(
     let first_excess = rejects.first_excess();
     let rejects_path = rejects.finish();
     let mut failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some(signal) = crate::interrupt::received() {
+        // Whatever else went wrong, the signal is why the run stopped.
+        failure = Some(signal.into());
+    }
     if failure
         .as_ref()
         .is_some_and(|e| e.is::<TooManyBadRecords>())
@@ -737,12 +778,31 @@ pub(crate) fn publish(
         "rows_rejected": record.rows_rejected,
         "rows_quarantined": record.rows_quarantined,
     });
+    if let Some(signal) = crate::interrupt::received() {
+        discard(rt, std::iter::once(publisher).chain(quarantine));
+        return Err(signal.into());
+    }
     if let Some(q) = quarantine {
         rt.block_on(q.commit(manifest_note.clone()))?;
         record.quarantine_outputs = quarantine_outputs;
     }
     let published = rt.block_on(publisher.commit(manifest_note))?;
     record.manifest_path = Some(published.manifest.clone());
+    for done in &published.recovered {
+        let note = match done {
+            Recovered::RolledForward { run_id } => {
+                format!("completed the commit of run {run_id}, which was killed while publishing")
+            }
+            Recovered::RolledBack { run_id, lost } => format!(
+                "took back the commit of run {run_id}, killed while publishing: {} staged \
+                 file(s) were lost before they were published, e.g. {}",
+                lost.len(),
+                lost.first().map_or("", String::as_str)
+            ),
+        };
+        log.warn(&format!("{}: {note}", spec.target.path));
+        record.recovered_commits.push(note);
+    }
     let mut outputs = outputs;
     outputs.sort_by(|a, b| a.path.cmp(&b.path));
     record.outputs = outputs;
@@ -1145,10 +1205,29 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             human_bytes(written_bytes),
             settings.spec.target.path
         ));
+    } else if r.manifest_path.is_some() {
+        lines.push(format!(
+            "  written   {} row(s) in {} file(s), {} → {}, then the run failed",
+            r.rows_written,
+            r.outputs.len(),
+            human_bytes(written_bytes),
+            settings.spec.target.path
+        ));
+    } else if r.rows_written > 0 {
+        lines.push(format!(
+            "  unfinished: {} row(s) are visible in {} but their commit did not finish; the next \
+             run to it completes the commit",
+            r.rows_written, settings.spec.target.path
+        ));
     } else {
         lines.push(format!(
-            "  published nothing: {} is as it was",
-            settings.spec.target.path
+            "  published nothing: {} is as it was{}",
+            settings.spec.target.path,
+            if r.rows_discarded > 0 {
+                format!(" ({} converted row(s) discarded)", r.rows_discarded)
+            } else {
+                String::new()
+            }
         ));
     }
     if r.rows_rejected > 0 || r.rejects_path.is_some() {

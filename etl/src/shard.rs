@@ -44,7 +44,7 @@ use crate::error::usage;
 use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, discard, publish};
 use crate::settings::RunSettings;
 use crate::sink::OutputFile;
-use crate::storage::publish::{MANIFEST_DIR, StagedFile};
+use crate::storage::publish::{Base, MANIFEST_DIR, StagedFile, begin};
 use crate::storage::{InputFile, Publisher, Store};
 
 /// Version of the shard state format; a merge refuses any other.
@@ -119,6 +119,10 @@ struct ShardState {
     /// Fields its records had beyond an inferred schema.
     #[serde(default)]
     fields_not_in_schema: UnknownFields,
+    /// The target's commits when the shard began: the merge refuses if another run committed
+    /// after any shard began.
+    #[serde(default)]
+    base: Option<Base>,
 }
 
 /// Reads `--shard-inputs`: JSON text, or `@FILE` holding it — an array of locations or of
@@ -253,6 +257,7 @@ pub(crate) fn run_shard(
     let keys = ShardKeys::new(&record.run_id, &shard);
     let quality = prepared.quality_stage(env, &record.run_id, evaluated_at)?;
     let store = &prepared.target_store;
+    let base = rt.block_on(begin(store, &record.run_id))?;
     let publisher = Publisher::new(store.clone(), &keys.publisher, spec.target.write_mode)?;
     let quarantine_store = prepared.quarantine_store(env)?;
     let quarantine = match &quarantine_store {
@@ -301,6 +306,7 @@ pub(crate) fn run_shard(
         has_rejects: record.rejects_path.is_some(),
         has_data_quality: converted.quality.is_some(),
         fields_not_in_schema: record.fields_not_in_schema.clone(),
+        base: Some(base),
     };
     // The data-quality state first: the shard state, written last, is what the merge looks for.
     let put = |key: &str, body: serde_json::Result<Vec<u8>>| -> Result<()> {
@@ -328,6 +334,7 @@ pub(crate) fn run_shard(
                     WriteMode::Append,
                     files,
                     ids,
+                    None,
                 )?);
             }
         }
@@ -489,12 +496,15 @@ fn take_over(
         .iter()
         .flat_map(|s| s.files.iter().cloned())
         .collect();
+    // Shards of an earlier release recorded no base: then only the lock guards the merge.
+    let bases: Option<Vec<Base>> = states.iter().map(|s| s.base.clone()).collect();
     let publisher = Publisher::resume(
         prepared.target_store.clone(),
         run_id,
         env.settings.spec.target.write_mode,
         files,
         staging_ids.clone(),
+        bases.as_deref().and_then(Base::common),
     )?;
     let quarantine = match prepared.quarantine_store(env)? {
         Some(store) => {
@@ -502,8 +512,14 @@ fn take_over(
                 .iter()
                 .flat_map(|s| s.quarantine_files.iter().cloned())
                 .collect();
-            let p =
-                Publisher::resume(store.clone(), run_id, WriteMode::Append, files, staging_ids)?;
+            let p = Publisher::resume(
+                store.clone(),
+                run_id,
+                WriteMode::Append,
+                files,
+                staging_ids,
+                None,
+            )?;
             Some((store, p))
         }
         None => None,

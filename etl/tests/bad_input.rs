@@ -358,3 +358,46 @@ fn a_spec_from_another_release_is_refused() {
     std::fs::write(&file, spec("")).unwrap();
     etl_expect(&["run", p(&file), "--no-progress"], 0);
 }
+
+/// A run failed by too many bad records publishes nothing and says so in its counts
+/// (`rows_written` 0, the converted rows discarded), and its rejects file ends with the record
+/// that failed it.
+#[test]
+fn a_failed_run_counts_nothing_as_written_and_keeps_the_record_that_failed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.json");
+    let mut lines: Vec<String> = (0..50).map(|i| format!("{{\"id\": {i}}}")).collect();
+    for (n, line) in [(10, "{\"id\": 1,}"), (20, "{\"id\": }"), (30, "{\"id\"")] {
+        lines[n] = line.to_string();
+    }
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let record_path = dir.path().join("record.json");
+    let out = dir.path().join("out");
+    let limit = ["--max-bad-records", "2", "--results", p(&record_path)];
+    etl_expect(&run_args(&input, &out, &limit), 1);
+    let record = run_record(&record_path);
+    assert_eq!(record["status"], "failed");
+    let (rows_in, written, rejected, quarantined) = counts(&record);
+    assert_eq!(
+        (written, quarantined),
+        (0, 0),
+        "nothing was published: {record}"
+    );
+    assert_eq!(rejected, 3);
+    assert_eq!(record["rows_discarded"], rows_in - 3);
+    assert!(record["outputs"].as_array().unwrap().is_empty());
+    let rejects = std::fs::read_to_string(record["rejects_path"].as_str().unwrap()).unwrap();
+    let lines: Vec<Value> = rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["line"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [11, 21, 31],
+        "{rejects}"
+    );
+    assert!(visible_files(&out).is_empty());
+}

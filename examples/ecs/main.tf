@@ -70,6 +70,7 @@ resource "gluepipe_pipeline" "orders" {
     image            = var.image
     cpu              = var.cpu
     memory           = var.memory
+    cpu_architecture = var.cpu_architecture
     timeout_minutes  = 120
   }
 

@@ -81,6 +81,17 @@ variable "image" {
   type        = string
 }
 
+variable "cpu_architecture" {
+  description = "The task's CPU: X86_64 or ARM64 (Graviton). The image must be built for it (the Dockerfile builds either)."
+  type        = string
+  default     = "X86_64"
+
+  validation {
+    condition     = contains(["X86_64", "ARM64"], var.cpu_architecture)
+    error_message = "Use X86_64 or ARM64."
+  }
+}
+
 variable "cpu" {
   description = "CPU units of the task: 256, 512, 1024, 2048, 4096, 8192 or 16384."
   type        = number

@@ -19,6 +19,7 @@ mod control;
 pub mod emulator;
 pub mod install;
 pub mod readback;
+pub mod s3;
 pub mod terraform;
 pub mod tf_helpers;
 

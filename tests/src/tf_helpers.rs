@@ -130,18 +130,7 @@ impl SdkClients {
 
     /// The keys under `prefix` in `bucket` (the first page, enough for a test's objects).
     pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .send()
-            .await?;
-        Ok(out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect())
+        crate::s3::keys(&self.s3, bucket, prefix).await
     }
 
     /// The inline policy `policy` of `role`, decoded.

@@ -69,35 +69,16 @@ impl Bench {
 
     /// Every key in the bucket, sorted.
     async fn keys(&self) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .send()
+        gluepipe_tests::s3::keys(&self.s3, BUCKET, "")
             .await
-            .unwrap();
-        let mut keys: Vec<String> = out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_string))
-            .collect();
-        keys.sort();
-        keys
+            .unwrap()
     }
 
     /// Keys of multipart uploads neither completed nor aborted.
     async fn pending_uploads(&self) -> Vec<String> {
-        let out = self
-            .s3
-            .list_multipart_uploads()
-            .bucket(BUCKET)
-            .send()
+        gluepipe_tests::s3::pending_uploads(&self.s3, BUCKET)
             .await
-            .unwrap();
-        out.uploads()
-            .iter()
-            .filter_map(|u| u.key().map(str::to_string))
-            .collect()
+            .unwrap()
     }
 
     async fn get(&self, key: &str) -> Vec<u8> {
@@ -432,10 +413,20 @@ async fn s3_atomic_publish() {
     b.put("curated/orders/day=1/old.parquet", b"old").await;
     b.put("curated/orders/_gluepipe/dq/history.json", b"[]")
         .await;
+
+    // An earlier run's file; `day=1/old.parquet` is another tool's.
+    let earlier = Publisher::new(b.store(&target).await, "run-0", WriteMode::Append).unwrap();
+    stage(
+        &earlier,
+        vec![("day=1/part-run-0-0.parquet", b"zero".to_vec())],
+    )
+    .await;
+    earlier.commit(serde_json::Value::Null).await.unwrap();
     let before = b.keys().await;
 
-    // Overwrite: nothing of the run is visible until commit; then the new files, old ones
-    // gone, gluepipe's folder kept, the manifest last, no upload left pending.
+    // Overwrite: nothing of the run is visible until commit; then the new files, the earlier
+    // run's gone (another tool's kept), gluepipe's folder kept, the manifest last, no upload
+    // left pending.
     let publisher = Publisher::new(b.store(&target).await, "run-1", WriteMode::Overwrite).unwrap();
     stage(
         &publisher,
@@ -459,14 +450,19 @@ async fn s3_atomic_publish() {
         b.keys().await,
         [
             "curated/orders/_gluepipe/dq/history.json",
+            "curated/orders/_gluepipe/manifests/run-0.json",
             "curated/orders/_gluepipe/manifests/run-1.json",
+            "curated/orders/day=1/old.parquet",
             "curated/orders/day=1/part-run-1-0.parquet",
             "curated/orders/day=2/part-run-1-0.parquet",
         ]
     );
     assert!(b.pending_uploads().await.is_empty());
     assert!(b.get("curated/orders/day=1/part-run-1-0.parquet").await == pattern(9 << 20));
-    assert_eq!(published.removed, [format!("{target}day=1/old.parquet")]);
+    assert_eq!(
+        published.removed,
+        [format!("{target}day=1/part-run-0-0.parquet")]
+    );
     let manifest: serde_json::Value =
         serde_json::from_slice(&b.get("curated/orders/_gluepipe/manifests/run-1.json").await)
             .unwrap();
@@ -537,20 +533,21 @@ async fn s3_atomic_publish() {
     );
     assert!(b.pending_uploads().await.is_empty());
 
-    // What a killed run leaves (an incomplete upload) is swept. (moto reports every upload as
-    // initiated in 2010, so the age filter is covered by the unit tests, not here.)
-    b.s3.create_multipart_upload()
-        .bucket(BUCKET)
-        .key("curated/orders/day=9/killed.parquet")
-        .send()
-        .await
-        .unwrap();
-    b.s3.create_multipart_upload()
-        .bucket(BUCKET)
-        .key("elsewhere/not-ours.parquet")
-        .send()
-        .await
-        .unwrap();
+    // What a killed run leaves (an incomplete upload) is swept; another tool's uploads, below
+    // the target or not, are not. (moto reports every upload as initiated in 2010, so the age
+    // filter is covered by the unit tests, not here.)
+    for key in [
+        "curated/orders/day=9/part-killed-00000.snappy.parquet",
+        "curated/orders/other-tool.bin",
+        "elsewhere/not-ours.parquet",
+    ] {
+        b.s3.create_multipart_upload()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
     let store = b.store(&target).await;
     assert_eq!(
         Publisher::sweep_abandoned(&store, Duration::from_secs(24 * 3600))
@@ -560,24 +557,12 @@ async fn s3_atomic_publish() {
     );
     assert_eq!(
         b.pending_uploads().await,
-        ["elsewhere/not-ours.parquet"],
-        "only below the target"
+        [
+            "curated/orders/other-tool.bin",
+            "elsewhere/not-ours.parquet"
+        ],
+        "only gluepipe's, only below the target"
     );
-    let other =
-        b.s3.list_multipart_uploads()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .unwrap();
-    let id = other.uploads()[0].upload_id().unwrap();
-    b.s3.abort_multipart_upload()
-        .bucket(BUCKET)
-        .key("elsewhere/not-ours.parquet")
-        .upload_id(id)
-        .send()
-        .await
-        .unwrap();
-    assert!(b.pending_uploads().await.is_empty());
 }
 
 fn column(name: &str, ty: &str) -> Column {

@@ -31,6 +31,8 @@ struct Config<'a> {
     security_group: &'a str,
     tag: &'a str,
     memory: u32,
+    /// `runtime.cpu_architecture`, or none to take the default.
+    arch: Option<&'a str>,
 }
 
 fn main_tf(c: &Config<'_>) -> String {
@@ -68,7 +70,7 @@ resource "gluepipe_pipeline" "orders" {{
     image           = "{IMAGE}:{tag}"
     cpu             = 512
     memory          = {memory}
-    timeout_minutes = 30
+    timeout_minutes = 30{arch}
   }}
   tags = {{ team = "data" }}
 }}
@@ -81,6 +83,10 @@ output "task_definition_arn" {{
         sg = c.security_group,
         tag = c.tag,
         memory = c.memory,
+        arch = c
+            .arch
+            .map(|a| format!("\n    cpu_architecture = \"{a}\""))
+            .unwrap_or_default(),
     )
 }
 
@@ -206,7 +212,7 @@ async fn setup() -> Result<(Emulator, Terraform, Aws, (String, String))> {
 }
 
 /// The current task definition, every field gluepipe sets.
-async fn verify_task_definition(aws: &Aws, tag: &str, memory: &str) -> Result<String> {
+async fn verify_task_definition(aws: &Aws, tag: &str, memory: &str, arch: &str) -> Result<String> {
     let active = aws.revisions(TaskDefinitionStatus::Active).await?;
     assert_eq!(active.len(), 1, "exactly one ACTIVE revision: {active:?}");
     let out = aws
@@ -232,10 +238,7 @@ async fn verify_task_definition(aws: &Aws, tag: &str, memory: &str) -> Result<St
         platform.operating_system_family().map(|f| f.as_str()),
         Some("LINUX")
     );
-    assert_eq!(
-        platform.cpu_architecture().map(|a| a.as_str()),
-        Some("X86_64")
-    );
+    assert_eq!(platform.cpu_architecture().map(|a| a.as_str()), Some(arch));
     assert_eq!(
         td.task_role_arn(),
         Some(format!("{ROLE_PREFIX}-task").as_str())
@@ -447,12 +450,13 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
         security_group: &sg,
         tag: "1.0",
         memory: 1024,
+        arch: None,
     };
     tf.write("main.tf", &main_tf(&config))?;
 
     // Create, then every child as planned.
     timed("apply (create)", || apply(&tf))?;
-    let first = verify_task_definition(&aws, "1.0", "1024").await?;
+    let first = verify_task_definition(&aws, "1.0", "1024", "X86_64").await?;
     assert_eq!(output(&tf, "task_definition_arn")?, first);
     verify_children(&aws, &subnet, &sg).await?;
     timed("no-op plan", || assert_no_changes(&tf, "create"))?;
@@ -475,9 +479,11 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
         }])
     );
 
-    // A new image and size: a new revision in place (no replacement), the old one deregistered.
+    // A new image, size and CPU (Graviton): a new revision in place (no replacement), the old
+    // one deregistered.
     config.tag = "1.1";
     config.memory = 2048;
+    config.arch = Some("ARM64");
     tf.write("main.tf", &main_tf(&config))?;
     let (code, plan) = plan_code(&tf)?;
     assert_eq!(code, 2);
@@ -492,7 +498,7 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
         plan.stdout
     );
     timed("apply (update)", || apply(&tf))?;
-    let second = verify_task_definition(&aws, "1.1", "2048").await?;
+    let second = verify_task_definition(&aws, "1.1", "2048", "ARM64").await?;
     assert_ne!(second, first);
     assert_eq!(
         aws.revisions(TaskDefinitionStatus::Inactive).await?,
@@ -532,7 +538,7 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
     assert_eq!(code, 2);
     assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
     apply(&tf)?;
-    let third = verify_task_definition(&aws, "1.1", "2048").await?;
+    let third = verify_task_definition(&aws, "1.1", "2048", "ARM64").await?;
     assert_ne!(third, second);
     verify_children(&aws, &subnet, &sg).await?;
     assert_no_changes(&tf, "re-creating the task definition")?;
@@ -570,6 +576,7 @@ async fn ecs_settings_are_checked_at_plan_time() -> Result<()> {
         security_group: "sg-12345678",
         tag: "1.0",
         memory: 3000,
+        arch: Some("arm64"),
     })
     .replace(
         "timeout_minutes = 30",
@@ -586,6 +593,8 @@ async fn ecs_settings_are_checked_at_plan_time() -> Result<()> {
         "'subnet-xyz' is not a subnet id",
         "Attribute not used by this runtime kind",
         "max_capacity is a setting of the Glue Python-shell runtime",
+        "Invalid CPU architecture",
+        "\"arm64\" is not a Fargate CPU architecture; use X86_64 or ARM64",
     ] {
         assert!(
             out.stderr.contains(want),
@@ -651,6 +660,7 @@ async fn changing_the_runtime_kind_replaces_the_pipeline() -> Result<()> {
         security_group: &sg,
         tag: "1.0",
         memory: 1024,
+        arch: None,
     });
     let start = ecs.find("  runtime {").context("runtime block")?;
     let end = start + ecs[start..].find("  }\n").context("end of runtime")? + 4;
@@ -677,7 +687,7 @@ async fn changing_the_runtime_kind_replaces_the_pipeline() -> Result<()> {
         aws.glue.get_jobs().send().await?.jobs().is_empty(),
         "Glue job left"
     );
-    verify_task_definition(&aws, "1.0", "1024").await?;
+    verify_task_definition(&aws, "1.0", "1024", "X86_64").await?;
     verify_children(&aws, &subnet, &sg).await?;
     assert_no_changes(&tf, "switching to ECS")?;
 

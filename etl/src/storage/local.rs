@@ -117,6 +117,28 @@ pub(crate) fn put_bytes(root: &Path, key: &str, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Creates `key` with `data` only if it does not exist: written aside, then hard-linked into
+/// place (`link` fails if the name is taken, and shows the whole content at once). `false` when
+/// it exists.
+pub(crate) fn put_if_absent(root: &Path, key: &str, data: &[u8]) -> Result<bool> {
+    let path = root.join(key);
+    let uri = path.display().to_string();
+    create_parent(&path)?;
+    let tmp = temp_sibling(&path);
+    let linked = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(data)?;
+        file.sync_all()?;
+        fs::hard_link(&tmp, &path)
+    })();
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(StorageError::io("create", uri, e)),
+    }
+}
+
 pub(crate) fn delete_many(root: &Path, keys: &[String]) -> Result<()> {
     for key in keys {
         let path = root.join(key);

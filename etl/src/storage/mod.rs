@@ -7,7 +7,8 @@
 //! - [`inputs`]: turns input URIs (files, folders, globs, `s3://` prefixes, a catalog table's
 //!   files) into the list of objects to read;
 //! - [`hive`]: Hive-style partition paths (`col=value/`), escaping included;
-//! - [`publish`]: the atomic publish of a run's output files, with overwrite and cleanup.
+//! - [`commit`]: the commit protocol of a target (lock, intent, publish, manifest, recovery);
+//! - [`publish`]: the [`Publisher`] that collects a run's output files and commits them.
 //!
 //! Keys inside a store are relative, `/`-separated and never contain `..`; the same key means
 //! the same thing locally and on S3.
@@ -17,6 +18,7 @@
 //! current-thread runtime's task.
 
 pub mod aws;
+pub mod commit;
 pub mod hive;
 pub mod inputs;
 pub mod metric_history;
@@ -50,6 +52,16 @@ pub enum StorageError {
     /// A request that cannot be carried out as asked (bad key, bad glob, no matches, …).
     #[error("{0}")]
     Invalid(String),
+    /// Another run holds the target or committed to it meanwhile: nothing was published.
+    #[error("{0}")]
+    Conflict(String),
+    /// A commit stopped after its files became visible; its intent stays and the next commit
+    /// to the target completes it.
+    #[error("{0}")]
+    Unfinished(String),
+    /// The run id was already published to the target (a usage error: give another).
+    #[error("{0}")]
+    RunIdUsed(String),
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;

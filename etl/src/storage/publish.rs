@@ -1,6 +1,7 @@
-//! Atomic publish of a run's output: a failed or killed run leaves nothing visible at the
-//! target, a successful one makes all its files visible, then (for `overwrite`) removes the
-//! earlier files, and writes its manifest last.
+//! The [`Publisher`]: collects a run's output files, held back until the run commits, and
+//! commits them with the target's commit protocol ([`super::commit`]): a failed or killed run
+//! leaves nothing visible, a successful one makes all its files visible, then (for `overwrite`)
+//! removes the files earlier runs published, and writes its manifest last.
 //!
 //! How each file is held back until the run commits:
 //! - **Local**: written under `<target>/_gluepipe/staging/<run_id>/<key>`, renamed into place
@@ -17,6 +18,8 @@
 //!
 //! Everything gluepipe keeps beside the data lives under `_gluepipe/`: engines that read the
 //! table (Athena, Spark, Hive) skip names starting with `_`, and `overwrite` never removes it.
+//! `overwrite` removes only files that earlier manifests of the target list: anything else
+//! under the target (another tool's files, a README) is never touched.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,20 +31,22 @@ use gluepipe_spec::pipeline::WriteMode;
 use serde_json::json;
 
 use super::blocking::block_on;
+use super::commit::{
+    CONCURRENCY, Holder, INTENT_DIR, Intent, LOCK_DIR, Lock, Recovered, crash_point, discard_all,
+    discard_local, discard_one, intent_key, manifest_key, publish_one, recover, run_ids,
+};
+pub use super::commit::{CONTROL_DIR, MANIFEST_DIR, STAGING_DIR, StagedAt, StagedFile};
 use super::s3::PendingUpload;
 use super::store::{Backend, Store};
-use super::writer::{ObjectWriter, Pending, Staging, WrittenObject, complete_upload};
+use super::writer::{ObjectWriter, Pending, Staging, WrittenObject};
 use super::{Result, StorageError, check_key};
 
-/// The folder under a target that holds gluepipe's own files.
-pub const CONTROL_DIR: &str = "_gluepipe";
-/// Local staging: `<target>/_gluepipe/staging/<run_id>/`.
-pub const STAGING_DIR: &str = "_gluepipe/staging";
-/// Manifests: `<target>/_gluepipe/manifests/<run_id>.json`.
-pub const MANIFEST_DIR: &str = "_gluepipe/manifests";
+/// Staging older than this is abandoned whatever its mark says: Glue's longest job timeout
+/// (48 hours), so a run in progress is never swept.
+pub const SWEEP_AGE: Duration = Duration::from_secs(48 * 3600);
 
-/// CompleteMultipartUpload requests sent at once on commit.
-const COMMIT_CONCURRENCY: usize = 16;
+/// The mark of a local staging folder's process.
+const OWNER_FILE: &str = ".owner.json";
 
 /// What a successful commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +57,17 @@ pub struct Published {
     pub removed: Vec<String>,
     /// The manifest's full location.
     pub manifest: String,
+    /// Commits of killed runs this commit completed first.
+    pub recovered: Vec<Recovered>,
+}
+
+fn reused(store: &Store, run_id: &str) -> StorageError {
+    StorageError::RunIdUsed(format!(
+        "run id {run_id} was already used for {}: its manifest or commit intent is in {}. A run \
+         id is published once; give a new --run-id (or none, for a fresh one).",
+        store.uri(""),
+        store.uri(super::commit::CONTROL_DIR)
+    ))
 }
 
 /// A run id names files and folders: 1 to 128 letters, digits, `.`, `_` or `-`, not starting
@@ -82,31 +98,45 @@ pub struct Publisher {
     /// Local staging folders (names under `_gluepipe/staging/`) to remove when the run ends:
     /// its own, and those of the shards whose files a resumed publisher took over.
     staging_ids: Vec<String>,
+    /// The target's commits when the run began ([`begin`]); one committed since then by
+    /// another run makes the commit refuse.
+    base: Option<Base>,
 }
 
-/// A finished, unpublished file handed from one process to another (a shard of a sharded run
-/// to the merge that publishes): see [`Publisher::detach`] and [`Publisher::resume`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StagedFile {
-    /// Relative to the target.
-    pub key: String,
-    /// Where it will be once published.
-    pub uri: String,
-    pub bytes: u64,
-    pub staged: StagedAt,
+/// The run ids a target had committed, or was committing, when a run began.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Base {
+    pub manifests: Vec<String>,
+    pub intents: Vec<String>,
 }
 
-/// Where a [`StagedFile`]'s bytes wait.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StagedAt {
-    /// A file in the target's staging folder (key relative to the target).
-    Local { staging_key: String },
-    /// An S3 multipart upload to `key` with every part uploaded: `(part number, ETag)`.
-    S3 {
-        upload_id: String,
-        parts: Vec<(i32, String)>,
-    },
+impl Base {
+    /// What every one of `bases` saw: a commit missing from any was concurrent with the run.
+    pub fn common(bases: &[Base]) -> Option<Base> {
+        let (first, rest) = bases.split_first()?;
+        let keep = |pick: fn(&Base) -> &Vec<String>| -> Vec<String> {
+            pick(first)
+                .iter()
+                .filter(|id| rest.iter().all(|b| pick(b).contains(id)))
+                .cloned()
+                .collect()
+        };
+        Some(Base {
+            manifests: keep(|b| &b.manifests),
+            intents: keep(|b| &b.intents),
+        })
+    }
+}
+
+/// Starts run `run_id` on `store`'s target: refuses a run id the target already committed (or
+/// is committing), and returns the target's commits so that the commit can tell whether another
+/// run committed meanwhile ([`Publisher::with_base`]).
+pub async fn begin(store: &Store, run_id: &str) -> Result<Base> {
+    let (manifests, intents) = run_ids(store).await?;
+    if manifests.iter().chain(&intents).any(|id| id == run_id) {
+        return Err(reused(store, run_id));
+    }
+    Ok(Base { manifests, intents })
 }
 
 impl Publisher {
@@ -121,7 +151,30 @@ impl Publisher {
             ledger,
             done: false,
             staging_ids: vec![run_id.to_string()],
-        })
+            base: None,
+        }
+        .with_owner())
+    }
+
+    /// Marks a local staging folder with this process, so that the sweep of a later commit
+    /// removes it once the process is gone (best effort: without the mark, age decides).
+    fn with_owner(self) -> Publisher {
+        if let Some(root) = self.store.local_root() {
+            let folder = root.join(STAGING_DIR).join(&self.run_id);
+            let me = Holder::me(&self.run_id, SWEEP_AGE);
+            if let Ok(body) = serde_json::to_vec(&me) {
+                let _ = std::fs::create_dir_all(&folder)
+                    .and_then(|()| std::fs::write(folder.join(OWNER_FILE), body));
+            }
+        }
+        self
+    }
+
+    /// The target's commits when the run began ([`begin`]): the commit refuses if another run
+    /// committed since.
+    pub fn with_base(mut self, base: Base) -> Publisher {
+        self.base = Some(base);
+        self
     }
 
     /// Ends this process's part of the run without publishing or discarding: returns the
@@ -129,106 +182,36 @@ impl Publisher {
     /// commits or aborts them. Fails, discarding them, if a writer is still open.
     pub async fn detach(mut self) -> Result<Vec<StagedFile>> {
         let staged = self.close("hand over").await?;
-        let root = self.store.local_root().map(std::path::Path::to_path_buf);
+        // The files wait for a merge in another process: only age may sweep them now.
+        if let Some(root) = self.store.local_root() {
+            let _ =
+                std::fs::remove_file(root.join(STAGING_DIR).join(&self.run_id).join(OWNER_FILE));
+        }
         staged
-            .into_iter()
-            .map(|(written, pending)| {
-                let staged = match pending {
-                    Pending::Local { staged } => {
-                        let rel = root
-                            .as_ref()
-                            .and_then(|r| staged.strip_prefix(r).ok())
-                            .ok_or_else(|| {
-                                StorageError::Invalid(format!(
-                                    "{}: staged outside the target",
-                                    staged.display()
-                                ))
-                            })?;
-                        StagedAt::Local {
-                            staging_key: rel.to_string_lossy().into_owned(),
-                        }
-                    }
-                    Pending::S3 { upload_id, parts } => StagedAt::S3 {
-                        upload_id,
-                        parts: parts
-                            .iter()
-                            .map(|p| {
-                                (
-                                    p.part_number().unwrap_or_default(),
-                                    p.e_tag().unwrap_or_default().to_string(),
-                                )
-                            })
-                            .collect(),
-                    },
-                };
-                Ok(StagedFile {
-                    key: written.key,
-                    uri: written.uri,
-                    bytes: written.bytes,
-                    staged,
-                })
-            })
+            .iter()
+            .map(|(written, pending)| StagedFile::from_pending(&self.store, written, pending))
             .collect()
     }
 
     /// A publisher for `run_id` holding files other processes staged and detached, ready to
     /// commit or abort them all together. `staging_ids` names the local staging folders those
-    /// processes used, removed when this publisher ends.
+    /// processes used, removed when this publisher ends; `base` is what those processes saw of
+    /// the target when they began ([`Base::common`]).
     pub fn resume(
         store: Store,
         run_id: &str,
         mode: WriteMode,
         files: Vec<StagedFile>,
         staging_ids: Vec<String>,
+        base: Option<Base>,
     ) -> Result<Publisher> {
         let mut publisher = Publisher::new(store, run_id, mode)?;
         publisher.staging_ids.extend(staging_ids);
-        let root = publisher
-            .store
-            .local_root()
-            .map(std::path::Path::to_path_buf);
+        publisher.base = base;
         for file in files {
-            check_key(&file.key)?;
-            publisher.ledger.claim(&file.key, &publisher.store)?;
-            let pending = match (file.staged, &root) {
-                (StagedAt::Local { staging_key }, Some(root)) => {
-                    check_key(&staging_key)?;
-                    if !staging_key.starts_with(&format!("{STAGING_DIR}/")) {
-                        return Err(StorageError::Invalid(format!(
-                            "{staging_key}: not in the staging folder {STAGING_DIR}"
-                        )));
-                    }
-                    Pending::Local {
-                        staged: root.join(staging_key),
-                    }
-                }
-                (StagedAt::S3 { upload_id, parts }, None) => Pending::S3 {
-                    upload_id,
-                    parts: parts
-                        .into_iter()
-                        .map(|(n, etag)| {
-                            aws_sdk_s3::types::CompletedPart::builder()
-                                .part_number(n)
-                                .e_tag(etag)
-                                .build()
-                        })
-                        .collect(),
-                },
-                _ => {
-                    return Err(StorageError::Invalid(format!(
-                        "{}: staged on a different kind of store",
-                        file.uri
-                    )));
-                }
-            };
-            publisher.ledger.adopt(
-                WrittenObject {
-                    key: file.key,
-                    uri: file.uri,
-                    bytes: file.bytes,
-                },
-                pending,
-            );
+            let (written, pending) = file.to_pending(&publisher.store)?;
+            publisher.ledger.claim(&written.key, &publisher.store)?;
+            publisher.ledger.adopt(written, pending);
         }
         Ok(publisher)
     }
@@ -245,8 +228,10 @@ impl Publisher {
     /// [`Publisher::commit`]; each key can be written once per run.
     pub fn create(&self, key: &str) -> Result<ObjectWriter> {
         check_key(key)?;
-        if key.starts_with(&format!("{STAGING_DIR}/"))
-            || key.starts_with(&format!("{MANIFEST_DIR}/"))
+        let reserved = [STAGING_DIR, MANIFEST_DIR, INTENT_DIR, LOCK_DIR];
+        if reserved
+            .iter()
+            .any(|dir| key.starts_with(&format!("{dir}/")))
         {
             return Err(StorageError::Invalid(format!(
                 "{key}: this folder is reserved for gluepipe"
@@ -283,69 +268,250 @@ impl Publisher {
         format!("{STAGING_DIR}/{}/{key}", self.run_id)
     }
 
-    fn manifest_key(&self) -> String {
-        format!("{MANIFEST_DIR}/{}.json", self.run_id)
-    }
-
-    /// Makes every finished file visible, removes earlier files if overwriting, then writes
-    /// the manifest (`extra` is stored in it under `"run"`). Fails, leaving nothing of this run
-    /// visible, if a writer is still open or a file cannot be published.
+    /// Commits the run with the target's commit protocol ([`super::commit`]): takes the lock,
+    /// completes what dead committers left, records the intent, makes every finished file
+    /// visible, removes the files earlier runs published if overwriting, then writes the
+    /// manifest (`extra` is stored in it under `"run"`). Refuses, leaving nothing of this run
+    /// visible, if a writer is still open, another run holds the lock or committed since
+    /// [`begin`], or a file cannot be published. An error after the files became
+    /// visible says so: the intent stays, and the next commit to the target completes it.
     pub async fn commit(mut self, extra: serde_json::Value) -> Result<Published> {
         let staged = self.close("publish").await?;
-        let new_keys: HashSet<&str> = staged.iter().map(|(w, _)| w.key.as_str()).collect();
-        let earlier = match self.mode {
-            WriteMode::Append => Vec::new(),
-            WriteMode::Overwrite => {
-                let listed = match self.store.list("").await {
-                    Ok(listed) => listed,
-                    Err(e) => {
-                        discard_all(&self.store, staged).await;
-                        self.remove_local_staging();
-                        return Err(e);
-                    }
-                };
-                let control = format!("{CONTROL_DIR}/");
-                listed
-                    .into_iter()
-                    .map(|o| o.key)
-                    .filter(|k| !k.starts_with(&control) && !new_keys.contains(k.as_str()))
-                    .collect()
+        crash_point("lock");
+        let lock = match Lock::acquire(&self.store, &self.run_id).await {
+            Ok(lock) => lock,
+            Err(e) => {
+                self.discard(staged).await;
+                return Err(e);
             }
         };
+        crash_point("locked");
+        let result = self.commit_locked(staged, extra).await;
+        lock.release().await;
+        result
+    }
+
+    async fn commit_locked(
+        &self,
+        staged: Vec<(WrittenObject, Pending)>,
+        extra: serde_json::Value,
+    ) -> Result<Published> {
+        let prepared = self.prepare_intent(&staged, extra).await;
+        let (intent, recovered) = match prepared {
+            Ok(ready) => ready,
+            Err(e) => {
+                self.discard(staged).await;
+                return Err(e);
+            }
+        };
+        let body =
+            serde_json::to_vec_pretty(&intent).map_err(|e| StorageError::Invalid(e.to_string()));
+        let recorded = match body {
+            Ok(body) => {
+                self.store
+                    .put_if_absent(&intent_key(&self.run_id), body)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(true) => {}
+            Ok(false) => {
+                self.discard(staged).await;
+                return Err(reused(&self.store, &self.run_id));
+            }
+            Err(e) => {
+                self.discard(staged).await;
+                return Err(e);
+            }
+        }
+        crash_point("intent");
+
         let mut files: Vec<WrittenObject> = staged.iter().map(|(w, _)| w.clone()).collect();
         files.sort_by(|a, b| a.key.cmp(&b.key));
-
-        self.make_visible(staged).await?;
-        self.remove_local_staging();
-
-        if !earlier.is_empty() {
-            self.store.delete_many(&earlier).await.map_err(|e| {
-                StorageError::Invalid(format!(
-                    "run {} published its files to {}, but removing the earlier files failed: {e}",
-                    self.run_id,
-                    self.store.uri("")
-                ))
-            })?;
+        if let Err(e) = self.make_visible(staged).await {
+            // Nothing of the run is visible again: the intent has nothing left to complete.
+            let _ = self.store.delete(&intent_key(&self.run_id)).await;
+            return Err(e);
         }
-        let removed: Vec<String> = earlier.iter().map(|k| self.store.uri(k)).collect();
+        self.remove_local_staging();
+        crash_point("published");
+
+        let half_done = |what: &str, e: StorageError| {
+            StorageError::Unfinished(format!(
+                "run {run} made its files visible in {target}, but {what} failed: {e}. The \
+                 commit is recorded in {intent}; the next run to this target completes it \
+                 before doing anything else.",
+                run = self.run_id,
+                target = self.store.uri(""),
+                intent = self.store.uri(&intent_key(&self.run_id)),
+            ))
+        };
+        self.remove(&intent.remove)
+            .await
+            .map_err(|e| half_done("removing the files it replaces", e))?;
+        crash_point("removed");
+        let manifest = manifest_key(&self.run_id);
+        let body = serde_json::to_vec_pretty(&intent.manifest)
+            .map_err(|e| StorageError::Invalid(e.to_string()))?;
+        match self.store.put_if_absent(&manifest, body).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(half_done(
+                    "writing its manifest",
+                    reused(&self.store, &self.run_id),
+                ));
+            }
+            Err(e) => return Err(half_done("writing its manifest", e)),
+        }
+        crash_point("manifest");
+        // The manifest is the commit point: an intent left now is only tidied by the next run.
+        let _ = self.store.delete(&intent_key(&self.run_id)).await;
+        Ok(Published {
+            files,
+            removed: intent.remove.iter().map(|k| self.store.uri(k)).collect(),
+            manifest: self.store.uri(&manifest),
+            recovered,
+        })
+    }
+
+    /// Under the lock, before anything is visible: completes dead committers' intents, refuses
+    /// a reused run id or a commit made since the run began, and builds this run's intent.
+    async fn prepare_intent(
+        &self,
+        staged: &[(WrittenObject, Pending)],
+        extra: serde_json::Value,
+    ) -> Result<(Intent, Vec<Recovered>)> {
+        let recovered = recover(&self.store).await?;
+        // What killed runs left staged (and no intent names) is invisible; tidy it while no
+        // one else commits.
+        let own: HashSet<&str> = staged
+            .iter()
+            .filter_map(|(_, p)| match p {
+                Pending::S3 { upload_id, .. } => Some(upload_id.as_str()),
+                Pending::Local { .. } => None,
+            })
+            .collect();
+        let _ = sweep(&self.store, SWEEP_AGE, &own).await;
+        let (manifests, _) = run_ids(&self.store).await?;
+        if manifests.contains(&self.run_id) {
+            return Err(reused(&self.store, &self.run_id));
+        }
+        if let Some(base) = &self.base {
+            let concurrent: Vec<&String> = manifests
+                .iter()
+                .filter(|id| !base.manifests.contains(id) && !base.intents.contains(id))
+                .collect();
+            if let Some(other) = concurrent.first() {
+                return Err(StorageError::Conflict(format!(
+                    "run {other} committed to {} while run {} was running, so this run's \
+                     output was not published (it could duplicate or undo that run's rows). \
+                     Nothing of run {} is visible; run it again.",
+                    self.store.uri(""),
+                    self.run_id,
+                    self.run_id
+                )));
+            }
+        }
+        let new_keys: HashSet<&str> = staged.iter().map(|(w, _)| w.key.as_str()).collect();
+        let (remove, replaces) = match self.mode {
+            WriteMode::Append => (Vec::new(), Vec::new()),
+            WriteMode::Overwrite => {
+                let earlier = self.published_files(&manifests).await?;
+                let replaces: Vec<String> = earlier.iter().map(|(id, _)| id.clone()).collect();
+                let mut remove: Vec<String> = earlier
+                    .into_iter()
+                    .flat_map(|(_, keys)| keys)
+                    .filter(|k| !new_keys.contains(k.as_str()))
+                    .collect();
+                remove.sort();
+                remove.dedup();
+                (remove, replaces)
+            }
+        };
+        let mut files: Vec<StagedFile> = staged
+            .iter()
+            .map(|(w, p)| StagedFile::from_pending(&self.store, w, p))
+            .collect::<Result<_>>()?;
+        files.sort_by(|a, b| a.key.cmp(&b.key));
         let manifest = json!({
-            "gluepipe_manifest": 1,
+            "gluepipe_manifest": 2,
             "run_id": self.run_id,
             "write_mode": match self.mode { WriteMode::Append => "append", WriteMode::Overwrite => "overwrite" },
             "committed_at": now_rfc3339(),
             "files": files.iter().map(|f| json!({"path": f.uri, "key": f.key, "bytes": f.bytes})).collect::<Vec<_>>(),
-            "removed": removed,
+            "removed": remove.iter().map(|k| self.store.uri(k)).collect::<Vec<_>>(),
+            "replaces": replaces,
             "run": extra,
         });
-        let manifest_key = self.manifest_key();
-        let body = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| StorageError::Invalid(e.to_string()))?;
-        self.store.put_bytes(&manifest_key, body).await?;
-        Ok(Published {
+        let intent = Intent {
+            gluepipe_intent: 1,
+            run_id: self.run_id.clone(),
             files,
-            removed,
-            manifest: self.store.uri(&manifest_key),
-        })
+            remove,
+            manifest,
+        };
+        Ok((intent, recovered))
+    }
+
+    /// The files of every manifest not replaced by a later overwrite, by run id: what the
+    /// target holds of gluepipe's, and all an overwrite may remove.
+    async fn published_files(&self, manifests: &[String]) -> Result<Vec<(String, Vec<String>)>> {
+        let store = &self.store;
+        let read: Vec<(String, serde_json::Value)> = stream::iter(manifests)
+            .map(|id| async move {
+                let key = manifest_key(id);
+                let body = store.get_bytes(&key).await?;
+                let manifest = serde_json::from_slice(&body).map_err(|e| {
+                    StorageError::Invalid(format!(
+                        "{}: unreadable manifest ({e}); an overwrite cannot tell which files \
+                         it replaces",
+                        store.uri(&key)
+                    ))
+                })?;
+                Ok::<_, StorageError>((id.clone(), manifest))
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        let replaced: HashSet<&str> = read
+            .iter()
+            .flat_map(|(_, m)| m["replaces"].as_array().into_iter().flatten())
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let mut live: Vec<(String, Vec<String>)> = read
+            .iter()
+            .filter(|(id, _)| !replaced.contains(id.as_str()))
+            .map(|(id, m)| {
+                let keys = m["files"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["key"].as_str())
+                    .filter(|k| check_key(k).is_ok() && !k.starts_with(&format!("{CONTROL_DIR}/")))
+                    .map(str::to_string)
+                    .collect();
+                (id.clone(), keys)
+            })
+            .collect();
+        live.sort();
+        Ok(live)
+    }
+
+    /// Removes replaced files in batches (a test hook may stop after the first).
+    async fn remove(&self, keys: &[String]) -> Result<()> {
+        for (i, batch) in keys.chunks(1000).enumerate() {
+            if i > 0 {
+                crash_point("removing");
+            }
+            self.store.delete_many(batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn discard(&self, staged: Vec<(WrittenObject, Pending)>) {
+        discard_all(&self.store, staged).await;
+        self.remove_local_staging();
     }
 
     /// Ends the run's writing and returns the finished files; if a writer is still open, the
@@ -375,9 +541,12 @@ impl Publisher {
         let results: Vec<(WrittenObject, Pending, Result<()>)> = stream::iter(staged)
             .map(|(written, pending)| async move {
                 let result = publish_one(store, &written.key, &pending).await;
+                if result.is_ok() {
+                    crash_point("publishing");
+                }
                 (written, pending, result)
             })
-            .buffer_unordered(COMMIT_CONCURRENCY)
+            .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         for (written, pending, result) in results {
@@ -416,39 +585,54 @@ impl Publisher {
         }
     }
 
-    /// Removes what killed runs left behind under `store`: local staging folders, and S3
-    /// multipart uploads, started more than `older_than` ago. Returns how many it removed.
-    /// Pick an age well above the longest run, so a run in progress is never touched.
+    /// Removes what killed runs left behind under `store`: local staging folders whose process
+    /// is gone (same host) or that are older than `older_than`, and S3 multipart uploads of
+    /// gluepipe's output files (`part-…`) started more than `older_than` ago — never another
+    /// tool's uploads. Returns how many it removed. Each commit sweeps with [`SWEEP_AGE`].
     pub async fn sweep_abandoned(store: &Store, older_than: Duration) -> Result<usize> {
-        let cutoff = SystemTime::now()
-            .checked_sub(older_than)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        let mut removed = 0;
-        match store.backend() {
-            Backend::Local(root) => {
-                let staging = root.join(STAGING_DIR);
-                let Ok(entries) = std::fs::read_dir(&staging) else {
-                    return Ok(0);
-                };
-                for entry in entries.flatten() {
-                    let old = entry
-                        .metadata()
-                        .and_then(|m| m.modified())
-                        .is_ok_and(|t| t < cutoff);
-                    if old && std::fs::remove_dir_all(entry.path()).is_ok() {
-                        removed += 1;
-                    }
-                }
-            }
-            Backend::S3(s3) => {
-                for upload in abandoned(s3.pending_uploads("").await?, cutoff) {
-                    s3.abort_upload(&upload.key, &upload.upload_id).await?;
+        sweep(store, older_than, &HashSet::new()).await
+    }
+}
+
+/// [`Publisher::sweep_abandoned`], sparing the S3 uploads `own` names (the committing run's).
+async fn sweep(store: &Store, older_than: Duration, own: &HashSet<&str>) -> Result<usize> {
+    let cutoff = SystemTime::now()
+        .checked_sub(older_than)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut removed = 0;
+    match store.backend() {
+        Backend::Local(root) => {
+            let staging = root.join(STAGING_DIR);
+            let Ok(entries) = std::fs::read_dir(&staging) else {
+                return Ok(0);
+            };
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < cutoff);
+                let owner_gone = std::fs::read(entry.path().join(OWNER_FILE))
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Holder>(&b).ok())
+                    .is_some_and(|h| h.is_dead());
+                if (old || owner_gone) && std::fs::remove_dir_all(entry.path()).is_ok() {
                     removed += 1;
                 }
             }
         }
-        Ok(removed)
+        Backend::S3(s3) => {
+            let uploads = s3.pending_uploads("").await?.into_iter().filter(|u| {
+                let name = u.key.rsplit('/').next().unwrap_or_default();
+                name.starts_with("part-") && name.ends_with(".parquet")
+            });
+            let uploads = uploads.filter(|u| !own.contains(u.upload_id.as_str()));
+            for upload in abandoned(uploads.collect(), cutoff) {
+                s3.abort_upload(&upload.key, &upload.upload_id).await?;
+                removed += 1;
+            }
+        }
     }
+    Ok(removed)
 }
 
 impl Publisher {
@@ -492,48 +676,6 @@ impl Drop for Publisher {
             Backend::S3(s3) => block_on(&s3.handle, discard_all(&self.store, staged)),
         }
         self.remove_local_staging();
-    }
-}
-
-async fn publish_one(store: &Store, key: &str, pending: &Pending) -> Result<()> {
-    match (store.backend(), pending) {
-        (Backend::Local(root), Pending::Local { staged }) => {
-            let dest = root.join(key);
-            super::local::create_parent(&dest)?;
-            std::fs::rename(staged, &dest)
-                .map_err(|e| StorageError::io("publish", dest.display().to_string(), e))
-        }
-        (Backend::S3(s3), Pending::S3 { upload_id, parts }) => {
-            complete_upload(s3, key, upload_id, parts.clone()).await
-        }
-        _ => Err(StorageError::Invalid(format!(
-            "{key}: staged on a different kind of store"
-        ))),
-    }
-}
-
-/// Best effort: what cannot be removed now is invisible and left to the sweep.
-async fn discard_all(store: &Store, staged: Vec<(WrittenObject, Pending)>) {
-    let _ = stream::iter(staged)
-        .map(|(written, pending)| async move { discard_one(store, &written.key, pending).await })
-        .buffer_unordered(COMMIT_CONCURRENCY)
-        .try_collect::<Vec<()>>()
-        .await;
-}
-
-async fn discard_one(store: &Store, key: &str, pending: Pending) -> Result<()> {
-    match (store.backend(), pending) {
-        (Backend::S3(s3), Pending::S3 { upload_id, .. }) => s3.abort_upload(key, &upload_id).await,
-        (_, pending) => {
-            discard_local(pending);
-            Ok(())
-        }
-    }
-}
-
-fn discard_local(pending: Pending) {
-    if let Pending::Local { staged } = pending {
-        let _ = std::fs::remove_file(staged);
     }
 }
 
@@ -712,42 +854,348 @@ mod tests {
         );
     }
 
+    /// Commits `keys` as run `run_id` (each file holding its own name).
+    async fn publish_run(dir: &std::path::Path, run_id: &str, mode: WriteMode, keys: &[&str]) {
+        let mut publisher = Publisher::new(Store::local(dir), run_id, mode).unwrap();
+        publisher.base = Some(begin(&Store::local(dir), run_id).await.unwrap());
+        for key in keys {
+            write(&publisher, key, key.as_bytes());
+        }
+        publisher.commit(serde_json::Value::Null).await.unwrap();
+    }
+
     #[tokio::test(flavor = "multi_thread")]
-    async fn overwrite_removes_earlier_files_only_after_the_new_ones_are_in_place() {
+    async fn overwrite_removes_only_what_earlier_runs_published_after_the_new_files_are_in() {
         let dir = tempfile::tempdir().unwrap();
         seed(
             dir.path(),
             &[
-                ("day=1/old.parquet", "old"),
-                ("day=9/old.parquet", "old"),
+                ("README.md", "another team's notes"),
+                ("other/data.parquet", "not ours"),
                 ("_gluepipe/dq/history.json", "[]"),
-                ("_gluepipe/manifests/run-0.json", "{}"),
+                // A first-release manifest: no `replaces`, files by key.
+                (
+                    "_gluepipe/manifests/run-0.json",
+                    r#"{"files": [{"key": "day=0/old.parquet"}, {"key": "../escape"}]}"#,
+                ),
+                ("day=0/old.parquet", "old"),
             ],
         );
-        let publisher =
-            Publisher::new(Store::local(dir.path()), "run-2", WriteMode::Overwrite).unwrap();
+        publish_run(
+            dir.path(),
+            "run-1",
+            WriteMode::Append,
+            &["day=1/a.parquet", "day=9/b.parquet"],
+        )
+        .await;
+        let store = Store::local(dir.path());
+        let publisher = Publisher::new(store.clone(), "run-2", WriteMode::Overwrite)
+            .unwrap()
+            .with_base(begin(&store, "run-2").await.unwrap());
         write(&publisher, "day=1/new.parquet", b"new");
         assert_eq!(
             visible(dir.path()),
-            ["day=1/old.parquet", "day=9/old.parquet"],
+            [
+                "README.md",
+                "day=0/old.parquet",
+                "day=1/a.parquet",
+                "day=9/b.parquet",
+                "other/data.parquet"
+            ],
             "old data intact before commit"
         );
         let published = publisher.commit(serde_json::Value::Null).await.unwrap();
-        assert_eq!(visible(dir.path()), ["day=1/new.parquet"]);
+        assert_eq!(
+            visible(dir.path()),
+            ["README.md", "day=1/new.parquet", "other/data.parquet"],
+            "foreign files are never removed"
+        );
         assert!(
             !dir.path().join("day=9").exists(),
             "emptied partition folder removed"
         );
-        assert_eq!(published.removed.len(), 2);
+        assert_eq!(published.removed.len(), 3);
         assert_eq!(
             files_under(&dir.path().join("_gluepipe")),
             [
                 "dq/history.json",
                 "manifests/run-0.json",
+                "manifests/run-1.json",
                 "manifests/run-2.json"
             ],
-            "gluepipe's own files survive overwrite"
+            "gluepipe's own files survive overwrite; no lock, intent or staging is left"
         );
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("_gluepipe/manifests/run-2.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest["replaces"], json!(["run-0", "run-1"]));
+
+        // A second overwrite replaces only run-2: runs it replaced are not read again.
+        publish_run(dir.path(), "run-3", WriteMode::Overwrite, &["x.parquet"]).await;
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.path().join("_gluepipe/manifests/run-3.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(manifest["replaces"], json!(["run-2"]));
+        assert_eq!(
+            visible(dir.path()),
+            ["README.md", "other/data.parquet", "x.parquet"]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_published_run_id_cannot_be_used_again() {
+        let dir = tempfile::tempdir().unwrap();
+        publish_run(dir.path(), "run-1", WriteMode::Append, &["a.parquet"]).await;
+        let store = Store::local(dir.path());
+        let err = begin(&store, "run-1").await.unwrap_err();
+        assert!(matches!(err, StorageError::RunIdUsed(_)), "{err}");
+        assert!(
+            err.to_string().contains("run id run-1 was already used"),
+            "{err}"
+        );
+        // Without `begin`, the commit itself refuses, and publishes nothing.
+        let publisher = Publisher::new(store, "run-1", WriteMode::Append).unwrap();
+        write(&publisher, "b.parquet", b"b");
+        let err = publisher.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(err.to_string().contains("already used"), "{err}");
+        assert_eq!(visible(dir.path()), ["a.parquet"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_commit_made_while_a_run_ran_makes_it_refuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::local(dir.path());
+        publish_run(dir.path(), "run-0", WriteMode::Append, &["zero.parquet"]).await;
+        let overwrite = Publisher::new(store.clone(), "slow", WriteMode::Overwrite)
+            .unwrap()
+            .with_base(begin(&store, "slow").await.unwrap());
+        write(&overwrite, "slow.parquet", b"s");
+        // An append commits while the overwrite is still converting.
+        publish_run(dir.path(), "fast", WriteMode::Append, &["fast.parquet"]).await;
+        let err = overwrite.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(matches!(err, StorageError::Conflict(_)), "{err}");
+        assert!(err.to_string().contains("run fast committed"), "{err}");
+        assert_eq!(
+            visible(dir.path()),
+            ["fast.parquet", "zero.parquet"],
+            "the append survives, nothing of the overwrite is visible"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_live_lock_refuses_and_a_dead_one_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::local(dir.path());
+        let held = Lock::acquire(&store, "holder").await.unwrap();
+        let publisher = Publisher::new(store.clone(), "second", WriteMode::Append).unwrap();
+        write(&publisher, "second.parquet", b"s");
+        let err = publisher.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is being committed to by run holder"),
+            "{err}"
+        );
+        assert!(visible(dir.path()).is_empty());
+        held.release().await;
+
+        // A lock whose process is gone (this host) is taken over at once; an expired one too.
+        let dead = Holder {
+            pid: u32::MAX - 1,
+            ..Holder::me("killed", Duration::from_secs(3600))
+        };
+        let expired = Holder {
+            expires_at: 1,
+            ..Holder::me("expired", Duration::ZERO)
+        };
+        for (n, holder) in [(7, dead), (8, expired)] {
+            seed(
+                dir.path(),
+                &[(
+                    &format!("{LOCK_DIR}/{n:010}.json"),
+                    &serde_json::to_string(&holder).unwrap(),
+                )],
+            );
+            publish_run(
+                dir.path(),
+                &format!("after-{n}"),
+                WriteMode::Append,
+                &[&format!("{n}.parquet")],
+            )
+            .await;
+        }
+        assert_eq!(visible(dir.path()), ["7.parquet", "8.parquet"]);
+        assert!(!dir.path().join(LOCK_DIR).exists(), "released and tidied");
+    }
+
+    /// Stages `keys` as run `run_id` and leaves the intent a committer killed right after
+    /// writing it would leave (nothing visible yet), with `published` of them already visible.
+    async fn killed_commit(
+        dir: &std::path::Path,
+        run_id: &str,
+        keys: &[&str],
+        remove: &[&str],
+        published: usize,
+    ) {
+        let store = Store::local(dir);
+        let publisher = Publisher::new(store.clone(), run_id, WriteMode::Overwrite).unwrap();
+        for key in keys {
+            write(&publisher, key, key.as_bytes());
+        }
+        let mut files = publisher.detach().await.unwrap();
+        files.sort_by(|a, b| a.key.cmp(&b.key));
+        for f in &files[..published] {
+            let (w, p) = f.to_pending(&store).unwrap();
+            publish_one(&store, &w.key, &p).await.unwrap();
+        }
+        let intent = Intent {
+            gluepipe_intent: 1,
+            run_id: run_id.into(),
+            files,
+            remove: remove.iter().map(|k| k.to_string()).collect(),
+            manifest: json!({"run_id": run_id, "files": keys.iter().map(|k| json!({"key": k})).collect::<Vec<_>>()}),
+        };
+        store
+            .put_bytes(&intent_key(run_id), serde_json::to_vec(&intent).unwrap())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_next_commit_rolls_a_killed_one_forward_first() {
+        let dir = tempfile::tempdir().unwrap();
+        publish_run(
+            dir.path(),
+            "old",
+            WriteMode::Append,
+            &["old-1.parquet", "old-2.parquet"],
+        )
+        .await;
+        killed_commit(
+            dir.path(),
+            "killed",
+            &["k-1.parquet", "k-2.parquet", "k-3.parquet"],
+            &["old-1.parquet", "old-2.parquet"],
+            1,
+        )
+        .await;
+        assert_eq!(
+            visible(dir.path()),
+            ["k-1.parquet", "old-1.parquet", "old-2.parquet"],
+            "old and new rows mixed while the intent is pending"
+        );
+        let store = Store::local(dir.path());
+        let next = Publisher::new(store.clone(), "next", WriteMode::Append).unwrap();
+        write(&next, "n.parquet", b"n");
+        let published = next.commit(serde_json::Value::Null).await.unwrap();
+        assert_eq!(
+            published.recovered,
+            [Recovered::RolledForward {
+                run_id: "killed".into()
+            }]
+        );
+        assert_eq!(
+            visible(dir.path()),
+            ["k-1.parquet", "k-2.parquet", "k-3.parquet", "n.parquet"]
+        );
+        assert_eq!(
+            files_under(&dir.path().join("_gluepipe")),
+            [
+                "manifests/killed.json",
+                "manifests/next.json",
+                "manifests/old.json"
+            ],
+            "intent and staging of the killed run are gone"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_killed_commit_whose_staged_file_is_lost_is_taken_back() {
+        let dir = tempfile::tempdir().unwrap();
+        publish_run(dir.path(), "old", WriteMode::Append, &["old.parquet"]).await;
+        killed_commit(
+            dir.path(),
+            "killed",
+            &["k-1.parquet", "k-2.parquet"],
+            &["old.parquet"],
+            1,
+        )
+        .await;
+        std::fs::remove_file(dir.path().join("_gluepipe/staging/killed/k-2.parquet")).unwrap();
+        let next = Publisher::new(Store::local(dir.path()), "next", WriteMode::Append).unwrap();
+        write(&next, "n.parquet", b"n");
+        let published = next.commit(serde_json::Value::Null).await.unwrap();
+        assert!(
+            matches!(&published.recovered[..], [Recovered::RolledBack { run_id, lost }] if run_id == "killed" && lost.len() == 1),
+            "{:?}",
+            published.recovered
+        );
+        assert_eq!(
+            visible(dir.path()),
+            ["n.parquet", "old.parquet"],
+            "as before the killed run"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_manifest_that_cannot_be_written_says_the_files_are_visible_and_is_completed_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::local(dir.path());
+        let publisher = Publisher::new(store.clone(), "run-m", WriteMode::Append).unwrap();
+        write(&publisher, "a.parquet", b"a");
+        // Something in the way of the manifest (a folder by its name).
+        std::fs::create_dir_all(dir.path().join("_gluepipe/manifests/run-m.json")).unwrap();
+        let err = publisher.commit(serde_json::Value::Null).await.unwrap_err();
+        assert!(matches!(err, StorageError::Unfinished(_)), "{err}");
+        assert!(err.to_string().contains("made its files visible"), "{err}");
+        assert!(err.to_string().contains("intents/run-m.json"), "{err}");
+        assert_eq!(visible(dir.path()), ["a.parquet"]);
+
+        std::fs::remove_dir(dir.path().join("_gluepipe/manifests/run-m.json")).unwrap();
+        publish_run(dir.path(), "next", WriteMode::Append, &["b.parquet"]).await;
+        assert_eq!(
+            files_under(&dir.path().join("_gluepipe")),
+            ["manifests/next.json", "manifests/run-m.json"]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_sweep_removes_staging_of_gone_processes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = Holder {
+            pid: u32::MAX - 1,
+            ..Holder::me("gone", SWEEP_AGE)
+        };
+        seed(
+            dir.path(),
+            &[
+                ("_gluepipe/staging/gone/part.parquet", "x"),
+                (
+                    "_gluepipe/staging/gone/.owner.json",
+                    &serde_json::to_string(&gone).unwrap(),
+                ),
+                // A shard's detached files wait for their merge: no mark, young.
+                ("_gluepipe/staging/run.0123456789abcdef/part.parquet", "y"),
+            ],
+        );
+        let live = Publisher::new(Store::local(dir.path()), "live", WriteMode::Append).unwrap();
+        write(&live, "live.parquet", b"l");
+        assert_eq!(
+            Publisher::sweep_abandoned(&Store::local(dir.path()), SWEEP_AGE)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            files_under(&dir.path().join(STAGING_DIR)),
+            [
+                "live/.owner.json",
+                "live/live.parquet",
+                "run.0123456789abcdef/part.parquet"
+            ]
+        );
+        live.commit(serde_json::Value::Null).await.unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -171,6 +171,25 @@ impl S3Backend {
         Ok(())
     }
 
+    /// Writes `key` only if no object has it (`If-None-Match: *`): `false` when one does, or
+    /// when another writer's conditional write of it is in flight (409).
+    pub async fn put_if_absent(&self, key: &str, data: Vec<u8>) -> Result<bool> {
+        let result = self
+            .client
+            .put_object()
+            .bucket(self.bucket())
+            .key(self.full_key(key))
+            .if_none_match("*")
+            .body(ByteStream::from(data))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(http_status(&e), Some(412 | 409)) => Ok(false),
+            Err(e) => Err(sdk_error("create", &self.uri(key), e)),
+        }
+    }
+
     pub async fn delete_many(&self, keys: &[String]) -> Result<()> {
         for batch in keys.chunks(DELETE_BATCH) {
             let ids = batch

@@ -198,6 +198,16 @@ impl Store {
         }
     }
 
+    /// Creates `key` only if nothing has that name (a local hard link; S3 `If-None-Match: *`):
+    /// `false`, writing nothing, when something does. The primitive of the commit protocol.
+    pub async fn put_if_absent(&self, key: &str, data: Vec<u8>) -> Result<bool> {
+        check_key(key)?;
+        match &self.backend {
+            Backend::Local(root) => local::put_if_absent(root, key, &data),
+            Backend::S3(s3) => s3.put_if_absent(key, data).await,
+        }
+    }
+
     /// Deletes `key`; deleting what is not there is not an error.
     pub async fn delete(&self, key: &str) -> Result<()> {
         self.delete_many(&[key.to_string()]).await

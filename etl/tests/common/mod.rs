@@ -149,10 +149,24 @@ pub fn counts(record: &Value) -> (u64, u64, u64, u64) {
     );
     assert_eq!(
         c.0,
-        c.1 + c.2 + c.3,
-        "rows_in = rows_written + rows_rejected + rows_quarantined: {record}"
+        c.1 + c.2 + c.3 + get("rows_discarded"),
+        "rows_in = rows_written + rows_rejected + rows_quarantined + rows_discarded: {record}"
     );
     c
+}
+
+/// `run --input INPUT --output OUT --no-progress`, then `extra`.
+pub fn run_args<'a>(input: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "run",
+        "--input",
+        p(input),
+        "--output",
+        p(out),
+        "--no-progress",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 pub fn p(path: &Path) -> &str {

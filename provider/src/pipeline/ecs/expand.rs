@@ -292,7 +292,7 @@ pub fn expand(input: &EcsExpandInput<'_>) -> DesiredEcsPipeline {
     }
 }
 
-/// A Fargate task (Linux, x86-64: the binary's platform) with one container that runs
+/// A Fargate task (Linux on the configured CPU architecture) with one container that runs
 /// `gluepipe-etl run <spec>` and logs to the pipeline's log group.
 fn task_definition_settings(
     env: &AwsEnv,
@@ -315,7 +315,7 @@ fn task_definition_settings(
         memory: ecs.memory.to_string(),
         runtime_platform: RuntimePlatform {
             operating_system_family: "LINUX".into(),
-            cpu_architecture: "X86_64".into(),
+            cpu_architecture: ecs.cpu_architecture.clone(),
         },
         task_role_arn: arns.task_role.clone(),
         execution_role_arn: arns.execution_role.clone(),
@@ -374,6 +374,7 @@ mod tests {
             cpu: 2048,
             memory: 4096,
             assign_public_ip: false,
+            cpu_architecture: "X86_64".into(),
         };
         PipelineConfig {
             spec,
@@ -518,6 +519,10 @@ mod tests {
         assert_eq!((s.cpu.as_str(), s.memory.as_str()), ("2048", "4096"));
         assert_eq!(s.runtime_platform.operating_system_family, "LINUX");
         assert_eq!(s.runtime_platform.cpu_architecture, "X86_64");
+        let mut graviton = config();
+        graviton.runtime.ecs.cpu_architecture = "ARM64".into();
+        let arm = run(&graviton, None).task_definition.settings;
+        assert_eq!(arm.runtime_platform.cpu_architecture, "ARM64");
         assert_eq!(s.task_role_arn, d.task_role.arn);
         assert_eq!(s.execution_role_arn, d.execution_role.arn);
         assert_eq!(s.container_definitions.len(), 1);

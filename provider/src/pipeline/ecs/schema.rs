@@ -2,11 +2,14 @@
 //! top-level computed attributes of an ECS pipeline, which attributes belong to which runtime
 //! kind, and the defaults that depend on the kind.
 
-use super::settings::{DEFAULT_ASSIGN_PUBLIC_IP, DEFAULT_CPU, DEFAULT_MEMORY, KIND};
+use super::settings::{
+    CPU_ARCHITECTURES, DEFAULT_ASSIGN_PUBLIC_IP, DEFAULT_CPU, DEFAULT_CPU_ARCHITECTURE,
+    DEFAULT_MEMORY, KIND,
+};
 use crate::protocol::{Attribute, AttributePath, Type, Value};
 
 /// The `runtime` attributes only the ECS runtime takes.
-pub const ECS_ATTRIBUTES: [&str; 7] = [
+pub const ECS_ATTRIBUTES: [&str; 8] = [
     "cluster",
     "subnets",
     "security_groups",
@@ -14,6 +17,7 @@ pub const ECS_ATTRIBUTES: [&str; 7] = [
     "cpu",
     "memory",
     "assign_public_ip",
+    "cpu_architecture",
 ];
 
 /// The `runtime` attributes only the Python-shell runtime takes (Glue job settings).
@@ -98,6 +102,16 @@ pub fn runtime_attributes() -> Vec<Attribute> {
                 "ECS only: give the task a public IP (default `false`). Needed in public subnets \
              without a NAT gateway, to pull the image and reach S3.",
             ),
+        Attribute::string("cpu_architecture")
+            .optional()
+            .computed()
+            .description(format!(
+                "ECS only: the task's CPU architecture, `{}` (default) or `{}` (Graviton). The \
+                 image must hold the `gluepipe-etl` for it: the release ships both \
+                 (`gluepipe-etl_<version>_linux_amd64` and `_linux_arm64`) and the `Dockerfile` \
+                 builds either, or both with `docker buildx --platform`.",
+                CPU_ARCHITECTURES[0], CPU_ARCHITECTURES[1]
+            )),
     ]
 }
 
@@ -111,7 +125,7 @@ pub fn computed_attributes() -> Vec<Attribute> {
         ),
         Attribute::string("task_definition").computed().description(
             "ECS only: the task definition (JSON, the `RegisterTaskDefinition` fields gluepipe \
-             sets): Fargate, `awsvpc`, Linux x86-64, one container `gluepipe-etl` whose entry \
+             sets): Fargate, `awsvpc`, Linux on `runtime.cpu_architecture`, one container `gluepipe-etl` whose entry \
              point is `gluepipe-etl run <spec_uri>`, `AWS_REGION` set, logs to `/gluepipe/<name>`.",
         ),
         Attribute::string("task_role_arn").computed().description(
@@ -141,10 +155,11 @@ pub fn computed_attributes() -> Vec<Attribute> {
 }
 
 /// The optional `runtime` attributes whose default depends on the kind.
-const KIND_DEFAULTED: [&str; 6] = [
+const KIND_DEFAULTED: [&str; 7] = [
     "cpu",
     "memory",
     "assign_public_ip",
+    "cpu_architecture",
     "max_capacity",
     "max_retries",
     "max_concurrent_runs",
@@ -180,6 +195,7 @@ pub fn apply_kind_defaults(planned: &mut Value, config: &Value) {
             ("cpu", Value::from(DEFAULT_CPU)),
             ("memory", Value::from(DEFAULT_MEMORY)),
             ("assign_public_ip", Value::Bool(DEFAULT_ASSIGN_PUBLIC_IP)),
+            ("cpu_architecture", Value::from(DEFAULT_CPU_ARCHITECTURE)),
         ] {
             if unset(name) {
                 runtime.set_attr(name, default);

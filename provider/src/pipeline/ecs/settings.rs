@@ -12,6 +12,12 @@ pub const DEFAULT_CPU: i64 = 1024;
 pub const DEFAULT_MEMORY: i64 = 2048;
 pub const DEFAULT_ASSIGN_PUBLIC_IP: bool = false;
 
+/// The Fargate CPU architectures (`runtimePlatform.cpuArchitecture`), default first. The image
+/// must hold the `gluepipe-etl` built for it (the release has both; the `Dockerfile` builds
+/// either).
+pub const CPU_ARCHITECTURES: [&str; 2] = ["X86_64", "ARM64"];
+pub const DEFAULT_CPU_ARCHITECTURE: &str = CPU_ARCHITECTURES[0];
+
 /// RunTask accepts at most 16 subnets and 5 security groups.
 pub const MAX_SUBNETS: usize = 16;
 pub const MAX_SECURITY_GROUPS: usize = 5;
@@ -31,6 +37,8 @@ pub struct EcsSettings {
     /// MiB.
     pub memory: i64,
     pub assign_public_ip: bool,
+    /// One of [`CPU_ARCHITECTURES`], as ECS spells it.
+    pub cpu_architecture: String,
 }
 
 impl Default for EcsSettings {
@@ -43,6 +51,7 @@ impl Default for EcsSettings {
             cpu: DEFAULT_CPU,
             memory: DEFAULT_MEMORY,
             assign_public_ip: DEFAULT_ASSIGN_PUBLIC_IP,
+            cpu_architecture: DEFAULT_CPU_ARCHITECTURE.into(),
         }
     }
 }

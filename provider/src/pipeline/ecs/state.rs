@@ -184,6 +184,11 @@ fn observed_runtime(
         cpu: number(&settings.cpu, prior.cpu),
         memory: number(&settings.memory, prior.memory),
         assign_public_ip: target.map_or(prior.assign_public_ip, |t| t.assign_public_ip),
+        cpu_architecture: if settings.runtime_platform.cpu_architecture.is_empty() {
+            prior.cpu_architecture.clone()
+        } else {
+            settings.runtime_platform.cpu_architecture.clone()
+        },
     };
     let (artifact_bucket, artifact_prefix) =
         artifact_location(before, name, observed.folder.as_ref());

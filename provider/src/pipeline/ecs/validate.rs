@@ -8,8 +8,8 @@
 
 use super::schema::{ECS_ATTRIBUTES, PYTHON_SHELL_ATTRIBUTES};
 use super::settings::{
-    EcsSettings, KIND, MAX_SECURITY_GROUPS, MAX_SUBNETS, TaskSizeError, check_cluster,
-    check_ec2_id, check_image, check_task_size,
+    CPU_ARCHITECTURES, EcsSettings, KIND, MAX_SECURITY_GROUPS, MAX_SUBNETS, TaskSizeError,
+    check_cluster, check_ec2_id, check_image, check_task_size,
 };
 use crate::protocol::{AttributePath, Diagnostic, Diagnostics, Value};
 
@@ -114,6 +114,17 @@ pub fn check_settings(ecs: &EcsSettings, err: &mut impl FnMut(AttributePath, &st
         );
     }
 
+    if !CPU_ARCHITECTURES.contains(&ecs.cpu_architecture.as_str()) {
+        err(
+            runtime("cpu_architecture"),
+            "Invalid CPU architecture",
+            format!(
+                "{:?} is not a Fargate CPU architecture; use {}",
+                ecs.cpu_architecture,
+                CPU_ARCHITECTURES.join(" or ")
+            ),
+        );
+    }
     match check_task_size(ecs.cpu, ecs.memory) {
         Ok(()) => {}
         Err(TaskSizeError::Cpu(detail)) => err(runtime("cpu"), "Invalid Fargate task size", detail),
@@ -136,6 +147,7 @@ mod tests {
             cpu: 1024,
             memory: 2048,
             assign_public_ip: false,
+            cpu_architecture: "X86_64".into(),
         }
     }
 
@@ -211,6 +223,11 @@ mod tests {
                 "Too many network settings",
             ),
             (|s| s.cpu = 1000, "runtime.cpu", "Invalid Fargate task size"),
+            (
+                |s| s.cpu_architecture = "arm64".into(),
+                "runtime.cpu_architecture",
+                "Invalid CPU architecture",
+            ),
             (
                 |s| s.memory = 1024,
                 "runtime.memory",

@@ -27,6 +27,9 @@ pub fn decode(runtime: &Value) -> DecodedEcs {
     if let Some(image) = r.known("image").and_then(Value::as_str) {
         r.decoded.settings.image = image.to_owned();
     }
+    if let Some(arch) = r.known("cpu_architecture").and_then(Value::as_str) {
+        r.decoded.settings.cpu_architecture = arch.to_owned();
+    }
     let subnets = r.strings("subnets");
     let security_groups = r.strings("security_groups");
     let cpu = r.whole("cpu");
@@ -117,6 +120,7 @@ pub fn encode_into(block: &mut Value, kind: &str, ecs: &EcsSettings) {
         ("cpu", Value::from(ecs.cpu)),
         ("memory", Value::from(ecs.memory)),
         ("assign_public_ip", Value::Bool(ecs.assign_public_ip)),
+        ("cpu_architecture", Value::from(&ecs.cpu_architecture)),
     ] {
         block.set_attr(name, value);
     }
@@ -141,6 +145,7 @@ mod tests {
             ("cpu", Value::from(512)),
             ("memory", Value::from(1024)),
             ("assign_public_ip", Value::Bool(true)),
+            ("cpu_architecture", Value::from("ARM64")),
         ])
     }
 
@@ -158,6 +163,7 @@ mod tests {
                 cpu: 512,
                 memory: 1024,
                 assign_public_ip: true,
+                cpu_architecture: "ARM64".into(),
             }
         );
     }
