@@ -13,9 +13,7 @@
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use arrow::array::{
-    Array, ArrayData, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array,
-};
+use arrow::array::{Array, ArrayData, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array};
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, can_cast_types, cast_with_options, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
@@ -191,10 +189,7 @@ impl MappingPlan {
                 .map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
             let path =
                 parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
-            if steps
-                .iter()
-                .any(|s: &Step| same_column(&s.to, &m.to))
-            {
+            if steps.iter().any(|s: &Step| same_column(&s.to, &m.to)) {
                 return Err(usage(format!(
                     "mapping[{index}].to: column '{}' is written twice",
                     m.to
@@ -374,9 +369,11 @@ fn renamed(data: ArrayData, to: &DataType) -> Result<ArrayData> {
             .iter()
             .zip(fields.iter().map(|f| f.data_type()))
             .collect(),
-        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => {
-            data.child_data().iter().map(|c| (c, item.data_type())).collect()
-        }
+        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => data
+            .child_data()
+            .iter()
+            .map(|c| (c, item.data_type()))
+            .collect(),
         _ => return Ok(data),
     };
     let children = children

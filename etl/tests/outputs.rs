@@ -70,7 +70,11 @@ fn columns_differing_only_by_case_and_empty_names_are_renamed_with_a_warning() {
     assert_eq!(columns, ["id", "ID_2", "col2", "a"]);
     let lower: std::collections::HashSet<String> =
         columns.iter().map(|c| c.to_lowercase()).collect();
-    assert_eq!(lower.len(), columns.len(), "distinct without case: {columns:?}");
+    assert_eq!(
+        lower.len(),
+        columns.len(),
+        "distinct without case: {columns:?}"
+    );
     assert_eq!(data["schema"]["a"], "struct<x: int64, X_2: int64>");
     let rows = rows_by(&data, "id");
     assert_eq!(
@@ -107,7 +111,14 @@ fn double_statistics_are_readable_by_parquet_cpp() {
     );
     let out = dir.path().join("out");
     etl_expect(
-        &["run", "--input", p(&input), "--output", p(&out), "--no-progress"],
+        &[
+            "run",
+            "--input",
+            p(&input),
+            "--output",
+            p(&out),
+            "--no-progress",
+        ],
         0,
     );
     let script = r#"
@@ -139,7 +150,9 @@ print(json.dumps({"stats": stats, "duckdb_orders": orders}))
     );
     if let Some(orders) = got["duckdb_orders"].as_array() {
         assert!(
-            orders.iter().all(|o| o.as_str().unwrap().contains("TypeDefinedOrder")),
+            orders
+                .iter()
+                .all(|o| o.as_str().unwrap().contains("TypeDefinedOrder")),
             "DuckDB knows every column's order: {orders:?}"
         );
     }
@@ -218,7 +231,14 @@ fn quarantine_without_a_rule_that_judges_rows_is_refused() {
     let input = dir.path().join("in.json");
     write(&input, "{\"id\": 1}\n");
     let out = dir.path().join("out");
-    let base = ["run", "--input", p(&input), "--output", p(&out), "--no-progress"];
+    let base = [
+        "run",
+        "--input",
+        p(&input),
+        "--output",
+        p(&out),
+        "--no-progress",
+    ];
     // No rules at all (the default ruleset), then only dataset rules.
     let rules = dir.path().join("rules.dqdl");
     write(&rules, "Rules = [ RowCount > 0, ColumnCount = 1 ]");
@@ -292,7 +312,14 @@ fn records_that_are_not_objects_are_rejected_with_file_and_line() {
     write(&scalars, "42\n\"text\"\n");
     let out = dir.path().join("out");
     let run = etl_expect(
-        &["run", "--input", p(&scalars), "--output", p(&out), "--no-progress"],
+        &[
+            "run",
+            "--input",
+            p(&scalars),
+            "--output",
+            p(&out),
+            "--no-progress",
+        ],
         1,
     );
     let err = stderr(&run);
@@ -303,7 +330,10 @@ fn records_that_are_not_objects_are_rejected_with_file_and_line() {
         )),
         "{err}"
     );
-    assert!(!err.contains("truncated") && !err.contains("no columns"), "{err}");
+    assert!(
+        !err.contains("truncated") && !err.contains("no columns"),
+        "{err}"
+    );
     // Among objects, a top-level scalar is a rejected record with its own reason.
     let mixed = dir.path().join("mixed.json");
     write(&mixed, "{\"a\": 1}\ntrue\n{\"a\": 2}\n");
@@ -338,17 +368,32 @@ fn records_that_are_not_objects_are_rejected_with_file_and_line() {
 /// refuses are refused at validation.
 #[test]
 fn every_time_zone_the_validation_accepts_is_evaluated() {
-    let forms = ["UTC", "GMT", "UT", "Z", "+05:30", "-08", "+0530", "UTC+2", "GMT-03:30", "UT+01:02:03"];
+    let forms = [
+        "UTC",
+        "GMT",
+        "UT",
+        "Z",
+        "+05:30",
+        "-08",
+        "+0530",
+        "UTC+2",
+        "GMT-03:30",
+        "UT+01:02:03",
+    ];
     let candidates: Vec<&str> = gluepipe_spec::dqdl::zones::region_ids()
         .iter()
         .copied()
         .chain(forms)
         .collect();
-    let rule = |zone: &str| format!("ColumnValues \"d\" <= \"11:59 PM\" with timeZone = \"{zone}\"");
+    let rule =
+        |zone: &str| format!("ColumnValues \"d\" <= \"11:59 PM\" with timeZone = \"{zone}\"");
     let (accepted, refused): (Vec<&str>, Vec<&str>) = candidates.iter().partition(|zone| {
         gluepipe_spec::dqdl::parse(&format!("Rules = [ {} ]", rule(zone))).is_ok()
     });
-    assert!(refused.iter().all(|z| z.starts_with("SystemV/")), "{refused:?}");
+    assert!(
+        refused.iter().all(|z| z.starts_with("SystemV/")),
+        "{refused:?}"
+    );
     assert!(accepted.len() > 590, "{}", accepted.len());
     assert!(accepted.contains(&"Europe/Paris") && accepted.contains(&"+05:30"));
 
@@ -418,7 +463,11 @@ fn location_schemes_mean_the_same_to_validation_and_to_the_run() {
             let file = dir.path().join("pipeline.json");
             write(&file, &spec.to_json_pretty());
             let run = etl_expect(&["run", p(&file), "--no-progress"], 2);
-            assert!(stderr(&run).contains("unsupported scheme"), "{}", stderr(&run));
+            assert!(
+                stderr(&run).contains("unsupported scheme"),
+                "{}",
+                stderr(&run)
+            );
         }
     }
 }

@@ -44,7 +44,8 @@ pub fn distinct_names<S: AsRef<str>>(names: &[S]) -> Vec<String> {
             };
             let mut candidate = base.clone();
             let mut n = 2;
-            while (!name.is_empty() && candidate == base) || taken.contains(&column_key(&candidate)) {
+            while (!name.is_empty() && candidate == base) || taken.contains(&column_key(&candidate))
+            {
                 candidate = format!("{base}_{n}");
                 n += 1;
             }
@@ -68,7 +69,10 @@ mod tests {
             (&["a", ""], &["a", "col1"]),
             (&["", "col0"], &["col0_2", "col0"]),
             (&["", ""], &["col0", "col1"]),
-            (&["Straße", "STRASSE", "straße"], &["Straße", "STRASSE", "straße_2"]),
+            (
+                &["Straße", "STRASSE", "straße"],
+                &["Straße", "STRASSE", "straße_2"],
+            ),
         ];
         for (names, want) in cases {
             assert_eq!(distinct_names(names), *want, "{names:?}");

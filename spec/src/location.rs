@@ -242,7 +242,11 @@ mod tests {
 
     #[test]
     fn hadoop_schemes_name_the_same_objects() {
-        for input in ["s3://bucket/raw/x/", "s3a://bucket/raw/x/", "s3n://bucket/raw/x/"] {
+        for input in [
+            "s3://bucket/raw/x/",
+            "s3a://bucket/raw/x/",
+            "s3n://bucket/raw/x/",
+        ] {
             let Location::S3(uri) = Location::parse(input).unwrap() else {
                 panic!("{input} is S3");
             };
@@ -254,9 +258,20 @@ mod tests {
 
     #[test]
     fn siblings() {
-        let sibling = |l: &str| Location::parse(l).unwrap().sibling("_q").map(|s| s.to_string());
-        assert_eq!(sibling("s3://bkt/orders/").as_deref(), Some("s3://bkt/orders_q/"));
-        assert_eq!(sibling("s3a://bkt/a/orders").as_deref(), Some("s3://bkt/a/orders_q/"));
+        let sibling = |l: &str| {
+            Location::parse(l)
+                .unwrap()
+                .sibling("_q")
+                .map(|s| s.to_string())
+        };
+        assert_eq!(
+            sibling("s3://bkt/orders/").as_deref(),
+            Some("s3://bkt/orders_q/")
+        );
+        assert_eq!(
+            sibling("s3a://bkt/a/orders").as_deref(),
+            Some("s3://bkt/a/orders_q/")
+        );
         assert_eq!(sibling("s3://bkt/"), None);
         assert_eq!(sibling("s3://bkt"), None);
         assert_eq!(sibling("out/").as_deref(), Some("out_q"));

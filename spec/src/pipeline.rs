@@ -462,10 +462,7 @@ impl PipelineSpec {
         }
         for (i, col) in t.partition_by.iter().enumerate() {
             let path = vec![Field("target"), Field("partition_by"), Index(i)];
-            if t.partition_by[..i]
-                .iter()
-                .any(|c| same_column(c, col))
-            {
+            if t.partition_by[..i].iter().any(|c| same_column(c, col)) {
                 push(
                     path,
                     "Duplicate partition column",
@@ -582,7 +579,11 @@ mod tests {
             spec.quarantine_location().unwrap().unwrap().to_string(),
             "s3://curated-bucket/orders_quarantine/"
         );
-        let explicit = quarantining(rows, "s3://curated-bucket/orders/", Some("s3://q-bucket/q/"));
+        let explicit = quarantining(
+            rows,
+            "s3://curated-bucket/orders/",
+            Some("s3://q-bucket/q/"),
+        );
         assert_eq!(
             explicit.quarantine_location().unwrap().unwrap().to_string(),
             "s3://q-bucket/q/"
@@ -594,16 +595,22 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            printed(&quarantining(DEFAULT_RULESET, "s3://curated-bucket/orders/", None)),
+            printed(&quarantining(
+                DEFAULT_RULESET,
+                "s3://curated-bucket/orders/",
+                None
+            )),
             ["data_quality.on_failure: Nothing to quarantine"]
         );
         assert_eq!(
             printed(&quarantining(rows, "s3://curated-bucket/", None)),
             ["data_quality.quarantine_path: Quarantine location needed"]
         );
-        assert!(quarantining(rows, "s3://curated-bucket/", Some("s3://q-bucket/q/"))
-            .validate()
-            .is_empty());
+        assert!(
+            quarantining(rows, "s3://curated-bucket/", Some("s3://q-bucket/q/"))
+                .validate()
+                .is_empty()
+        );
         // Not quarantining: no location.
         let mut warn = quarantining(DEFAULT_RULESET, "s3://curated-bucket/orders/", None);
         warn.data_quality.as_mut().unwrap().on_failure = OnFailure::Warn;

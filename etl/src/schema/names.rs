@@ -123,11 +123,16 @@ mod tests {
             ("ID".into(), parse_glue_type("string").unwrap()),
             ("".into(), GlueType::BigInt),
             ("a".into(), fields("x", "X")),
-            ("items".into(), GlueType::Array(Box::new(fields("sku", "SKU")))),
+            (
+                "items".into(),
+                GlueType::Array(Box::new(fields("sku", "SKU"))),
+            ),
         ];
         let (out, renamed) = readable_columns(&columns);
-        let printed: Vec<(String, String)> =
-            out.iter().map(|(n, t)| (n.clone(), t.to_string())).collect();
+        let printed: Vec<(String, String)> = out
+            .iter()
+            .map(|(n, t)| (n.clone(), t.to_string()))
+            .collect();
         assert_eq!(
             printed,
             [

@@ -87,9 +87,9 @@ fn nan_free_float_columns(row_groups: &[RowGroupMetaData]) -> Option<(usize, Vec
             matches!(
                 first.column(i).column_descr().physical_type(),
                 PhysicalType::FLOAT | PhysicalType::DOUBLE
-            ) && row_groups.iter().all(|rg| {
-                rg.column(i).statistics().and_then(|s| s.nan_count_opt()) == Some(0)
-            })
+            ) && row_groups
+                .iter()
+                .all(|rg| rg.column(i).statistics().and_then(|s| s.nan_count_opt()) == Some(0))
         })
         .collect();
     Some((first.num_columns(), columns))
@@ -188,27 +188,46 @@ mod tests {
 
     fn orders(file: Vec<u8>) -> Vec<ColumnOrder> {
         let reader = SerializedFileReader::new(Bytes::from(file)).unwrap();
-        reader.metadata().file_metadata().column_orders().unwrap().clone()
+        reader
+            .metadata()
+            .file_metadata()
+            .column_orders()
+            .unwrap()
+            .clone()
     }
 
     #[test]
     fn nan_free_floats_are_labelled_type_defined() {
         let file = write(
             vec![
-                ("d", Arc::new(Float64Array::from(vec![1.5, -2.25, 3.0])) as ArrayRef),
+                (
+                    "d",
+                    Arc::new(Float64Array::from(vec![1.5, -2.25, 3.0])) as ArrayRef,
+                ),
                 ("n", Arc::new(Int64Array::from(vec![1, 2, 3]))),
                 ("f", Arc::new(Float32Array::from(vec![0.5, f32::NAN, 1.0]))),
             ],
             2,
         );
         let got = orders(file.clone());
-        assert!(matches!(got[0], ColumnOrder::TYPE_DEFINED_ORDER(_)), "{got:?}");
-        assert!(matches!(got[1], ColumnOrder::TYPE_DEFINED_ORDER(_)), "{got:?}");
+        assert!(
+            matches!(got[0], ColumnOrder::TYPE_DEFINED_ORDER(_)),
+            "{got:?}"
+        );
+        assert!(
+            matches!(got[1], ColumnOrder::TYPE_DEFINED_ORDER(_)),
+            "{got:?}"
+        );
         // A NaN in one row group keeps the total order for that column.
         assert_eq!(got[2], ColumnOrder::IEEE_754_TOTAL_ORDER, "{got:?}");
         // The statistics themselves are untouched and still read back.
         let reader = SerializedFileReader::new(Bytes::from(file)).unwrap();
-        let stats = reader.metadata().row_group(0).column(0).statistics().unwrap();
+        let stats = reader
+            .metadata()
+            .row_group(0)
+            .column(0)
+            .statistics()
+            .unwrap();
         assert_eq!(stats.min_bytes_opt().unwrap(), (-2.25f64).to_le_bytes());
     }
 
@@ -223,7 +242,10 @@ mod tests {
             })
             .collect();
         let file = write(
-            columns.iter().map(|(n, a)| (n.as_str(), a.clone())).collect(),
+            columns
+                .iter()
+                .map(|(n, a)| (n.as_str(), a.clone()))
+                .collect(),
             10,
         );
         assert!(

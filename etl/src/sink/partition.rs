@@ -236,7 +236,10 @@ mod tests {
             .unwrap()
             .into_iter()
             .map(|(row, reason)| {
-                assert!(reason.contains("'k'") && reason.contains("at most 255"), "{reason}");
+                assert!(
+                    reason.contains("'k'") && reason.contains("at most 255"),
+                    "{reason}"
+                );
                 row
             })
             .collect();

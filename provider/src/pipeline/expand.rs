@@ -476,7 +476,10 @@ pub(crate) fn data_access_statements(
     if let Ok(target) = S3Uri::parse(&spec.target.path) {
         add_write(&target);
     }
-    let results = spec.data_quality.as_ref().and_then(|dq| dq.results_path.as_deref());
+    let results = spec
+        .data_quality
+        .as_ref()
+        .and_then(|dq| dq.results_path.as_deref());
     if let Some(Ok(Location::S3(uri))) = results.map(Location::parse) {
         add_write(&uri);
     }

@@ -32,7 +32,8 @@ mod tests {
 
     #[test]
     fn row_rules_and_dataset_rules() {
-        let judges = |text: &str| parse(&format!("Rules = [ {text} ]")).unwrap().rules[0].judges_rows();
+        let judges =
+            |text: &str| parse(&format!("Rules = [ {text} ]")).unwrap().rules[0].judges_rows();
         assert!(judges("IsComplete \"id\""));
         assert!(judges("ColumnValues \"qty\" > 0"));
         assert!(judges("(IsComplete \"id\") and (ColumnLength \"s\" < 5)"));

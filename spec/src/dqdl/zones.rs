@@ -754,14 +754,28 @@ mod tests {
     fn today_at_follows_daylight_saving_as_java_does() {
         let paris = zone("Europe/Paris").unwrap();
         let at = |day: &str, h, m| {
-            let now = DateTime::parse_from_rfc3339(day).unwrap().with_timezone(&Utc);
+            let now = DateTime::parse_from_rfc3339(day)
+                .unwrap()
+                .with_timezone(&Utc);
             paris.today_at(now, h, m).unwrap().to_rfc3339()
         };
-        assert_eq!(at("2024-06-01T12:00:00Z", 9, 30), "2024-06-01T07:30:00+00:00");
-        assert_eq!(at("2024-01-15T12:00:00Z", 9, 30), "2024-01-15T08:30:00+00:00");
+        assert_eq!(
+            at("2024-06-01T12:00:00Z", 9, 30),
+            "2024-06-01T07:30:00+00:00"
+        );
+        assert_eq!(
+            at("2024-01-15T12:00:00Z", 9, 30),
+            "2024-01-15T08:30:00+00:00"
+        );
         // 02:30 does not exist on 2024-03-31: Java reads it as 03:30 CEST.
-        assert_eq!(at("2024-03-31T12:00:00Z", 2, 30), "2024-03-31T01:30:00+00:00");
+        assert_eq!(
+            at("2024-03-31T12:00:00Z", 2, 30),
+            "2024-03-31T01:30:00+00:00"
+        );
         // 02:30 happens twice on 2024-10-27: the earlier (CEST) one.
-        assert_eq!(at("2024-10-27T12:00:00Z", 2, 30), "2024-10-27T00:30:00+00:00");
+        assert_eq!(
+            at("2024-10-27T12:00:00Z", 2, 30),
+            "2024-10-27T00:30:00+00:00"
+        );
     }
 }
