@@ -7,29 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use serde_json::Value;
 
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
-}
-
-/// Runs a Python snippet with pyarrow (and duckdb) against `arg`; returns its JSON output.
-fn python_json(script: &str, arg: &Path) -> Value {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .arg(arg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

@@ -759,23 +759,16 @@ mod tests {
                 .with_timezone(&Utc);
             paris.today_at(now, h, m).unwrap().to_rfc3339()
         };
-        assert_eq!(
-            at("2024-06-01T12:00:00Z", 9, 30),
-            "2024-06-01T07:30:00+00:00"
-        );
-        assert_eq!(
-            at("2024-01-15T12:00:00Z", 9, 30),
-            "2024-01-15T08:30:00+00:00"
-        );
-        // 02:30 does not exist on 2024-03-31: Java reads it as 03:30 CEST.
-        assert_eq!(
-            at("2024-03-31T12:00:00Z", 2, 30),
-            "2024-03-31T01:30:00+00:00"
-        );
-        // 02:30 happens twice on 2024-10-27: the earlier (CEST) one.
-        assert_eq!(
-            at("2024-10-27T12:00:00Z", 2, 30),
-            "2024-10-27T00:30:00+00:00"
-        );
+        let cases = [
+            ("2024-06-01T12:00:00Z", 9, 30, "2024-06-01T07:30:00+00:00"),
+            ("2024-01-15T12:00:00Z", 9, 30, "2024-01-15T08:30:00+00:00"),
+            // 02:30 does not exist on 2024-03-31: Java reads it as 03:30 CEST.
+            ("2024-03-31T12:00:00Z", 2, 30, "2024-03-31T01:30:00+00:00"),
+            // 02:30 happens twice on 2024-10-27: the earlier (CEST) one.
+            ("2024-10-27T12:00:00Z", 2, 30, "2024-10-27T00:30:00+00:00"),
+        ];
+        for (day, h, m, want) in cases {
+            assert_eq!(at(day, h, m), want, "{day} {h}:{m}");
+        }
     }
 }
