@@ -13,11 +13,12 @@
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array};
+use arrow::array::{Array, ArrayData, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array};
 use arrow::buffer::NullBuffer;
 use arrow::compute::{CastOptions, can_cast_types, cast_with_options, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use gluepipe_spec::column_name::same_column;
 use gluepipe_spec::parse_glue_type;
 use gluepipe_spec::pipeline::Mapping;
 
@@ -84,7 +85,7 @@ pub struct MappingPlan {
     /// What the mapping reads: the columns the decoder must produce.
     source: SchemaRef,
     output: SchemaRef,
-    /// `None`: identity.
+    /// `None`: identity, or only a renaming when `output` differs from `source`.
     steps: Option<Vec<Step>>,
 }
 
@@ -166,6 +167,16 @@ impl MappingPlan {
         }
     }
 
+    /// Every column of `source`, values unchanged, under the names of `output` (the same
+    /// types, names changed at any level: see `schema::names`).
+    pub fn renaming(source: SchemaRef, output: SchemaRef) -> MappingPlan {
+        MappingPlan {
+            source,
+            output,
+            steps: None,
+        }
+    }
+
     /// Validates `mappings` against `source` (the catalog's columns) or, without one, derives
     /// the columns to decode from the mapping itself. Problems are usage errors naming the entry.
     pub fn new(mappings: &[Mapping], source: Option<&Schema>) -> Result<MappingPlan> {
@@ -178,10 +189,7 @@ impl MappingPlan {
                 .map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
             let path =
                 parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
-            if steps
-                .iter()
-                .any(|s: &Step| s.to.eq_ignore_ascii_case(&m.to))
-            {
+            if steps.iter().any(|s: &Step| same_column(&s.to, &m.to)) {
                 return Err(usage(format!(
                     "mapping[{index}].to: column '{}' is written twice",
                     m.to
@@ -262,8 +270,19 @@ impl MappingPlan {
     /// Maps one decoded batch; rows whose values cannot be cast are left out and listed.
     pub fn apply(&self, batch: &RecordBatch) -> Result<Mapped> {
         let Some(steps) = &self.steps else {
+            let batch = if self.source == self.output {
+                batch.clone()
+            } else {
+                let columns = batch
+                    .columns()
+                    .iter()
+                    .zip(self.output.fields())
+                    .map(|(c, f)| Ok(make_array(renamed(c.to_data(), f.data_type())?)))
+                    .collect::<Result<Vec<_>>>()?;
+                RecordBatch::try_new(self.output.clone(), columns)?
+            };
             return Ok(Mapped {
-                batch: batch.clone(),
+                batch,
                 rejected: Vec::new(),
             });
         };
@@ -340,6 +359,32 @@ fn changed_by_cast(from: &ArrayRef, to: &ArrayRef) -> Result<Option<BooleanArray
     let back = cast_with_options(to, from.data_type(), &CastOptions::default())?;
     let differs = arrow::compute::kernels::cmp::neq(from, &back)?;
     Ok((differs.true_count() > 0).then_some(differs))
+}
+
+/// `data` typed as `to`, which differs from its type only in field names at any depth.
+fn renamed(data: ArrayData, to: &DataType) -> Result<ArrayData> {
+    let children: Vec<(&ArrayData, &DataType)> = match to {
+        DataType::Struct(fields) => data
+            .child_data()
+            .iter()
+            .zip(fields.iter().map(|f| f.data_type()))
+            .collect(),
+        DataType::List(item) | DataType::LargeList(item) | DataType::Map(item, _) => data
+            .child_data()
+            .iter()
+            .map(|c| (c, item.data_type()))
+            .collect(),
+        _ => return Ok(data),
+    };
+    let children = children
+        .into_iter()
+        .map(|(c, ty)| renamed(c.clone(), ty))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(data
+        .into_builder()
+        .data_type(to.clone())
+        .child_data(children)
+        .build()?)
 }
 
 /// The column at `path`, with the nulls of every enclosing struct applied.

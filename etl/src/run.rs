@@ -13,12 +13,13 @@
 //! including a failed `on_failure = fail` check, aborts its publishers: the target stays as it
 //! was, and only the rejects file (under `_gluepipe/`) is kept for inspection.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, new_null_array};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray, new_null_array};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use gluepipe_spec::pipeline::{OnFailure, WriteMode};
@@ -34,9 +35,11 @@ use crate::mapping::MappingPlan;
 use crate::progress::{Counters, Log, Progress};
 use crate::quality::{HistoryAt, QualityReport, QualityStage};
 use crate::rejects::{Reject, RejectsSink, TooManyBadRecords};
-use crate::schema::{InferOptions, arrow_to_glue, infer_schema, schema_from_glue};
+use crate::schema::infer::{infer_columns, starts_object};
+use crate::schema::names::{RenamedColumn, readable_columns};
+use crate::schema::{InferOptions, arrow_to_glue, schema_from_glue};
 use crate::settings::{RunMode, RunSettings, Tuning};
-use crate::sink::partition::check_partition_columns;
+use crate::sink::partition::{check_partition_columns, unnameable_rows};
 use crate::sink::{FileOptions, OutputFile, PartitionedWriter};
 use crate::source::open_decompressed;
 use crate::storage::commit::Recovered;
@@ -89,6 +92,10 @@ pub struct RunRecord {
     /// sample), with how many values each had. They are not in the output.
     #[serde(skip_serializing_if = "UnknownFields::is_empty")]
     pub fields_not_in_schema: UnknownFields,
+    /// With an inferred schema: columns (or struct fields) whose input names differ only by
+    /// case from an earlier one's, or are empty, and the names they are written under.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub renamed_columns: Vec<RenamedColumn>,
     /// Set when this process converted one shard of a sharded run: its files are staged, and
     /// `gluepipe-etl merge` publishes them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,11 +197,16 @@ pub fn infer_input_schema(
     let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url));
     let files = rt.block_on(resolve_inputs(inputs, &aws))?;
     let records = sample_records(&files, sample_rows, Tuning::default().chunk_bytes)?;
-    let schema = infer_schema(
+    let columns = infer_columns(
         records.iter().map(Vec::as_slice),
         InferOptions { sample_rows },
     );
-    crate::schema::glue_columns(&schema)
+    // Named as a run writes them.
+    let (readable, _) = readable_columns(&columns);
+    Ok(readable
+        .into_iter()
+        .map(|(name, ty)| (name, ty.to_string()))
+        .collect())
 }
 
 /// State shared by the reader and the workers.
@@ -385,6 +397,8 @@ pub(crate) struct Prepared {
     /// The source's files, all of them (a shard converts some).
     pub files: Vec<InputFile>,
     worker_plan: Arc<WorkerPlan>,
+    /// Inferred columns written under another name (see `schema::names`).
+    pub renamed_columns: Vec<RenamedColumn>,
     pub output_schema: SchemaRef,
     pub target: Location,
     pub target_store: Store,
@@ -413,23 +427,33 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     // What to decode and what to write. Inference samples the start of the whole source, so
     // every shard of a sharded run infers the schema a single run would.
     let mut has_records = true;
+    let mut renamed_columns = Vec::new();
     let plan = if !spec.mapping.is_empty() {
         MappingPlan::new(&spec.mapping, source.catalog_schema.as_ref())?
     } else if let Some(schema) = &source.catalog_schema {
         MappingPlan::identity(Arc::new(schema.clone()))
     } else {
         let sample = sample_records(&source.files, tuning.sample_rows, tuning.chunk_bytes)?;
-        has_records = !sample.is_empty();
-        let schema = infer_schema(
+        // Only objects make rows: a sample of nothing else goes on, so that each record is
+        // rejected with its file and line (and the first one fails a run that allows none).
+        has_records = sample.iter().any(|r| starts_object(r));
+        if !has_records && !sample.is_empty() {
+            log.warn("schema inference found no JSON object in the sample; every record will be rejected");
+        }
+        let columns = infer_columns(
             sample.iter().map(Vec::as_slice),
             InferOptions {
                 sample_rows: tuning.sample_rows,
             },
         );
-        if schema.fields().is_empty() && !sample.is_empty() {
-            log.warn("schema inference found no JSON object in the sample; every record will be rejected");
+        let (readable, renamed) = readable_columns(&columns);
+        let source = Arc::new(schema_from_glue(&columns));
+        if renamed.is_empty() {
+            MappingPlan::identity(source)
+        } else {
+            renamed_columns = renamed;
+            MappingPlan::renaming(source, Arc::new(schema_from_glue(&readable)))
         }
-        MappingPlan::identity(Arc::new(schema))
     };
     let decode_schema = Arc::new(Schema::new(
         plan.source_schema()
@@ -471,6 +495,7 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     Ok(Prepared {
         files: source.files,
         worker_plan,
+        renamed_columns,
         output_schema,
         target,
         target_store,
@@ -517,22 +542,17 @@ impl Prepared {
     /// Where quarantined rows go, when the spec quarantines them.
     pub fn quarantine_store(&self, env: &RunEnv<'_>) -> Result<Option<Store>> {
         let (spec, rt, aws) = (&env.settings.spec, env.rt, env.aws);
-        let Some(dq) = spec
-            .data_quality
-            .as_ref()
-            .filter(|_| self.worker_plan.quarantine)
-        else {
+        let Some(location) = spec.quarantine_location() else {
             return Ok(None);
         };
-        Ok(Some(match &dq.quarantine_path {
-            Some(p) => rt.block_on(Store::at(&Location::parse(p)?, aws))?,
-            None => self.target_store.sub("_gluepipe/quarantine")?,
-        }))
+        let location = location.map_err(|e| usage(e.to_string()))?;
+        Ok(Some(rt.block_on(Store::at(&location, aws))?))
     }
 }
 
 fn execute(env: &RunEnv<'_>, record: &mut RunRecord) -> Result<()> {
     let prepared = prepare(env)?;
+    record.renamed_columns = prepared.renamed_columns.clone();
     if env.settings.spec.source.incremental && env.settings.mode != RunMode::Single {
         return Err(usage(
             "incremental runs cannot be sharded yet: run them as one process (no --shard-inputs or merge)",
@@ -1104,19 +1124,37 @@ fn process(
         )?
     };
     let mapped = plan.plan.apply(&batch)?;
-    for rejection in &mapped.rejected {
-        let record = decoded.row_records[rejection.row] as usize;
+    // Rejects the record of row `row` of the decoded batch.
+    let reject_row = |row: usize, reason: &str| {
+        let record = decoded.row_records[row] as usize;
         shared.reject(
             chunk.file_index,
             Reject {
                 file: chunk.file.clone(),
                 line: chunk.records[record].line,
-                reason: rejection.reason.clone(),
+                reason: reason.to_string(),
                 raw: chunk.raw(record).to_vec(),
             },
-        )?;
+        )
+    };
+    for rejection in &mapped.rejected {
+        reject_row(rejection.row, &rejection.reason)?;
     }
     let mut batch = mapped.batch;
+    let unnameable = unnameable_rows(&batch, &plan.partition_indices)?;
+    if !unnameable.is_empty() {
+        // The mapped batch lacks the rows the mapping rejected: find each row's decoded row.
+        let mapping_rejected: HashSet<usize> = mapped.rejected.iter().map(|r| r.row).collect();
+        let decoded_rows: Vec<usize> = (0..batch.num_rows() + mapping_rejected.len())
+            .filter(|r| !mapping_rejected.contains(r))
+            .collect();
+        let mut keep = vec![true; batch.num_rows()];
+        for (row, reason) in &unnameable {
+            reject_row(decoded_rows[*row], reason)?;
+            keep[*row] = false;
+        }
+        batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
+    }
     if let Some(stage) = &shared.quality {
         let verdicts = stage
             .lock()
@@ -1279,6 +1317,17 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             "  warning   fields the inferred schema lacks, not in the output: {} — first seen after \
              the sample; raise --sample-rows or declare the schema (catalog table or mapping)",
             fields.join(", ")
+        ));
+    }
+    if !r.renamed_columns.is_empty() {
+        let renamed: Vec<String> = r
+            .renamed_columns
+            .iter()
+            .map(|c| format!("{:?} → {:?}", c.from, c.to))
+            .collect();
+        lines.push(format!(
+            "  warning   columns renamed, as Glue, Athena and Spark ignore case and need a name: {}",
+            renamed.join(", ")
         ));
     }
     if let Some(dq) = &r.data_quality {

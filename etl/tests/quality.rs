@@ -163,7 +163,8 @@ fn quarantine_mode_sets_failing_rows_aside() {
             .iter()
             .all(|r| r["status"] == "paid")
     );
-    let quarantined = read_parquet(&out.join("_gluepipe/quarantine"));
+    // Beside the target (`out_quarantine/`), where a reader of `out/` never sees them.
+    let quarantined = read_parquet(&dir.path().join("out_quarantine"));
     let rows = quarantined["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 10);
     assert!(rows.iter().all(|r| r["status"] == "lost"));

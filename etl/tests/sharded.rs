@@ -275,7 +275,12 @@ fn shards_and_merge_equal_one_run() {
     assert_eq!(rows_in_files, written);
 
     // Quarantine and rejects hold the same records.
-    let q = |out: &Path| rows_by(&read_parquet(&out.join("_gluepipe/quarantine")), "id");
+    // Quarantined rows live beside each target, in `<target>_quarantine/`.
+    let beside = |out: &Path| {
+        let name = out.file_name().unwrap().to_string_lossy();
+        out.with_file_name(format!("{name}_quarantine"))
+    };
+    let q = |out: &Path| rows_by(&read_parquet(&beside(out)), "id");
     assert_eq!(q(&single_out), q(&sharded_out));
     let rejects = sorted_lines(b["rejects_path"].as_str().unwrap());
     assert_eq!(rejects.len(), 2);
@@ -283,6 +288,7 @@ fn shards_and_merge_equal_one_run() {
     // Nothing of the shards is left behind.
     assert!(!states.exists() || std::fs::read_dir(&states).unwrap().count() == 0);
     assert!(!sharded_out.join("_gluepipe/staging").exists());
+    assert!(!beside(&sharded_out).join("_gluepipe/staging").exists());
 }
 
 #[test]

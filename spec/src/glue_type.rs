@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::column_name::same_column;
+
 /// A parsed Glue column type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum GlueType {
@@ -258,7 +260,7 @@ impl Parser<'_> {
             self.skip_ws();
             let name_start = self.pos;
             let name = self.field_name()?;
-            if fields.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
+            if fields.iter().any(|f| same_column(&f.name, &name)) {
                 self.pos = name_start;
                 return Err(self.error(format!("duplicate struct field '{name}'")));
             }

@@ -2,11 +2,13 @@
 //! can validate at plan time exactly what the ETL will run:
 //! - [`pipeline`]: `PipelineSpec`, the JSON file the provider uploads and `gluepipe-etl run` executes;
 //! - [`glue_type`]: Glue (Hive) type strings;
+//! - [`column_name`]: column names as Glue compares them (case-insensitive, never empty);
 //! - [`location`]: `s3://` URIs and local paths;
 //! - [`version`]: the release version and the ETL binary's version marker.
 //!
 //! No I/O, no AWS, no CLI here.
 
+pub mod column_name;
 pub mod dqdl;
 pub mod glue_type;
 pub mod location;

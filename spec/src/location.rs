@@ -28,16 +28,27 @@ pub struct LocationError {
     pub reason: String,
 }
 
+/// The schemes that name S3 objects: `s3://`, and Hadoop's `s3a://` and `s3n://` (Glue tables
+/// written by Spark or EMR often carry these). All three name the same objects; a parsed
+/// location is always shown as `s3://`. This is the one place that decides it, for the
+/// provider's plan-time checks and the ETL alike.
+const S3_SCHEMES: [&str; 3] = ["s3://", "s3a://", "s3n://"];
+
+/// The rest of `input` after an S3 scheme, if it has one.
+fn strip_s3_scheme(input: &str) -> Option<&str> {
+    S3_SCHEMES.iter().find_map(|s| input.strip_prefix(s))
+}
+
 impl S3Uri {
-    /// Parses `s3://bucket[/key]`, checking the bucket against S3's naming rules.
+    /// Parses `s3://bucket[/key]` (or `s3a://`, `s3n://`), checking the bucket against S3's
+    /// naming rules.
     pub fn parse(input: &str) -> Result<S3Uri, LocationError> {
         let err = |reason: &str| LocationError {
             input: input.to_string(),
             reason: reason.to_string(),
         };
-        let rest = input
-            .strip_prefix("s3://")
-            .ok_or_else(|| err("an S3 URI starts with s3://"))?;
+        let rest = strip_s3_scheme(input)
+            .ok_or_else(|| err("an S3 URI starts with s3:// (or s3a://, s3n://)"))?;
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
         validate_bucket(bucket).map_err(|reason| err(&reason))?;
         if key.contains("//") {
@@ -75,8 +86,8 @@ impl fmt::Display for S3Uri {
 }
 
 impl Location {
-    /// `s3://…` is S3 (and must be valid); anything else that is not another URI scheme is a
-    /// local path.
+    /// `s3://…` (or `s3a://`, `s3n://`) is S3 (and must be valid); anything else that is not
+    /// another URI scheme is a local path.
     pub fn parse(input: &str) -> Result<Location, LocationError> {
         if input.trim().is_empty() {
             return Err(LocationError {
@@ -84,7 +95,7 @@ impl Location {
                 reason: "empty location".into(),
             });
         }
-        if input.starts_with("s3://") {
+        if strip_s3_scheme(input).is_some() {
             return S3Uri::parse(input).map(Location::S3);
         }
         if let Some((scheme, _)) = input.split_once("://") {
@@ -94,6 +105,28 @@ impl Location {
             });
         }
         Ok(Location::Local(PathBuf::from(input)))
+    }
+
+    /// The folder beside this one, named as this one plus `suffix`: `s3://b/orders/` →
+    /// `s3://b/orders<suffix>/`, `out` → `out<suffix>`; `None` where there is none (a bucket
+    /// root, `/`, `.`).
+    pub fn sibling(&self, suffix: &str) -> Option<Location> {
+        match self {
+            Location::S3(uri) => {
+                let key = uri.key.trim_end_matches('/');
+                (!key.is_empty()).then(|| {
+                    Location::S3(S3Uri {
+                        bucket: uri.bucket.clone(),
+                        key: format!("{key}{suffix}/"),
+                    })
+                })
+            }
+            Location::Local(path) => {
+                let mut name = path.file_name()?.to_os_string();
+                name.push(suffix);
+                Some(Location::Local(path.with_file_name(name)))
+            }
+        }
     }
 
     pub fn as_s3(&self) -> Option<&S3Uri> {
@@ -205,5 +238,45 @@ mod tests {
                 .contains("unsupported scheme")
         );
         assert!(Location::parse(" ").is_err());
+    }
+
+    #[test]
+    fn hadoop_schemes_name_the_same_objects() {
+        for input in [
+            "s3://bucket/raw/x/",
+            "s3a://bucket/raw/x/",
+            "s3n://bucket/raw/x/",
+        ] {
+            let Location::S3(uri) = Location::parse(input).unwrap() else {
+                panic!("{input} is S3");
+            };
+            assert_eq!(uri.to_string(), "s3://bucket/raw/x/", "{input}");
+        }
+        let err = Location::parse("s3a://My_Bucket/x").unwrap_err();
+        assert!(err.reason.contains("lower-case"), "{err}");
+    }
+
+    #[test]
+    fn siblings() {
+        let sibling = |l: &str| {
+            Location::parse(l)
+                .unwrap()
+                .sibling("_q")
+                .map(|s| s.to_string())
+        };
+        assert_eq!(
+            sibling("s3://bkt/orders/").as_deref(),
+            Some("s3://bkt/orders_q/")
+        );
+        assert_eq!(
+            sibling("s3a://bkt/a/orders").as_deref(),
+            Some("s3://bkt/a/orders_q/")
+        );
+        assert_eq!(sibling("s3://bkt/"), None);
+        assert_eq!(sibling("s3://bkt"), None);
+        assert_eq!(sibling("out/").as_deref(), Some("out_q"));
+        assert_eq!(sibling("/data/out").as_deref(), Some("/data/out_q"));
+        assert_eq!(sibling("."), None);
+        assert_eq!(sibling("/"), None);
     }
 }

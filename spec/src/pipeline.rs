@@ -7,14 +7,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::column_name::{column_key, same_column};
 use crate::glue_type::parse_glue_type;
-use crate::location::Location;
+use crate::location::{Location, LocationError};
 
 /// The spec format version this crate reads and writes.
 pub const SPEC_VERSION: u32 = 1;
 
 /// The ruleset used when `data_quality` is present but gives none (as Glue's default).
 pub const DEFAULT_RULESET: &str = "Rules = [ ColumnCount > 0 ]";
+
+/// The default quarantine folder is the target's name plus this, beside it.
+pub const QUARANTINE_SUFFIX: &str = "_quarantine";
 
 /// A whole pipeline: read `source`, apply `mapping`, check `data_quality`, write `target`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,7 +94,8 @@ pub struct DataQuality {
     /// Where results and metric history go; default `<target>/_gluepipe/dq/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results_path: Option<String>,
-    /// Where quarantined rows go; default `<target>/_gluepipe/quarantine/`.
+    /// Where quarantined rows go; default: beside the target, `<target>_quarantine/`
+    /// (see [`PipelineSpec::quarantine_location`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine_path: Option<String>,
 }
@@ -218,6 +223,32 @@ impl PipelineSpec {
         serde_json::to_string_pretty(self).expect("PipelineSpec serialises")
     }
 
+    /// Where a run puts quarantined rows: `None` unless `on_failure` is `quarantine`; then
+    /// `data_quality.quarantine_path`, or by default the folder beside the target named
+    /// `<target>_quarantine` (`s3://b/orders/` → `s3://b/orders_quarantine/`): outside the
+    /// table, so that a reader of `<target>/**/*.parquet` or a crawler of the target never
+    /// takes quarantined rows (which carry extra columns) for table data. `Err` when the
+    /// location is invalid, or the target has no sibling (a bucket root) and none is given.
+    pub fn quarantine_location(&self) -> Option<Result<Location, LocationError>> {
+        let dq = self
+            .data_quality
+            .as_ref()
+            .filter(|dq| dq.on_failure == OnFailure::Quarantine)?;
+        Some(match &dq.quarantine_path {
+            Some(path) => Location::parse(path),
+            None => Location::parse(&self.target.path).and_then(|target| {
+                target
+                    .sibling(QUARANTINE_SUFFIX)
+                    .ok_or_else(|| LocationError {
+                        input: self.target.path.clone(),
+                        reason: "the target has no folder beside it for quarantined rows; \
+                                 set data_quality.quarantine_path"
+                            .into(),
+                    })
+            }),
+        })
+    }
+
     /// Every problem in the spec, not just the first, each with its field path.
     pub fn validate(&self) -> Vec<SpecIssue> {
         let mut issues = Vec::new();
@@ -318,7 +349,7 @@ impl PipelineSpec {
                     e.to_string(),
                 );
             }
-            let key = m.to.to_ascii_lowercase();
+            let key = column_key(&m.to);
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
                 push(
                     vec![Field("mapping"), Index(i), Field("to")],
@@ -334,15 +365,41 @@ impl PipelineSpec {
         }
 
         if let Some(dq) = &self.data_quality {
-            if let Err(e) = crate::dqdl::parse(&dq.ruleset) {
-                push(
+            match crate::dqdl::parse(&dq.ruleset) {
+                Err(e) => push(
                     vec![Field("data_quality"), Field("ruleset")],
                     "Invalid DQDL ruleset",
                     format!(
                         "line {}, column {}: {}\n{}",
                         e.line, e.column, e.message, e.source_line
                     ),
-                );
+                ),
+                Ok(ruleset)
+                    if dq.on_failure == OnFailure::Quarantine
+                        && !ruleset.rules.iter().any(|r| r.judges_rows()) =>
+                {
+                    push(
+                        vec![Field("data_quality"), Field("on_failure")],
+                        "Nothing to quarantine",
+                        "on_failure = quarantine moves rows that fail a row-level rule, and the \
+                         ruleset has none (rules that judge rows: Completeness, IsComplete, \
+                         ColumnValues, ColumnLength, CustomSql, ReferentialIntegrity, \
+                         DatasetMatch); add one, or use fail or warn"
+                            .into(),
+                    )
+                }
+                Ok(_) => {}
+            }
+            if dq.quarantine_path.is_none() {
+                if let Some(Err(e)) = self.quarantine_location() {
+                    if Location::parse(&self.target.path).is_ok() {
+                        push(
+                            vec![Field("data_quality"), Field("quarantine_path")],
+                            "Quarantine location needed",
+                            e.reason,
+                        );
+                    }
+                }
             }
             for (field, value) in [
                 ("results_path", &dq.results_path),
@@ -416,17 +473,14 @@ impl PipelineSpec {
         }
         for (i, col) in t.partition_by.iter().enumerate() {
             let path = vec![Field("target"), Field("partition_by"), Index(i)];
-            if t.partition_by[..i]
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(col))
-            {
+            if t.partition_by[..i].iter().any(|c| same_column(c, col)) {
                 push(
                     path,
                     "Duplicate partition column",
                     format!("'{col}' is listed twice"),
                 );
             } else if !self.mapping.is_empty()
-                && !self.mapping.iter().any(|m| m.to.eq_ignore_ascii_case(col))
+                && !self.mapping.iter().any(|m| same_column(&m.to, col))
             {
                 push(
                     path,
@@ -514,6 +568,64 @@ mod tests {
                 "target": {"path": "s3://curated-bucket/orders/"}}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn quarantine_goes_beside_the_target_and_needs_a_row_rule() {
+        let quarantining = |ruleset: &str, target: &str, path: Option<&str>| {
+            let mut spec = minimal();
+            spec.target.path = target.into();
+            spec.data_quality = Some(DataQuality {
+                ruleset: ruleset.into(),
+                on_failure: OnFailure::Quarantine,
+                results_path: None,
+                quarantine_path: path.map(String::from),
+            });
+            spec
+        };
+        let rows = "Rules = [ IsComplete \"id\" ]";
+        let spec = quarantining(rows, "s3://curated-bucket/orders/", None);
+        assert!(spec.validate().is_empty(), "{:?}", spec.validate());
+        assert_eq!(
+            spec.quarantine_location().unwrap().unwrap().to_string(),
+            "s3://curated-bucket/orders_quarantine/"
+        );
+        let explicit = quarantining(
+            rows,
+            "s3://curated-bucket/orders/",
+            Some("s3://q-bucket/q/"),
+        );
+        assert_eq!(
+            explicit.quarantine_location().unwrap().unwrap().to_string(),
+            "s3://q-bucket/q/"
+        );
+        let printed = |spec: &PipelineSpec| -> Vec<String> {
+            spec.validate()
+                .iter()
+                .map(|i| format!("{}: {}", i.path_string(), i.summary))
+                .collect()
+        };
+        assert_eq!(
+            printed(&quarantining(
+                DEFAULT_RULESET,
+                "s3://curated-bucket/orders/",
+                None
+            )),
+            ["data_quality.on_failure: Nothing to quarantine"]
+        );
+        assert_eq!(
+            printed(&quarantining(rows, "s3://curated-bucket/", None)),
+            ["data_quality.quarantine_path: Quarantine location needed"]
+        );
+        assert!(
+            quarantining(rows, "s3://curated-bucket/", Some("s3://q-bucket/q/"))
+                .validate()
+                .is_empty()
+        );
+        // Not quarantining: no location.
+        let mut warn = quarantining(DEFAULT_RULESET, "s3://curated-bucket/orders/", None);
+        warn.data_quality.as_mut().unwrap().on_failure = OnFailure::Warn;
+        assert!(warn.quarantine_location().is_none() && warn.validate().is_empty());
     }
 
     #[test]

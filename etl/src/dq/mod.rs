@@ -65,7 +65,8 @@
 //!   `not matches` is its negation (deequ's `^(?!\bp\b).*$` is not reproduced).
 //! - ColumnNamesMatchPattern searches unanchored, as deequ does.
 //! - ColumnDataType casts with Arrow's rules: `"2.5"` is not an Integer (Spark would truncate).
-//! - `timeZone` tags accept UTC and fixed offsets only (no time-zone database is linked).
+//! - `timeZone` tags take the IDs Glue's Java accepts that the IANA database (chrono-tz) still
+//!   has: every region but the `SystemV/*` ones, which validation refuses.
 //! - DetectAnomalies uses our own detector (see [`rules::metric::AnomalyCheck`]); `std()` in
 //!   dynamic rules is the population standard deviation.
 //! - File rules (FileFreshness, FileMatch, FileSize, FileUniqueness) are `Error`: the engine sees

@@ -210,6 +210,12 @@ pub fn infer_columns<'a>(
     }
 }
 
+/// Whether a raw record is a JSON object (its first non-blank byte opens one): only objects
+/// make rows.
+pub fn starts_object(raw: &[u8]) -> bool {
+    raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
 /// [`infer_columns`] as an Arrow schema of nullable columns.
 pub fn infer_schema<'a>(
     records: impl IntoIterator<Item = &'a [u8]>,

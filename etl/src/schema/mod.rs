@@ -7,6 +7,7 @@
 //! `struct<…>` → `Struct`; `char(n)`/`varchar(n)` are strings.
 
 pub mod infer;
+pub mod names;
 
 use std::sync::Arc;
 

@@ -20,6 +20,7 @@ use parquet::basic::{
 };
 use parquet::file::properties::{WriterProperties, WriterVersion};
 
+use super::float_order::{self, HoldTail};
 use crate::storage::{ObjectWriter, WrittenObject};
 
 /// How files are written.
@@ -145,7 +146,7 @@ fn distinct_share(array: &ArrayRef) -> Option<f64> {
 
 /// An open Parquet file being written.
 pub struct ParquetFile {
-    writer: ArrowWriter<ObjectWriter>,
+    writer: ArrowWriter<HoldTail<ObjectWriter>>,
     rows: u64,
 }
 
@@ -166,7 +167,7 @@ impl ParquetFile {
     ) -> Result<ParquetFile> {
         let uri = out.uri().to_string();
         let properties = options.properties(&schema, sample);
-        let writer = ArrowWriter::try_new(out, schema, Some(properties))
+        let writer = ArrowWriter::try_new(HoldTail::new(out), schema, Some(properties))
             .with_context(|| format!("starting Parquet file {uri}"))?;
         Ok(ParquetFile { writer, rows: 0 })
     }
@@ -188,10 +189,9 @@ impl ParquetFile {
 
     /// Writes the footer and completes the object (still staged until the run commits).
     pub fn finish(self) -> Result<Finished> {
-        let out = self
-            .writer
-            .into_inner()
-            .context("finishing a Parquet file")?;
+        let uri = self.writer.inner().inner().uri().to_string();
+        let out = float_order::close(self.writer)
+            .with_context(|| format!("finishing Parquet file {uri}"))?;
         let object = out.finish()?;
         Ok(Finished {
             object,

@@ -35,6 +35,77 @@ pub fn check_partition_columns(schema: &Schema, columns: &[String]) -> Result<Ve
         .collect()
 }
 
+/// The longest folder name (`name=value`, escaped) a partition may have, in bytes: what local
+/// file systems allow (ext4, APFS, NTFS). S3 keys could be longer, but the limit holds there too
+/// so that a pipeline tried on local files behaves the same on S3.
+pub const MAX_FOLDER_BYTES: usize = 255;
+
+/// Each row's partition folders, as Hive formats and escapes them.
+struct Folders<'a> {
+    names: Vec<&'a str>,
+    formatters: Vec<ArrayFormatter<'a>>,
+    values: Vec<String>,
+}
+
+impl<'a> Folders<'a> {
+    fn new(batch: &'a RecordBatch, indices: &[usize], options: &'a FormatOptions) -> Result<Self> {
+        let schema = batch.schema_ref();
+        Ok(Folders {
+            names: indices
+                .iter()
+                .map(|&i| schema.field(i).name().as_str())
+                .collect(),
+            formatters: indices
+                .iter()
+                .map(|&i| ArrayFormatter::try_new(batch.column(i).as_ref(), options))
+                .collect::<Result<Vec<_>, _>>()?,
+            values: vec![String::new(); indices.len()],
+        })
+    }
+
+    /// `(name, value)` of each partition column at `row`; `None` is null or empty.
+    fn row(&mut self, row: usize) -> Result<Vec<(&str, Option<&str>)>> {
+        for (slot, f) in self.values.iter_mut().zip(&self.formatters) {
+            slot.clear();
+            use std::fmt::Write;
+            write!(slot, "{}", f.value(row))?;
+        }
+        Ok(self
+            .names
+            .iter()
+            .zip(&self.values)
+            .map(|(n, v)| (*n, (!v.is_empty()).then_some(v.as_str())))
+            .collect())
+    }
+}
+
+/// The rows of `batch` whose partition folder would be longer than [`MAX_FOLDER_BYTES`], each
+/// with the reason: such a record is rejected, the run goes on.
+pub fn unnameable_rows(batch: &RecordBatch, indices: &[usize]) -> Result<Vec<(usize, String)>> {
+    if indices.is_empty() {
+        return Ok(Vec::new());
+    }
+    let options = FormatOptions::default().with_null("");
+    let mut folders = Folders::new(batch, indices, &options)?;
+    let mut out = Vec::new();
+    for row in 0..batch.num_rows() {
+        let long = folders.row(row)?.into_iter().find_map(|(name, value)| {
+            let len = hive::partition_path(&[(name, value)]).len();
+            (len > MAX_FOLDER_BYTES).then_some((name, len))
+        });
+        if let Some((name, len)) = long {
+            out.push((
+                row,
+                format!(
+                    "the partition value of '{name}' makes a folder name of {len} bytes \
+                     ('{name}=' and the escaped value); at most {MAX_FOLDER_BYTES} are allowed"
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 /// `(partition folder, rows without the partition columns)` groups, in order of first row.
 pub fn split_by_partition(
     batch: &RecordBatch,
@@ -45,29 +116,11 @@ pub fn split_by_partition(
     }
     let schema = batch.schema();
     let options = FormatOptions::default().with_null("");
-    let formatters = indices
-        .iter()
-        .map(|&i| ArrayFormatter::try_new(batch.column(i).as_ref(), &options))
-        .collect::<Result<Vec<_>, _>>()?;
-    let names: Vec<&str> = indices
-        .iter()
-        .map(|&i| schema.field(i).name().as_str())
-        .collect();
+    let mut folders = Folders::new(batch, indices, &options)?;
     let mut groups: Vec<(String, Vec<u32>)> = Vec::new();
     let mut by_path: HashMap<String, usize> = HashMap::new();
-    let mut values: Vec<String> = vec![String::new(); indices.len()];
     for row in 0..batch.num_rows() {
-        for (slot, f) in values.iter_mut().zip(&formatters) {
-            slot.clear();
-            use std::fmt::Write;
-            write!(slot, "{}", f.value(row))?;
-        }
-        let pairs: Vec<(&str, Option<&str>)> = names
-            .iter()
-            .zip(&values)
-            .map(|(n, v)| (*n, (!v.is_empty()).then_some(v.as_str())))
-            .collect();
-        let path = hive::partition_path(&pairs);
+        let path = hive::partition_path(&folders.row(row)?);
         match by_path.get(&path) {
             Some(&g) => groups[g].1.push(row as u32),
             None => {
@@ -98,7 +151,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use std::sync::Arc;
 
-    use arrow::array::{Date32Array, Int64Array, StringArray};
+    use arrow::array::{ArrayRef, Date32Array, Int64Array, StringArray};
     use arrow::datatypes::Field;
 
     use super::*;
@@ -159,6 +212,41 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn values_too_long_for_a_folder_name_are_found() {
+        let long = "é".repeat(120); // 240 bytes: Hive keeps non-ASCII text as it is
+        let batch = RecordBatch::try_from_iter(vec![
+            (
+                "k",
+                Arc::new(StringArray::from(vec![
+                    Some("short".to_string()),
+                    Some("x".repeat(253)),
+                    Some("x".repeat(254)),
+                    Some(long),
+                    Some("/".repeat(100)),
+                    None,
+                ])) as ArrayRef,
+            ),
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5, 6]))),
+        ])
+        .unwrap();
+        let rows: Vec<usize> = unnameable_rows(&batch, &[0])
+            .unwrap()
+            .into_iter()
+            .map(|(row, reason)| {
+                assert!(
+                    reason.contains("'k'") && reason.contains("at most 255"),
+                    "{reason}"
+                );
+                row
+            })
+            .collect();
+        // k= plus 253 bytes fits; 254 does not; 120 é are 240 bytes (+2) and fit; 100 '/' are
+        // 300 bytes escaped.
+        assert_eq!(rows, [2, 4]);
+        assert!(unnameable_rows(&batch, &[]).unwrap().is_empty());
     }
 
     #[test]

@@ -82,15 +82,20 @@ print(json.dumps({
 
 /// The Parquet dataset under `dir` as `{"schema": {col: type}, "rows": [...], "files": n, "codecs": [...]}`.
 pub fn read_parquet(dir: &Path) -> Value {
+    python_json(READER, dir)
+}
+
+/// Runs a Python `script` (with pyarrow, and duckdb where installed) on `arg`; its JSON output.
+pub fn python_json(script: &str, arg: &Path) -> Value {
     let out = Command::new(python())
         .arg("-c")
-        .arg(READER)
-        .arg(dir)
+        .arg(script)
+        .arg(arg)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "pyarrow failed: {}",
+        "python failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()

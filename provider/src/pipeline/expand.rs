@@ -476,15 +476,16 @@ pub(crate) fn data_access_statements(
     if let Ok(target) = S3Uri::parse(&spec.target.path) {
         add_write(&target);
     }
-    if let Some(dq) = &spec.data_quality {
-        for path in [&dq.results_path, &dq.quarantine_path]
-            .into_iter()
-            .flatten()
-        {
-            if let Ok(Location::S3(uri)) = Location::parse(path) {
-                add_write(&uri);
-            }
-        }
+    let results = spec
+        .data_quality
+        .as_ref()
+        .and_then(|dq| dq.results_path.as_deref());
+    if let Some(Ok(Location::S3(uri))) = results.map(Location::parse) {
+        add_write(&uri);
+    }
+    // Where the run quarantines (by default beside the target, so a grant of its own).
+    if let Some(Ok(Location::S3(uri))) = spec.quarantine_location() {
+        add_write(&uri);
     }
     if !write.is_empty() {
         statements.push(Statement::allow(
@@ -789,6 +790,47 @@ mod tests {
         assert_eq!(
             by_bucket["arn:aws:s3:::curated-bucket"],
             &serde_json::json!(["orders/*"])
+        );
+    }
+
+    #[test]
+    fn the_default_quarantine_beside_the_target_is_granted_and_nothing_wider() {
+        let mut config = path_config();
+        config.spec.data_quality = Some(DataQuality {
+            ruleset: "Rules = [ IsComplete \"id\" ]".into(),
+            on_failure: OnFailure::Quarantine,
+            results_path: None,
+            quarantine_path: None,
+        });
+        let desired = run(&config, None);
+        let policy = &desired.job_role.policy;
+        assert_least_privilege(policy);
+        assert_eq!(
+            grants(policy)["WriteOutput"].1,
+            [
+                "arn:aws:s3:::curated-bucket/orders/*",
+                "arn:aws:s3:::curated-bucket/orders_quarantine/*"
+            ]
+        );
+        let doc = json(policy);
+        let list = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| {
+                s["Action"] == serde_json::json!(["s3:ListBucket"])
+                    && s["Resource"][0] == "arn:aws:s3:::curated-bucket"
+            })
+            .unwrap();
+        assert_eq!(
+            list["Condition"]["StringLike"]["s3:prefix"],
+            serde_json::json!(["orders/*", "orders_quarantine/*"])
+        );
+        // Without quarantining there is no quarantine location to grant.
+        config.spec.data_quality.as_mut().unwrap().on_failure = OnFailure::Warn;
+        assert_eq!(
+            grants(&run(&config, None).job_role.policy)["WriteOutput"].1,
+            ["arn:aws:s3:::curated-bucket/orders/*"]
         );
     }
 

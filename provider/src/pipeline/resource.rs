@@ -150,12 +150,8 @@ async fn source_table_location(
     else {
         return Ok(None);
     };
-    // Hadoop spellings of S3 name the same objects.
-    let normalised = ["s3a://", "s3n://"]
-        .iter()
-        .find_map(|p| location.strip_prefix(p).map(|rest| format!("s3://{rest}")))
-        .unwrap_or_else(|| location.clone());
-    S3Uri::parse(&normalised).map(Some).map_err(|e| {
+    // The ETL reads the table's location with the same parser (s3a:// and s3n:// included).
+    S3Uri::parse(&location).map(Some).map_err(|e| {
         Diagnostic::error(
             "Source table is not in S3",
             format!("{db}.{table} lives at {location}: {}", e.reason),

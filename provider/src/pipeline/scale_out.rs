@@ -42,7 +42,7 @@
 
 use std::collections::BTreeSet;
 
-use gluepipe_spec::{PipelineSpec, S3Uri};
+use gluepipe_spec::{Location, PipelineSpec, S3Uri};
 use serde_json::{Map, Value, json};
 
 use super::asl::{GLUE_RUN_ERRORS, add_argument_states, glue_run_task, to_pretty};
@@ -257,11 +257,11 @@ fn mode_arguments(
 /// is granted on the bucket (it shows upload keys, no data); aborting stays limited to the
 /// prefixes the run writes.
 pub(crate) fn job_statements(spec: &PipelineSpec, env: &AwsEnv) -> Vec<Statement> {
-    let staged = [Some(&spec.target.path), quarantine_path(spec)];
-    let buckets: BTreeSet<String> = staged
+    let quarantine = spec.quarantine_location().and_then(Result::ok);
+    let buckets: BTreeSet<String> = S3Uri::parse(&spec.target.path)
+        .ok()
         .into_iter()
-        .flatten()
-        .filter_map(|path| S3Uri::parse(path).ok())
+        .chain(quarantine.as_ref().and_then(Location::as_s3).cloned())
         .map(|uri| uri.bucket)
         .collect();
     if buckets.is_empty() {
@@ -274,10 +274,6 @@ pub(crate) fn job_statements(spec: &PipelineSpec, env: &AwsEnv) -> Vec<Statement
             .iter()
             .map(|bucket| format!("arn:{}:s3:::{bucket}", env.partition)),
     )]
-}
-
-fn quarantine_path(spec: &PipelineSpec) -> Option<&String> {
-    spec.data_quality.as_ref()?.quarantine_path.as_ref()
 }
 
 /// What the state machine role needs besides running the job: list the source (under its

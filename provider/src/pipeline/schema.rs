@@ -216,7 +216,8 @@ fn data_quality_block() -> Block {
             "S3 URI for rule results and metric history. Default: `_gluepipe/dq/` under the target.",
         ))
         .attribute(Attribute::string("quarantine_path").optional().description(
-            "S3 URI for quarantined rows. Default: `_gluepipe/quarantine/` under the target.",
+            "S3 URI for quarantined rows. Default: beside the target, its folder name plus \
+             `_quarantine` (`s3://b/orders/` → `s3://b/orders_quarantine/`), outside the table.",
         ))
 }
 

@@ -41,6 +41,7 @@ pub fn decode(value: &Value) -> Decoded {
     let source = value.attr("source");
     let sp = at("source");
     let spec_source = Source {
+        incremental: false,
         catalog_database: r.opt_str(
             source.attr("catalog_database"),
             sp.clone().attr("catalog_database"),
@@ -538,7 +539,9 @@ mod tests {
             (1.0, 60, 2, 1)
         );
         assert_eq!(d.config.tags.get("team").map(String::as_str), Some("data"));
-        assert!(spec.validate().is_empty(), "{:?}", spec.validate());
+        // Quarantine with the default ruleset (no rule judges rows) is a plan-time diagnostic.
+        let issues: Vec<String> = spec.validate().iter().map(|i| i.path_string()).collect();
+        assert_eq!(issues, ["data_quality.on_failure"]);
     }
 
     #[test]

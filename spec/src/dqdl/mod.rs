@@ -14,8 +14,9 @@ mod json;
 mod lexer;
 mod parser;
 mod print;
+mod row_level;
 mod validate;
-mod zones;
+pub mod zones;
 
 pub use ast::*;
 pub use catalog::{ConditionKind, LookupError, Returns, RuleSpec, Scope};

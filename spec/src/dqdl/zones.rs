@@ -1,41 +1,104 @@
-//! Time-zone region IDs Glue accepts in `with timeZone = "…"` (Java 17's
-//! `ZoneId.getAvailableZoneIds()`, sorted), and the rest of Java's `ZoneId.of` rules: `Z`,
-//! offsets like `+05:30`, and `UTC`/`GMT`/`UT` with an optional offset.
+//! Time zones of `with timeZone = "…"`: the IDs Glue accepts (Java 17's `ZoneId.of`: the region
+//! IDs of `ZoneId.getAvailableZoneIds()`, sorted below, plus `Z`, offsets like `+05:30`, and
+//! `UTC`/`GMT`/`UT` with an optional offset), resolved to what the ETL evaluates with: a fixed
+//! offset, or a region of the IANA time-zone database that chrono-tz compiles in (chrono is the
+//! workspace's time library; chrono-tz follows each IANA release). A region Java lists and that
+//! database lacks (the `SystemV/*` IDs, dropped from the IANA data in 2020) is rejected, so
+//! plan time accepts exactly the zones a run can evaluate.
 
-/// Whether Java's `ZoneId.of(id)` accepts `id`.
-pub(crate) fn is_valid_zone(id: &str) -> bool {
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// A resolved `timeZone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    Fixed(FixedOffset),
+    Region(Tz),
+}
+
+/// The zone `id` names, if Glue accepts it and we can evaluate it.
+pub fn zone(id: &str) -> Option<Zone> {
     if id.len() <= 1 || id.starts_with(['+', '-']) {
-        return is_valid_offset(id);
+        return offset(id).map(Zone::Fixed);
     }
     for prefix in ["UTC", "GMT", "UT"] {
         if let Some(rest) = id.strip_prefix(prefix) {
             if rest.is_empty() {
-                return true;
+                return FixedOffset::east_opt(0).map(Zone::Fixed);
             }
             if rest.starts_with(['+', '-']) {
-                return is_valid_offset(rest);
+                return offset(rest).map(Zone::Fixed);
             }
             break;
         }
     }
-    REGION_IDS.binary_search(&id).is_ok()
+    REGION_IDS.binary_search(&id).ok()?;
+    id.parse::<Tz>().ok().map(Zone::Region)
+}
+
+/// Whether `zone(id)` resolves.
+pub(crate) fn is_valid_zone(id: &str) -> bool {
+    zone(id).is_some()
+}
+
+/// The region IDs Glue accepts (not all of which resolve: see the module doc).
+pub fn region_ids() -> &'static [&'static str] {
+    REGION_IDS
+}
+
+impl Zone {
+    /// Today in this zone (the local date at `now`) at `hour:minute`, as an instant. As Java's
+    /// `ZonedDateTime.of`: a time a daylight-saving change skips is moved forward by the gap, a
+    /// time it repeats takes the earlier offset.
+    pub fn today_at(&self, now: DateTime<Utc>, hour: u32, minute: u32) -> Option<DateTime<Utc>> {
+        match self {
+            Zone::Fixed(z) => today_at(z, now, hour, minute),
+            Zone::Region(z) => today_at(z, now, hour, minute),
+        }
+    }
+}
+
+fn today_at<Z: TimeZone>(
+    zone: &Z,
+    now: DateTime<Utc>,
+    hour: u32,
+    minute: u32,
+) -> Option<DateTime<Utc>> {
+    let local: NaiveDateTime = now
+        .with_timezone(zone)
+        .date_naive()
+        .and_hms_opt(hour, minute, 0)?;
+    match zone.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
+        LocalResult::None => {
+            // In a gap: read the time with the offset before it, which moves it forward.
+            let before = zone
+                .offset_from_local_datetime(&(local - TimeDelta::days(1)))
+                .earliest()?
+                .fix();
+            let utc = local - TimeDelta::seconds(i64::from(before.local_minus_utc()));
+            Some(Utc.from_utc_datetime(&utc))
+        }
+    }
 }
 
 /// Java's `ZoneOffset.of`: `Z`, `±h`, `±hh`, `±hhmm`, `±hh:mm`, `±hhmmss`, `±hh:mm:ss`, at most 18 hours.
-fn is_valid_offset(id: &str) -> bool {
+fn offset(id: &str) -> Option<FixedOffset> {
     if id == "Z" {
-        return true;
+        return FixedOffset::east_opt(0);
     }
-    let Some(body) = id.strip_prefix(['+', '-']) else {
-        return false;
+    let (sign, body) = match id.as_bytes().first()? {
+        b'+' => (1, &id[1..]),
+        b'-' => (-1, &id[1..]),
+        _ => return None,
     };
     let b = body.as_bytes();
-    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+    let digits = |r: std::ops::Range<usize>| -> Option<i32> {
         let s = body.get(r)?;
         (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok())?
     };
     let colon = |i: usize| b.get(i) == Some(&b':');
-    let parts = match b.len() {
+    let (h, m, s) = match b.len() {
         1 => digits(0..1).map(|h| (h, 0, 0)),
         2 => digits(0..2).map(|h| (h, 0, 0)),
         4 => digits(0..2).zip(digits(2..4)).map(|(h, m)| (h, m, 0)),
@@ -49,8 +112,11 @@ fn is_valid_offset(id: &str) -> bool {
             .zip(digits(6..8))
             .map(|((h, m), s)| (h, m, s)),
         _ => None,
-    };
-    parts.is_some_and(|(h, m, s)| h <= 18 && m <= 59 && s <= 59 && (h < 18 || (m == 0 && s == 0)))
+    }?;
+    let in_range = h <= 18 && m <= 59 && s <= 59 && (h < 18 || (m == 0 && s == 0));
+    in_range
+        .then(|| FixedOffset::east_opt(sign * (h * 3600 + m * 60 + s)))
+        .flatten()
 }
 
 /// Region IDs, sorted for binary search.
@@ -659,3 +725,50 @@ static REGION_IDS: &[&str] = &[
     "WET",
     "Zulu",
 ];
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn offsets_and_regions_resolve() {
+        let fixed = |id: &str| match zone(id) {
+            Some(Zone::Fixed(o)) => Some(o.local_minus_utc()),
+            _ => None,
+        };
+        assert_eq!(fixed("UTC"), Some(0));
+        assert_eq!(fixed("Z"), Some(0));
+        assert_eq!(fixed("+05:30"), Some(19800));
+        assert_eq!(fixed("GMT-8"), Some(-28800));
+        assert_eq!(fixed("UT+01:02:03"), Some(3723));
+        assert_eq!(zone("+19"), None);
+        assert!(matches!(zone("Europe/Paris"), Some(Zone::Region(_))));
+        // Java lists it, the IANA database no longer has it: refused rather than guessed.
+        assert_eq!(zone("SystemV/AST4"), None);
+        // The IANA database has it, Glue's Java does not list it.
+        assert_eq!(zone("Europe/Paris_Nord"), None);
+    }
+
+    #[test]
+    fn today_at_follows_daylight_saving_as_java_does() {
+        let paris = zone("Europe/Paris").unwrap();
+        let at = |day: &str, h, m| {
+            let now = DateTime::parse_from_rfc3339(day)
+                .unwrap()
+                .with_timezone(&Utc);
+            paris.today_at(now, h, m).unwrap().to_rfc3339()
+        };
+        let cases = [
+            ("2024-06-01T12:00:00Z", 9, 30, "2024-06-01T07:30:00+00:00"),
+            ("2024-01-15T12:00:00Z", 9, 30, "2024-01-15T08:30:00+00:00"),
+            // 02:30 does not exist on 2024-03-31: Java reads it as 03:30 CEST.
+            ("2024-03-31T12:00:00Z", 2, 30, "2024-03-31T01:30:00+00:00"),
+            // 02:30 happens twice on 2024-10-27: the earlier (CEST) one.
+            ("2024-10-27T12:00:00Z", 2, 30, "2024-10-27T00:30:00+00:00"),
+        ];
+        for (day, h, m, want) in cases {
+            assert_eq!(at(day, h, m), want, "{day} {h}:{m}");
+        }
+    }
+}

@@ -14,7 +14,8 @@ use arrow::array::{Array, AsArray, Float64Array};
 use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, TimeUnit};
-use chrono::{DateTime, Duration as ChronoDuration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDate, Utc};
+use gluepipe_spec::dqdl::zones::{self, Zone};
 use gluepipe_spec::dqdl::{
     Comparison, Condition, DateExpr, Duration, DurationUnit, NumberCondition, OffsetOp, SingleRule,
     StringCondition, StringKeyword, StringValue, unescape,
@@ -354,12 +355,11 @@ fn date_condition(
     rule: &SingleRule,
     now: DateTime<Utc>,
 ) -> Result<Resolved, Problem> {
-    let zone = match rule.tag("timeZone") {
-        None => FixedOffset::east_opt(0),
-        Some(z) => fixed_zone(&z),
-    };
+    // The same resolution as validation's, so a zone accepted at plan time is evaluated here.
+    let zone_id = rule.tag("timeZone").unwrap_or_else(|| "UTC".into());
+    let zone = zones::zone(&zone_id).ok_or_else(|| format!("unknown time zone \"{zone_id}\""));
     let mut problem = None;
-    let resolved = c.clone().map(|e| match date_operand(&e, now, zone) {
+    let resolved = c.clone().map(|e| match date_operand(&e, now, &zone) {
         Ok(v) => v,
         Err(p) => {
             problem.get_or_insert(p);
@@ -375,7 +375,7 @@ fn date_condition(
 fn date_operand(
     e: &DateExpr,
     now: DateTime<Utc>,
-    zone: Option<FixedOffset>,
+    zone: &Result<Zone, String>,
 ) -> Result<Option<f64>, Problem> {
     Ok(Some(match e {
         DateExpr::Null => return Ok(None),
@@ -394,18 +394,11 @@ fn date_operand(
             f64::from(days_since_epoch(t))
         }
         DateExpr::Time(t) => {
-            let zone = zone.ok_or_else(|| {
-                Problem::Error(
-                    "only UTC, GMT and fixed offsets such as +05:30 are supported as timeZone"
-                        .into(),
-                )
-            })?;
-            let local_today = now.with_timezone(&zone).date_naive();
-            let local = local_today
-                .and_hms_opt(u32::from(t.hour), u32::from(t.minute), 0)
-                .and_then(|dt| dt.and_local_timezone(zone).single())
+            let zone = zone.as_ref().map_err(|e| Problem::Error(e.clone()))?;
+            let at = zone
+                .today_at(now, u32::from(t.hour), u32::from(t.minute))
                 .ok_or_else(|| Problem::Error(format!("invalid time {}", t.text)))?;
-            f64::from(days_since_epoch(local.with_timezone(&Utc)))
+            f64::from(days_since_epoch(at))
         }
     }))
 }
@@ -413,35 +406,6 @@ fn date_operand(
 /// Days from 1970-01-01 (`NaiveDate::default()`) to `d`.
 fn days_of(d: NaiveDate) -> i32 {
     (d - NaiveDate::default()).num_days() as i32
-}
-
-/// `UTC`, `GMT`, `UT`, `Z`, and offsets (`+05:30`, `UTC+2`, `-0800`); named regions are not
-/// supported without a time-zone database.
-fn fixed_zone(id: &str) -> Option<FixedOffset> {
-    let rest = ["UTC", "GMT", "UT"]
-        .iter()
-        .find_map(|p| id.strip_prefix(p))
-        .unwrap_or(id);
-    if rest.is_empty() || rest == "Z" {
-        return FixedOffset::east_opt(0);
-    }
-    let (sign, body) = match rest.as_bytes().first()? {
-        b'+' => (1, &rest[1..]),
-        b'-' => (-1, &rest[1..]),
-        _ => return None,
-    };
-    let digits: String = body.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n = |s: &str| s.parse::<i32>().ok();
-    let (h, m, s) = match digits.len() {
-        1 | 2 => (n(&digits)?, 0, 0),
-        4 => (n(&digits[..2])?, n(&digits[2..])?, 0),
-        6 => (n(&digits[..2])?, n(&digits[2..4])?, n(&digits[4..])?),
-        _ => return None,
-    };
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60 + s))
 }
 
 /// `ColumnLength "col" <number condition>` (literal operands only).
