@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decode;
 pub mod dq;
 pub mod error;
+pub mod field_path;
 pub mod mapping;
 pub mod progress;
 pub mod quality;

@@ -13,45 +13,17 @@
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array};
-use arrow::buffer::NullBuffer;
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow::compute::{CastOptions, can_cast_types, cast_with_options, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
+use gluepipe_spec::field_path::{join, parse};
 use gluepipe_spec::parse_glue_type;
 use gluepipe_spec::pipeline::Mapping;
 
 use crate::error::usage;
+use crate::field_path::{NameMatch, locate};
 use crate::schema::glue_to_arrow;
-
-/// Splits a dotted path; backticks quote a name that contains dots.
-pub fn parse_path(path: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut rest = path;
-    loop {
-        let (segment, after) = if let Some(quoted) = rest.strip_prefix('`') {
-            let end = quoted
-                .find('`')
-                .ok_or_else(|| usage(format!("unclosed ` in path {path:?}")))?;
-            (&quoted[..end], &quoted[end + 1..])
-        } else {
-            match rest.find('.') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, ""),
-            }
-        };
-        if segment.is_empty() {
-            return Err(usage(format!("empty name in path {path:?}")));
-        }
-        out.push(segment.to_string());
-        if after.is_empty() {
-            return Ok(out);
-        }
-        rest = after
-            .strip_prefix('.')
-            .ok_or_else(|| usage(format!("expected '.' after a quoted name in path {path:?}")))?;
-    }
-}
 
 /// One output column.
 #[derive(Debug, Clone)]
@@ -142,18 +114,7 @@ impl Node {
 
 /// The type at `path` inside `schema`, if every step exists.
 fn type_at(schema: &Schema, path: &[String]) -> Option<DataType> {
-    let mut ty = schema.field_with_name(&path[0]).ok()?.data_type().clone();
-    for name in &path[1..] {
-        let DataType::Struct(fields) = &ty else {
-            return None;
-        };
-        ty = fields
-            .iter()
-            .find(|f| f.name() == name)?
-            .data_type()
-            .clone();
-    }
-    Some(ty)
+    locate(schema.fields(), path, NameMatch::Exact).map(|at| at.field.data_type().clone())
 }
 
 impl MappingPlan {
@@ -176,8 +137,7 @@ impl MappingPlan {
         for (index, m) in mappings.iter().enumerate() {
             let glue = parse_glue_type(&m.data_type)
                 .map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
-            let path =
-                parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
+            let path = parse(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e}")))?;
             if steps
                 .iter()
                 .any(|s: &Step| s.to.eq_ignore_ascii_case(&m.to))
@@ -344,26 +304,9 @@ fn changed_by_cast(from: &ArrayRef, to: &ArrayRef) -> Result<Option<BooleanArray
 
 /// The column at `path`, with the nulls of every enclosing struct applied.
 fn extract(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
-    let mut array = batch
-        .column_by_name(&path[0])
-        .ok_or_else(|| anyhow::anyhow!("decoded batch has no column '{}'", path[0]))?
-        .clone();
-    for name in &path[1..] {
-        let parent = array
-            .as_struct_opt()
-            .ok_or_else(|| anyhow::anyhow!("'{name}' is inside a non-struct"))?;
-        let child = parent
-            .column_by_name(name)
-            .ok_or_else(|| anyhow::anyhow!("struct has no field '{name}'"))?
-            .clone();
-        array = match NullBuffer::union(parent.nulls(), child.nulls()) {
-            Some(nulls) if Some(&nulls) != child.nulls() => {
-                make_array(child.to_data().into_builder().nulls(Some(nulls)).build()?)
-            }
-            _ => child,
-        };
-    }
-    Ok(array)
+    let at = locate(batch.schema_ref().fields(), path, NameMatch::Exact)
+        .ok_or_else(|| anyhow::anyhow!("decoded batch has no field '{}'", join(path)))?;
+    Ok(crate::field_path::extract(batch, &at))
 }
 
 #[cfg(test)]
@@ -390,22 +333,6 @@ mod tests {
             .unwrap();
         d.decode(lines.as_bytes()).unwrap();
         d.flush().unwrap().unwrap()
-    }
-
-    #[test]
-    fn parses_paths() {
-        let cases: &[(&str, &[&str])] = &[
-            ("a", &["a"]),
-            ("a.b.c", &["a", "b", "c"]),
-            ("`a.b`.c", &["a.b", "c"]),
-            ("x.`y.z`", &["x", "y.z"]),
-        ];
-        for (input, want) in cases {
-            assert_eq!(parse_path(input).unwrap(), *want, "{input}");
-        }
-        for bad in ["", "a..b", "a.", "`a", "`a`b"] {
-            assert!(parse_path(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

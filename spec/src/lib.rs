@@ -2,12 +2,14 @@
 //! can validate at plan time exactly what the ETL will run:
 //! - [`pipeline`]: `PipelineSpec`, the JSON file the provider uploads and `gluepipe-etl run` executes;
 //! - [`glue_type`]: Glue (Hive) type strings;
+//! - [`field_path`]: dotted paths into nested fields (mapping `from`, DQ columns, `records_path`);
 //! - [`location`]: `s3://` URIs and local paths;
 //! - [`version`]: the release version and the ETL binary's version marker.
 //!
 //! No I/O, no AWS, no CLI here.
 
 pub mod dqdl;
+pub mod field_path;
 pub mod glue_type;
 pub mod location;
 pub mod pipeline;

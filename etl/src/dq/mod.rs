@@ -72,6 +72,7 @@
 //!   batches, not files.
 
 pub mod cli;
+pub mod columns;
 pub mod condition;
 pub mod context;
 pub mod engine;
