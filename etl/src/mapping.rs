@@ -11,6 +11,7 @@
 //! rejected row too, never a silent change.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Result, bail};
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
@@ -48,6 +49,56 @@ pub struct RowRejection {
 pub struct Mapped {
     pub batch: RecordBatch,
     pub rejected: Vec<RowRejection>,
+    /// Per mapping entry, whether its path had a value (not absent, not null) in some row of
+    /// the batch, rejected rows included; empty for the identity.
+    pub has_values: Vec<bool>,
+}
+
+/// A mapping entry whose `from` matched no value in any record of a run: a typo or a field
+/// the data does not have. Its column is written all null; the run warns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnmatchedPath {
+    /// Index of the entry in the mapping.
+    pub mapping: usize,
+    pub from: String,
+}
+
+/// Which mapping entries have found a value so far, over every batch of a run (workers share
+/// one).
+#[derive(Debug, Default)]
+pub struct PathsSeen {
+    seen: Vec<AtomicBool>,
+    rows: AtomicBool,
+}
+
+impl PathsSeen {
+    /// Adds what one mapped batch saw.
+    pub fn note(&self, mapped: &Mapped, rows: usize) {
+        if rows > 0 {
+            self.rows.store(true, Ordering::Relaxed);
+        }
+        for (seen, &has) in self.seen.iter().zip(&mapped.has_values) {
+            if has {
+                seen.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The entries of `plan` that saw no value (none when the run read no row at all).
+    pub fn unmatched(&self, plan: &MappingPlan) -> Vec<UnmatchedPath> {
+        let (Some(steps), true) = (&plan.steps, self.rows.load(Ordering::Relaxed)) else {
+            return Vec::new();
+        };
+        steps
+            .iter()
+            .zip(&self.seen)
+            .filter(|(_, seen)| !seen.load(Ordering::Relaxed))
+            .map(|(step, _)| UnmatchedPath {
+                mapping: step.index,
+                from: step.from.clone(),
+            })
+            .collect()
+    }
 }
 
 /// A validated mapping, ready to apply to decoded batches.
@@ -210,6 +261,16 @@ impl MappingPlan {
         })
     }
 
+    /// A tally of which entries found values, for [`PathsSeen::unmatched`].
+    pub fn paths_seen(&self) -> PathsSeen {
+        PathsSeen {
+            seen: (0..self.steps.as_ref().map_or(0, Vec::len))
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            rows: AtomicBool::new(false),
+        }
+    }
+
     /// The columns the mapping reads (what to decode).
     pub fn source_schema(&self) -> &SchemaRef {
         &self.source
@@ -225,12 +286,15 @@ impl MappingPlan {
             return Ok(Mapped {
                 batch: batch.clone(),
                 rejected: Vec::new(),
+                has_values: Vec::new(),
             });
         };
         let mut columns = Vec::with_capacity(steps.len());
+        let mut has_values = Vec::with_capacity(steps.len());
         let mut bad: Vec<Option<String>> = Vec::new();
         for step in steps {
             let column = extract(batch, &step.path)?;
+            has_values.push(column.null_count() < column.len());
             let column = if column.data_type() == &step.target {
                 column
             } else {
@@ -276,6 +340,7 @@ impl MappingPlan {
             return Ok(Mapped {
                 batch: mapped,
                 rejected: Vec::new(),
+                has_values,
             });
         }
         let keep = BooleanArray::from(bad.iter().map(|b| b.is_none()).collect::<Vec<_>>());
@@ -287,6 +352,7 @@ impl MappingPlan {
         Ok(Mapped {
             batch: filter_record_batch(&mapped, &keep)?,
             rejected,
+            has_values,
         })
     }
 }

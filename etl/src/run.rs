@@ -29,7 +29,7 @@ use crate::catalog::{Catalog, OutputTable};
 use crate::decode::unknown::UnknownFields;
 use crate::decode::{BufferPool, Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
-use crate::mapping::MappingPlan;
+use crate::mapping::{MappingPlan, PathsSeen, UnmatchedPath};
 use crate::progress::{Counters, Log, Progress};
 use crate::quality::{HistoryAt, QualityReport, QualityStage};
 use crate::rejects::{Reject, RejectsSink, TooManyBadRecords};
@@ -73,6 +73,10 @@ pub struct RunRecord {
     /// sample), with how many values each had. They are not in the output.
     #[serde(skip_serializing_if = "UnknownFields::is_empty")]
     pub fields_not_in_schema: UnknownFields,
+    /// Mapping entries whose `from` matched no value in any record (their columns are all
+    /// null): a misspelt path, or a field the data does not have.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_mapping_paths: Vec<UnmatchedPath>,
     /// Set when this process converted one shard of a sharded run: its files are staged, and
     /// `gluepipe-etl merge` publishes them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,6 +191,7 @@ struct Shared {
     rows_written: AtomicU64,
     rows_quarantined: AtomicU64,
     unknown: Mutex<UnknownFields>,
+    paths_seen: PathsSeen,
 }
 
 impl Shared {
@@ -571,6 +576,7 @@ pub(crate) fn convert(
         rows_written: AtomicU64::new(0),
         rows_quarantined: AtomicU64::new(0),
         unknown: Mutex::new(UnknownFields::default()),
+        paths_seen: prepared.worker_plan.plan.paths_seen(),
     });
     let worker_plan = &prepared.worker_plan;
 
@@ -617,6 +623,7 @@ pub(crate) fn convert(
         .unknown
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
+    record.unmatched_mapping_paths = shared.paths_seen.unmatched(&worker_plan.plan);
     let first_excess = rejects.first_excess();
     let rejects_path = rejects.finish();
     let mut failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -980,6 +987,7 @@ fn process(
         )?
     };
     let mapped = plan.plan.apply(&batch)?;
+    shared.paths_seen.note(&mapped, batch.num_rows());
     for rejection in &mapped.rejected {
         let record = decoded.row_records[rejection.row] as usize;
         shared.reject(
@@ -1136,6 +1144,18 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             "  warning   fields the inferred schema lacks, not in the output: {} — first seen after \
              the sample; raise --sample-rows or declare the schema (catalog table or mapping)",
             fields.join(", ")
+        ));
+    }
+    if !r.unmatched_mapping_paths.is_empty() {
+        let paths: Vec<String> = r
+            .unmatched_mapping_paths
+            .iter()
+            .map(|u| format!("mapping[{}].from '{}'", u.mapping, u.from))
+            .collect();
+        lines.push(format!(
+            "  warning   mapping path(s) matched no value in any record, their columns are all \
+             null: {} — check the spelling against the input",
+            paths.join(", ")
         ));
     }
     if let Some(dq) = &r.data_quality {
