@@ -26,6 +26,7 @@ use gluepipe_spec::{GlueType, Location, PipelineSpec};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, OutputTable};
+use crate::decode::records_path::{self, RecordsPath};
 use crate::decode::unknown::UnknownFields;
 use crate::decode::{BufferPool, Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
@@ -145,13 +146,16 @@ pub fn sample_records(
     files: &[InputFile],
     rows: usize,
     chunk_bytes: usize,
+    records_path: Option<&RecordsPath>,
 ) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let uri = file.uri();
         let raw = file.open()?.into_boxed();
         let reader = open_decompressed(raw, &uri, Arc::default())?;
-        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes.min(1 << 20)) {
+        let chunks = Splitter::new(reader, uri.as_str().into(), index, chunk_bytes.min(1 << 20))
+            .with_records_path(records_path.cloned());
+        for chunk in chunks {
             let chunk = chunk?;
             for i in 0..chunk.records.len() {
                 out.push(chunk.raw(i).to_vec());
@@ -169,11 +173,18 @@ pub fn infer_input_schema(
     inputs: &[String],
     endpoint_url: Option<String>,
     sample_rows: usize,
+    records_path: Option<&str>,
 ) -> Result<Vec<(String, String)>> {
+    let records_path = records_path::parse(records_path)?;
     let rt = runtime()?;
     let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url));
     let files = rt.block_on(resolve_inputs(inputs, &aws))?;
-    let records = sample_records(&files, sample_rows, Tuning::default().chunk_bytes)?;
+    let records = sample_records(
+        &files,
+        sample_rows,
+        Tuning::default().chunk_bytes,
+        records_path.as_ref(),
+    )?;
     let schema = infer_schema(
         records.iter().map(Vec::as_slice),
         InferOptions { sample_rows },
@@ -223,6 +234,8 @@ struct Job {
 /// Everything a worker needs, shared read-only.
 struct WorkerPlan {
     decode_schema: SchemaRef,
+    /// Where the records are inside each document, if not the documents themselves.
+    records_path: Option<RecordsPath>,
     /// The schema was inferred: count the fields records have beyond it.
     count_unknown: bool,
     plan: MappingPlan,
@@ -356,12 +369,18 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     // What to decode and what to write. Inference samples the start of the whole source, so
     // every shard of a sharded run infers the schema a single run would.
     let mut has_records = true;
+    let records_path = records_path::parse(spec.source.records_path.as_deref())?;
     let plan = if !spec.mapping.is_empty() {
         MappingPlan::new(&spec.mapping, source.catalog_schema.as_ref())?
     } else if let Some(schema) = &source.catalog_schema {
         MappingPlan::identity(Arc::new(schema.clone()))
     } else {
-        let sample = sample_records(&source.files, tuning.sample_rows, tuning.chunk_bytes)?;
+        let sample = sample_records(
+            &source.files,
+            tuning.sample_rows,
+            tuning.chunk_bytes,
+            records_path.as_ref(),
+        )?;
         has_records = !sample.is_empty();
         let schema = infer_schema(
             sample.iter().map(Vec::as_slice),
@@ -398,6 +417,7 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     let target_store = rt.block_on(Store::at(&target, aws))?;
     let worker_plan = Arc::new(WorkerPlan {
         decode_schema,
+        records_path,
         count_unknown: spec.mapping.is_empty() && source.catalog_schema.is_none(),
         plan,
         partition_keys: source.partition_keys,
@@ -829,7 +849,10 @@ fn pump(
             let shared = shared.clone();
             let pool = pool.clone();
             scope.spawn(move || {
-                if let Err(e) = read_inputs(files, tuning.chunk_bytes, &shared, &tx, &pool) {
+                let records_path = plan.records_path.clone();
+                if let Err(e) =
+                    read_inputs(files, tuning.chunk_bytes, records_path, &shared, &tx, &pool)
+                {
                     shared.fail(e);
                 }
             })
@@ -915,6 +938,7 @@ fn pump(
 fn read_inputs(
     files: &[InputFile],
     chunk_bytes: usize,
+    records_path: Option<RecordsPath>,
     shared: &Shared,
     tx: &crossbeam_channel::Sender<Job>,
     pool: &BufferPool,
@@ -929,7 +953,9 @@ fn read_inputs(
         let reader = open_decompressed(raw, &uri, shared.counters.bytes_read.clone())?;
         let values = Arc::new(file.partition_values.clone());
         for chunk in
-            Splitter::new(reader, uri.as_str().into(), index, chunk_bytes).with_pool(pool.clone())
+            Splitter::new(reader, uri.as_str().into(), index, chunk_bytes)
+                .with_pool(pool.clone())
+                .with_records_path(records_path.clone())
         {
             let chunk = chunk?;
             if shared.cancelled()
