@@ -54,6 +54,10 @@ pub fn decode(value: &Value) -> Decoded {
             .into_iter()
             .collect(),
         format: r.option(source.attr("format"), sp.clone().attr("format"), "json"),
+        records_path: r.opt_str(
+            source.attr("records_path"),
+            sp.clone().attr("records_path"),
+        ),
     };
 
     let mut mapping = Vec::new();
@@ -339,6 +343,7 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
         ("catalog_table", Value::from(s.catalog_table.clone())),
         ("path", Value::from(s.paths.first().cloned())),
         ("format", enum_value(&s.format)),
+        ("records_path", Value::from(s.records_path.clone())),
     ]);
     let mapping = Value::List(
         spec.mapping
@@ -451,6 +456,7 @@ mod tests {
                     ("catalog_table", Value::Null),
                     ("path", Value::from("s3://raw-bucket/orders/")),
                     ("format", Value::Null),
+                    ("records_path", Value::from("data.items")),
                 ]),
             ),
             (
@@ -625,6 +631,7 @@ mod tests {
         v.set_attr("tags", string_map(&d.config.tags));
         let back = decode(&v);
         assert_eq!(back.config, d.config);
+        assert_eq!(back.config.spec.source.records_path.as_deref(), Some("data.items"));
         assert_eq!(
             v.get(&AttributePath::root("target").attr("compression")),
             &Value::from("zstd")
