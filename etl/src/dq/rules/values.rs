@@ -5,7 +5,9 @@
 //!
 //! Null rows fail every form except `!=` and `not in` (which pass them), unless the condition
 //! names NULL: `= NULL` and `in [..., NULL]` accept nulls, `!= NULL` and `not in [..., NULL]`
-//! reject them. ColumnLength measures a null as length 0. ColumnDataType fails a null (and
+//! reject them. A condition naming only NULL is `IS [NOT] NULL` on a column of any type, as
+//! Glue translates it; a text that is no number fails every number comparison (a real null
+//! may pass, the text never). ColumnLength measures a null as length 0. ColumnDataType fails a null (and
 //! `!=` passes it). DataFreshness fails a null.
 
 use std::collections::HashSet;
@@ -301,7 +303,18 @@ impl Check for ColumnValuesCheck {
                         .as_primitive()
                         .clone(),
                 };
-                let pass = test_numbers(&values, c);
+                let mut pass = test_numbers(&values, c);
+                if values.null_count() > column.logical_null_count() {
+                    // A text that is no number fails every number comparison (Spark: the cast
+                    // is NULL, the comparison NULL), even where a real null would pass.
+                    let was_value = match column.logical_nulls() {
+                        Some(n) => n.inner().clone(),
+                        None => BooleanBuffer::new_set(column.len()),
+                    };
+                    if let Some(cast) = values.nulls() {
+                        pass = &pass & &!&(&was_value & &!cast.inner());
+                    }
+                }
                 if let Some(m) = &mut self.extremes {
                     m.update(&mask_values(&values, scope.as_ref()));
                     let v = values.values();

@@ -438,6 +438,26 @@ fn column_values_null_keyword_on_every_type() {
 }
 
 #[test]
+fn a_text_that_is_no_number_fails_number_comparisons_even_where_nulls_pass() {
+    // s: "a", null, "x1" — as Spark, `s != 5` and `s in [1, NULL]` read "a" as NULL only
+    // through the failed cast, so it fails; the real null passes.
+    let data = every_type();
+    let key = "Column.s.ColumnValues.Compliance";
+    for condition in ["!= 5", "in [1, NULL]", "not in [1]"] {
+        let text = format!("ColumnValues \"s\" {condition}");
+        let r = single(&text, &data);
+        close(metric(&r, key), 1.0 / 3.0);
+    }
+    // A numeric text still compares as its number.
+    let digits = vec![batch(vec![(
+        "s",
+        Arc::new(StringArray::from(vec![Some("10"), None, Some("7")])),
+    )])];
+    let r = single("ColumnValues \"s\" in [10, 7]", &digits);
+    close(metric(&r, key), 2.0 / 3.0);
+}
+
+#[test]
 fn nan_failure_names_nan() {
     // NaN fails every comparison; the reason names it, not the minimum that passes.
     let data = vec![batch(vec![(
