@@ -952,10 +952,9 @@ fn read_inputs(
         let raw = opened?.into_boxed();
         let reader = open_decompressed(raw, &uri, shared.counters.bytes_read.clone())?;
         let values = Arc::new(file.partition_values.clone());
-        for chunk in
-            Splitter::new(reader, uri.as_str().into(), index, chunk_bytes)
-                .with_pool(pool.clone())
-                .with_records_path(records_path.clone())
+        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes)
+            .with_pool(pool.clone())
+            .with_records_path(records_path.clone())
         {
             let chunk = chunk?;
             if shared.cancelled()

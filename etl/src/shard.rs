@@ -39,9 +39,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::decode::unknown::UnknownFields;
-use crate::mapping::UnmatchedPath;
 use crate::dq::partial::PartialState;
 use crate::error::usage;
+use crate::mapping::UnmatchedPath;
 use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, discard, publish};
 use crate::settings::RunSettings;
 use crate::sink::OutputFile;

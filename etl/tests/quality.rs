@@ -186,7 +186,12 @@ fn column_rules_reach_nested_fields_by_dotted_path() {
         } else {
             json!({"x": i, "code": format!("{}", 100 + i)})
         };
-        writeln!(f, "{}", json!({"id": i, "info": info, "state": {"at": fresh}})).unwrap();
+        writeln!(
+            f,
+            "{}",
+            json!({"id": i, "info": info, "state": {"at": fresh}})
+        )
+        .unwrap();
     }
     drop(f);
     let rules = rules(

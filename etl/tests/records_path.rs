@@ -27,9 +27,17 @@ fn collection(names: &[&str], first: i64) -> String {
     .unwrap()
 }
 
-fn run(input: &std::path::Path, path: &str, extra: &[&str], code: i32) -> (Value, String, std::path::PathBuf) {
+fn run(
+    input: &std::path::Path,
+    path: &str,
+    extra: &[&str],
+    code: i32,
+) -> (Value, String, std::path::PathBuf) {
     let dir = input.parent().unwrap();
-    let out = dir.join(format!("out-{}", input.file_name().unwrap().to_string_lossy()));
+    let out = dir.join(format!(
+        "out-{}",
+        input.file_name().unwrap().to_string_lossy()
+    ));
     let results = dir.join("run.json");
     let mut args = vec![
         "run",
@@ -62,9 +70,15 @@ fn a_geojson_feature_collection_gives_one_row_per_feature() {
         .collect();
     assert_eq!(names, ["Bergen", "Oslo", "Tromsø"]);
     assert_eq!(rows[1]["properties"]["pop"], 1);
-    assert_eq!(rows[1]["geometry"]["coordinates"], serde_json::json!([10.5, 59.9]));
+    assert_eq!(
+        rows[1]["geometry"]["coordinates"],
+        serde_json::json!([10.5, 59.9])
+    );
     assert_eq!(rows[1]["type"], "Feature");
-    assert_eq!(data["schema"]["properties"], "struct<name: string, pop: int64>");
+    assert_eq!(
+        data["schema"]["properties"],
+        "struct<name: string, pop: int64>"
+    );
 }
 
 #[test]
@@ -113,7 +127,11 @@ fn a_document_without_the_path_and_a_bad_element_are_named_by_file_and_line() {
     )
     .unwrap();
     let mapping = dir.path().join("m.json");
-    std::fs::write(&mapping, r#"[{"from": "pop", "to": "pop", "type": "bigint"}]"#).unwrap();
+    std::fs::write(
+        &mapping,
+        r#"[{"from": "pop", "to": "pop", "type": "bigint"}]"#,
+    )
+    .unwrap();
     let (record, _, out) = run(
         &input,
         "features",
@@ -130,13 +148,19 @@ fn a_document_without_the_path_and_a_bad_element_are_named_by_file_and_line() {
         .iter()
         .map(|r| {
             assert!(r["file"].as_str().unwrap().ends_with("mixed.json"), "{r}");
-            (r["line"].as_u64().unwrap(), r["reason"].as_str().unwrap().to_string())
+            (
+                r["line"].as_u64().unwrap(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
         })
         .collect();
     got.sort();
     assert_eq!(got.len(), 3, "{got:?}");
     assert_eq!(got[0].0, 5);
-    assert!(got[0].1.contains("the document has no `features`"), "{got:?}");
+    assert!(
+        got[0].1.contains("the document has no `features`"),
+        "{got:?}"
+    );
     assert_eq!(got[1].0, 9);
     assert_eq!(got[2].0, 10);
     assert!(got[2].1.contains("is a number, not an object"), "{got:?}");

@@ -235,7 +235,12 @@ fn shards_and_merge_equal_one_run() {
     assert_eq!((rows_in, rejected), (2102, 2), "{a}");
     // Null amounts fail `ColumnValues "amount" >= 0` row by row: quarantined, not published.
     assert!(quarantined > 100 && written + quarantined == 2100, "{a}");
-    for k in ["input_files", "input_bytes", "status", "unmatched_mapping_paths"] {
+    for k in [
+        "input_files",
+        "input_bytes",
+        "status",
+        "unmatched_mapping_paths",
+    ] {
         assert_eq!(a[k], b[k], "{k}");
     }
     // No record has a `zip`: both say so.

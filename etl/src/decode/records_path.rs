@@ -217,7 +217,10 @@ mod tests {
                     1,
                     "records_path data.items: it is a number, not an array of objects"
                 ),
-                (2, "records_path data.items: the document has no `data.items`"),
+                (
+                    2,
+                    "records_path data.items: the document has no `data.items`"
+                ),
                 (
                     3,
                     "records_path data.items: the document is an array, not an object"

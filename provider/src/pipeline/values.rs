@@ -54,10 +54,7 @@ pub fn decode(value: &Value) -> Decoded {
             .into_iter()
             .collect(),
         format: r.option(source.attr("format"), sp.clone().attr("format"), "json"),
-        records_path: r.opt_str(
-            source.attr("records_path"),
-            sp.clone().attr("records_path"),
-        ),
+        records_path: r.opt_str(source.attr("records_path"), sp.clone().attr("records_path")),
     };
 
     let mut mapping = Vec::new();
@@ -631,7 +628,10 @@ mod tests {
         v.set_attr("tags", string_map(&d.config.tags));
         let back = decode(&v);
         assert_eq!(back.config, d.config);
-        assert_eq!(back.config.spec.source.records_path.as_deref(), Some("data.items"));
+        assert_eq!(
+            back.config.spec.source.records_path.as_deref(),
+            Some("data.items")
+        );
         assert_eq!(
             v.get(&AttributePath::root("target").attr("compression")),
             &Value::from("zstd")

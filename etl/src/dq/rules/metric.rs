@@ -60,9 +60,10 @@ pub fn specs(
     };
     Ok(match t {
         T::RowCount => {
-            let id = planner
-                .metrics
-                .register(MetricKind::Rows, filter, planner.columns.schema())?;
+            let id =
+                planner
+                    .metrics
+                    .register(MetricKind::Rows, filter, planner.columns.schema())?;
             vec![spec(
                 "Dataset.*.RowCount".into(),
                 Box::new(move |m| Ok(Some(m.rows(id)? as f64))),
@@ -142,10 +143,11 @@ pub fn specs(
             if cols.is_empty() {
                 return Err(Problem::Failed("The dataset has no columns".into()));
             }
-            let id =
-                planner
-                    .metrics
-                    .register(MetricKind::Frequencies(cols), filter, planner.columns.schema())?;
+            let id = planner.metrics.register(
+                MetricKind::Frequencies(cols),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![spec(
                 key,
                 Box::new(move |m| Ok(Some(m.frequencies(id)?.duplicate_rows as f64))),
@@ -154,9 +156,11 @@ pub fn specs(
         T::Mean | T::Sum | T::StandardDeviation | T::Variance | T::Range => {
             let (c, name) = one_column(planner)?;
             numeric(c, &name, planner)?;
-            let id = planner
-                .metrics
-                .register(MetricKind::Moments(c), filter, planner.columns.schema())?;
+            let id = planner.metrics.register(
+                MetricKind::Moments(c),
+                filter,
+                planner.columns.schema(),
+            )?;
             let read: fn(&crate::dq::metrics::moments::Moments) -> Option<f64> = match t {
                 T::Mean => |m| m.mean(),
                 T::Sum => |m| m.sum(),
@@ -177,10 +181,11 @@ pub fn specs(
             let (ca, cb) = (planner.column(a)?, planner.column(b)?);
             numeric(ca, a, planner)?;
             numeric(cb, b, planner)?;
-            let id =
-                planner
-                    .metrics
-                    .register(MetricKind::CoMoments(ca, cb), filter, planner.columns.schema())?;
+            let id = planner.metrics.register(
+                MetricKind::CoMoments(ca, cb),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![spec(
                 format!("Multicolumn.{a},{b}.ColumnCorrelation"),
                 Box::new(move |m| Ok(m.co_moments(id)?.correlation())),
@@ -188,9 +193,11 @@ pub fn specs(
         }
         T::ColumnLength => {
             let (c, name) = one_column(planner)?;
-            let id = planner
-                .metrics
-                .register(MetricKind::Lengths(c), filter, planner.columns.schema())?;
+            let id = planner.metrics.register(
+                MetricKind::Lengths(c),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![
                 spec(
                     format!("Column.{name}.MinimumLength"),
@@ -205,9 +212,11 @@ pub fn specs(
         T::ColumnValues => {
             let (c, name) = one_column(planner)?;
             numeric(c, &name, planner)?;
-            let id = planner
-                .metrics
-                .register(MetricKind::Moments(c), filter, planner.columns.schema())?;
+            let id = planner.metrics.register(
+                MetricKind::Moments(c),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![
                 spec(
                     format!("Column.{name}.Minimum"),
@@ -241,9 +250,11 @@ fn completeness(
     planner: &mut Planner<'_>,
     spec: &dyn Fn(String, Source) -> MetricSpec,
 ) -> Result<MetricSpec, Problem> {
-    let id = planner
-        .metrics
-        .register(MetricKind::Completeness(c), filter, planner.columns.schema())?;
+    let id = planner.metrics.register(
+        MetricKind::Completeness(c),
+        filter,
+        planner.columns.schema(),
+    )?;
     Ok(spec(
         format!("Column.{name}.Completeness"),
         Box::new(move |m| {

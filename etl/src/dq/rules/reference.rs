@@ -619,9 +619,10 @@ fn aggregate_side(text: &str, planner: &mut Planner<'_>) -> Result<(Side, String
         if !is_numeric(planner.field(c).data_type()) {
             return Err(Problem::Failed(format!("Column {column} is not numeric")));
         }
-        let id = planner
-            .metrics
-            .register(MetricKind::Moments(c), None, planner.columns.schema())?;
+        let id =
+            planner
+                .metrics
+                .register(MetricKind::Moments(c), None, planner.columns.schema())?;
         return Ok((Side::Primary(id, avg), column));
     }
     let reference = open(planner, &alias)?;

@@ -24,7 +24,12 @@ fn nested() -> Vec<RecordBatch> {
         ]),
         vec![
             Arc::new(Int64Array::from(vec![Some(1), Some(2), Some(3), Some(3)])),
-            Arc::new(StringArray::from(vec![Some("10"), Some("11"), Some("x"), None])),
+            Arc::new(StringArray::from(vec![
+                Some("10"),
+                Some("11"),
+                Some("x"),
+                None,
+            ])),
         ],
         Some(NullBuffer::from(vec![true, false, true, true])),
     );

@@ -405,11 +405,26 @@ fn every_type() -> Vec<RecordBatch> {
     let ts = TimestampMicrosecondArray::from(vec![Some(0), None, Some(86_400_000_000)])
         .with_timezone("UTC");
     vec![batch(vec![
-        ("s", Arc::new(StringArray::from(vec![Some("a"), None, Some("x1")]))),
-        ("n", Arc::new(Int64Array::from(vec![Some(1), None, Some(3)]))),
-        ("f", Arc::new(Float64Array::from(vec![Some(1.5), None, Some(3.5)]))),
-        ("b", Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)]))),
-        ("d", Arc::new(Date32Array::from(vec![Some(1), None, Some(2)]))),
+        (
+            "s",
+            Arc::new(StringArray::from(vec![Some("a"), None, Some("x1")])),
+        ),
+        (
+            "n",
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(3)])),
+        ),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(3.5)])),
+        ),
+        (
+            "b",
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+        ),
+        (
+            "d",
+            Arc::new(Date32Array::from(vec![Some(1), None, Some(2)])),
+        ),
         ("t", Arc::new(ts)),
     ])]
 }
