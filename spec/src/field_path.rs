@@ -63,12 +63,13 @@ pub fn parse(path: &str) -> Result<Vec<String>, PathError> {
     }
 }
 
-/// The path text for `segments`, quoting names that hold dots (the inverse of [`parse`]).
+/// The path text for `segments`, quoting names that hold dots or brackets (the inverse of
+/// [`parse`]).
 pub fn join(segments: &[String]) -> String {
     segments
         .iter()
         .map(|s| {
-            if s.contains('.') {
+            if s.contains(['.', '[', ']']) {
                 format!("`{s}`")
             } else {
                 s.clone()
