@@ -46,6 +46,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "URI", num_args = 1..)]
     pub input: Vec<String>,
 
+    /// Take the records from the array at this dotted path inside each JSON document
+    /// (`features` for a GeoJSON FeatureCollection, `data.items`), not the documents themselves.
+    #[arg(long, value_name = "PATH")]
+    pub records_path: Option<String>,
+
     /// Where the Parquet output goes (replaces the spec's target path).
     #[arg(long, value_name = "URI")]
     pub output: Option<String>,
@@ -151,6 +156,10 @@ pub struct SchemaArgs {
     /// How many records to sample.
     #[arg(long, value_name = "N")]
     pub sample_rows: Option<usize>,
+
+    /// Take the records from the array at this dotted path inside each JSON document.
+    #[arg(long, value_name = "PATH")]
+    pub records_path: Option<String>,
 
     /// `text`: one `name<TAB>type` line per column; `json`: Glue `Columns` (`[{"Name","Type"}]`).
     #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]

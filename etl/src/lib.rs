@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decode;
 pub mod dq;
 pub mod error;
+pub mod field_path;
 pub mod interrupt;
 pub mod ledger;
 pub mod mapping;

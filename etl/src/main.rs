@@ -88,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &args.input,
                 args.endpoint_url.clone(),
                 sample,
+                args.records_path.as_deref(),
             )?;
             match args.format {
                 SchemaFormat::Text => {

@@ -11,48 +11,21 @@
 //! rejected row too, never a silent change.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Result, bail};
-use arrow::array::{Array, ArrayData, ArrayRef, AsArray, BooleanArray, RecordBatch, make_array};
-use arrow::buffer::NullBuffer;
+use arrow::array::{Array, ArrayData, ArrayRef, BooleanArray, RecordBatch, make_array};
 use arrow::compute::{CastOptions, can_cast_types, cast_with_options, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use gluepipe_spec::column_name::same_column;
+use gluepipe_spec::field_path::{join, parse};
 use gluepipe_spec::parse_glue_type;
 use gluepipe_spec::pipeline::Mapping;
 
 use crate::error::usage;
+use crate::field_path::{NameMatch, locate};
 use crate::schema::glue_to_arrow;
-
-/// Splits a dotted path; backticks quote a name that contains dots.
-pub fn parse_path(path: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut rest = path;
-    loop {
-        let (segment, after) = if let Some(quoted) = rest.strip_prefix('`') {
-            let end = quoted
-                .find('`')
-                .ok_or_else(|| usage(format!("unclosed ` in path {path:?}")))?;
-            (&quoted[..end], &quoted[end + 1..])
-        } else {
-            match rest.find('.') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, ""),
-            }
-        };
-        if segment.is_empty() {
-            return Err(usage(format!("empty name in path {path:?}")));
-        }
-        out.push(segment.to_string());
-        if after.is_empty() {
-            return Ok(out);
-        }
-        rest = after
-            .strip_prefix('.')
-            .ok_or_else(|| usage(format!("expected '.' after a quoted name in path {path:?}")))?;
-    }
-}
 
 /// One output column.
 #[derive(Debug, Clone)]
@@ -77,6 +50,56 @@ pub struct RowRejection {
 pub struct Mapped {
     pub batch: RecordBatch,
     pub rejected: Vec<RowRejection>,
+    /// Per mapping entry, whether its path had a value (not absent, not null) in some row of
+    /// the batch, rejected rows included; empty for the identity.
+    pub has_values: Vec<bool>,
+}
+
+/// A mapping entry whose `from` matched no value in any record of a run: a typo or a field
+/// the data does not have. Its column is written all null; the run warns.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnmatchedPath {
+    /// Index of the entry in the mapping.
+    pub mapping: usize,
+    pub from: String,
+}
+
+/// Which mapping entries have found a value so far, over every batch of a run (workers share
+/// one).
+#[derive(Debug, Default)]
+pub struct PathsSeen {
+    seen: Vec<AtomicBool>,
+    rows: AtomicBool,
+}
+
+impl PathsSeen {
+    /// Adds what one mapped batch saw.
+    pub fn note(&self, mapped: &Mapped, rows: usize) {
+        if rows > 0 {
+            self.rows.store(true, Ordering::Relaxed);
+        }
+        for (seen, &has) in self.seen.iter().zip(&mapped.has_values) {
+            if has {
+                seen.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The entries of `plan` that saw no value (none when the run read no row at all).
+    pub fn unmatched(&self, plan: &MappingPlan) -> Vec<UnmatchedPath> {
+        let (Some(steps), true) = (&plan.steps, self.rows.load(Ordering::Relaxed)) else {
+            return Vec::new();
+        };
+        steps
+            .iter()
+            .zip(&self.seen)
+            .filter(|(_, seen)| !seen.load(Ordering::Relaxed))
+            .map(|(step, _)| UnmatchedPath {
+                mapping: step.index,
+                from: step.from.clone(),
+            })
+            .collect()
+    }
 }
 
 /// A validated mapping, ready to apply to decoded batches.
@@ -143,18 +166,7 @@ impl Node {
 
 /// The type at `path` inside `schema`, if every step exists.
 fn type_at(schema: &Schema, path: &[String]) -> Option<DataType> {
-    let mut ty = schema.field_with_name(&path[0]).ok()?.data_type().clone();
-    for name in &path[1..] {
-        let DataType::Struct(fields) = &ty else {
-            return None;
-        };
-        ty = fields
-            .iter()
-            .find(|f| f.name() == name)?
-            .data_type()
-            .clone();
-    }
-    Some(ty)
+    locate(schema.fields(), path, NameMatch::Exact).map(|at| at.field.data_type().clone())
 }
 
 impl MappingPlan {
@@ -187,8 +199,7 @@ impl MappingPlan {
         for (index, m) in mappings.iter().enumerate() {
             let glue = parse_glue_type(&m.data_type)
                 .map_err(|e| usage(format!("mapping[{index}].type: {e}")))?;
-            let path =
-                parse_path(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e:#}")))?;
+            let path = parse(&m.from).map_err(|e| usage(format!("mapping[{index}].from: {e}")))?;
             if steps.iter().any(|s: &Step| same_column(&s.to, &m.to)) {
                 return Err(usage(format!(
                     "mapping[{index}].to: column '{}' is written twice",
@@ -258,6 +269,16 @@ impl MappingPlan {
         })
     }
 
+    /// A tally of which entries found values, for [`PathsSeen::unmatched`].
+    pub fn paths_seen(&self) -> PathsSeen {
+        PathsSeen {
+            seen: (0..self.steps.as_ref().map_or(0, Vec::len))
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            rows: AtomicBool::new(false),
+        }
+    }
+
     /// The columns the mapping reads (what to decode).
     pub fn source_schema(&self) -> &SchemaRef {
         &self.source
@@ -284,12 +305,15 @@ impl MappingPlan {
             return Ok(Mapped {
                 batch,
                 rejected: Vec::new(),
+                has_values: Vec::new(),
             });
         };
         let mut columns = Vec::with_capacity(steps.len());
+        let mut has_values = Vec::with_capacity(steps.len());
         let mut bad: Vec<Option<String>> = Vec::new();
         for step in steps {
             let column = extract(batch, &step.path)?;
+            has_values.push(column.null_count() < column.len());
             let column = if column.data_type() == &step.target {
                 column
             } else {
@@ -335,6 +359,7 @@ impl MappingPlan {
             return Ok(Mapped {
                 batch: mapped,
                 rejected: Vec::new(),
+                has_values,
             });
         }
         let keep = BooleanArray::from(bad.iter().map(|b| b.is_none()).collect::<Vec<_>>());
@@ -346,6 +371,7 @@ impl MappingPlan {
         Ok(Mapped {
             batch: filter_record_batch(&mapped, &keep)?,
             rejected,
+            has_values,
         })
     }
 }
@@ -389,26 +415,9 @@ fn renamed(data: ArrayData, to: &DataType) -> Result<ArrayData> {
 
 /// The column at `path`, with the nulls of every enclosing struct applied.
 fn extract(batch: &RecordBatch, path: &[String]) -> Result<ArrayRef> {
-    let mut array = batch
-        .column_by_name(&path[0])
-        .ok_or_else(|| anyhow::anyhow!("decoded batch has no column '{}'", path[0]))?
-        .clone();
-    for name in &path[1..] {
-        let parent = array
-            .as_struct_opt()
-            .ok_or_else(|| anyhow::anyhow!("'{name}' is inside a non-struct"))?;
-        let child = parent
-            .column_by_name(name)
-            .ok_or_else(|| anyhow::anyhow!("struct has no field '{name}'"))?
-            .clone();
-        array = match NullBuffer::union(parent.nulls(), child.nulls()) {
-            Some(nulls) if Some(&nulls) != child.nulls() => {
-                make_array(child.to_data().into_builder().nulls(Some(nulls)).build()?)
-            }
-            _ => child,
-        };
-    }
-    Ok(array)
+    let at = locate(batch.schema_ref().fields(), path, NameMatch::Exact)
+        .ok_or_else(|| anyhow::anyhow!("decoded batch has no field '{}'", join(path)))?;
+    Ok(crate::field_path::extract(batch, &at))
 }
 
 #[cfg(test)]
@@ -435,22 +444,6 @@ mod tests {
             .unwrap();
         d.decode(lines.as_bytes()).unwrap();
         d.flush().unwrap().unwrap()
-    }
-
-    #[test]
-    fn parses_paths() {
-        let cases: &[(&str, &[&str])] = &[
-            ("a", &["a"]),
-            ("a.b.c", &["a", "b", "c"]),
-            ("`a.b`.c", &["a.b", "c"]),
-            ("x.`y.z`", &["x", "y.z"]),
-        ];
-        for (input, want) in cases {
-            assert_eq!(parse_path(input).unwrap(), *want, "{input}");
-        }
-        for bad in ["", "a..b", "a.", "`a", "`a`b"] {
-            assert!(parse_path(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

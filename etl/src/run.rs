@@ -27,11 +27,12 @@ use gluepipe_spec::{GlueType, Location, PipelineSpec};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, OutputTable};
+use crate::decode::records_path::{self, RecordsPath};
 use crate::decode::unknown::UnknownFields;
 use crate::decode::{BufferPool, Chunk, RecordDecoder, Splitter};
 use crate::error::{EtlError, usage};
 use crate::ledger::{Entry, Ledger};
-use crate::mapping::MappingPlan;
+use crate::mapping::{MappingPlan, PathsSeen, UnmatchedPath};
 use crate::progress::{Counters, Log, Progress};
 use crate::quality::{HistoryAt, QualityReport, QualityStage};
 use crate::rejects::{Reject, RejectsSink, TooManyBadRecords};
@@ -96,6 +97,10 @@ pub struct RunRecord {
     /// case from an earlier one's, or are empty, and the names they are written under.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub renamed_columns: Vec<RenamedColumn>,
+    /// Mapping entries whose `from` matched no value in any record (their columns are all
+    /// null): a misspelt path, or a field the data does not have.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched_mapping_paths: Vec<UnmatchedPath>,
     /// Set when this process converted one shard of a sharded run: its files are staged, and
     /// `gluepipe-etl merge` publishes them.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,13 +173,16 @@ pub fn sample_records(
     files: &[InputFile],
     rows: usize,
     chunk_bytes: usize,
+    records_path: Option<&RecordsPath>,
 ) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for (index, file) in files.iter().enumerate() {
         let uri = file.uri();
         let raw = file.open()?.into_boxed();
         let reader = open_decompressed(raw, &uri, Arc::default())?;
-        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes.min(1 << 20)) {
+        let chunks = Splitter::new(reader, uri.as_str().into(), index, chunk_bytes.min(1 << 20))
+            .with_records_path(records_path.cloned());
+        for chunk in chunks {
             let chunk = chunk?;
             for i in 0..chunk.records.len() {
                 out.push(chunk.raw(i).to_vec());
@@ -192,11 +200,18 @@ pub fn infer_input_schema(
     inputs: &[String],
     endpoint_url: Option<String>,
     sample_rows: usize,
+    records_path: Option<&str>,
 ) -> Result<Vec<(String, String)>> {
+    let records_path = records_path::parse(records_path)?;
     let rt = runtime()?;
     let aws = AwsClients::new(AwsOptions::with_endpoint(endpoint_url));
     let files = rt.block_on(resolve_inputs(inputs, &aws))?;
-    let records = sample_records(&files, sample_rows, Tuning::default().chunk_bytes)?;
+    let records = sample_records(
+        &files,
+        sample_rows,
+        Tuning::default().chunk_bytes,
+        records_path.as_ref(),
+    )?;
     let columns = infer_columns(
         records.iter().map(Vec::as_slice),
         InferOptions { sample_rows },
@@ -219,6 +234,7 @@ struct Shared {
     rows_written: AtomicU64,
     rows_quarantined: AtomicU64,
     unknown: Mutex<UnknownFields>,
+    paths_seen: PathsSeen,
 }
 
 impl Shared {
@@ -250,6 +266,8 @@ struct Job {
 /// Everything a worker needs, shared read-only.
 struct WorkerPlan {
     decode_schema: SchemaRef,
+    /// Where the records are inside each document, if not the documents themselves.
+    records_path: Option<RecordsPath>,
     /// The schema was inferred: count the fields records have beyond it.
     count_unknown: bool,
     plan: MappingPlan,
@@ -428,12 +446,18 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     // every shard of a sharded run infers the schema a single run would.
     let mut has_records = true;
     let mut renamed_columns = Vec::new();
+    let records_path = records_path::parse(spec.source.records_path.as_deref())?;
     let plan = if !spec.mapping.is_empty() {
         MappingPlan::new(&spec.mapping, source.catalog_schema.as_ref())?
     } else if let Some(schema) = &source.catalog_schema {
         MappingPlan::identity(Arc::new(schema.clone()))
     } else {
-        let sample = sample_records(&source.files, tuning.sample_rows, tuning.chunk_bytes)?;
+        let sample = sample_records(
+            &source.files,
+            tuning.sample_rows,
+            tuning.chunk_bytes,
+            records_path.as_ref(),
+        )?;
         // Only objects make rows: a sample of nothing else goes on, so that each record is
         // rejected with its file and line (and the first one fails a run that allows none).
         has_records = sample.iter().any(|r| starts_object(r));
@@ -479,6 +503,7 @@ pub(crate) fn prepare(env: &RunEnv<'_>) -> Result<Prepared> {
     let target_store = rt.block_on(Store::at(&target, aws))?;
     let worker_plan = Arc::new(WorkerPlan {
         decode_schema,
+        records_path,
         count_unknown: spec.mapping.is_empty() && source.catalog_schema.is_none(),
         plan,
         partition_keys: source.partition_keys,
@@ -706,6 +731,7 @@ pub(crate) fn convert(
         rows_written: AtomicU64::new(0),
         rows_quarantined: AtomicU64::new(0),
         unknown: Mutex::new(UnknownFields::default()),
+        paths_seen: prepared.worker_plan.plan.paths_seen(),
     });
     let worker_plan = &prepared.worker_plan;
 
@@ -752,6 +778,7 @@ pub(crate) fn convert(
         .unknown
         .into_inner()
         .unwrap_or_else(|p| p.into_inner());
+    record.unmatched_mapping_paths = shared.paths_seen.unmatched(&worker_plan.plan);
     let first_excess = rejects.first_excess();
     let rejects_path = rejects.finish();
     let mut failure = shared.error.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -966,7 +993,10 @@ fn pump(
             let shared = shared.clone();
             let pool = pool.clone();
             scope.spawn(move || {
-                if let Err(e) = read_inputs(files, tuning.chunk_bytes, &shared, &tx, &pool) {
+                let records_path = plan.records_path.clone();
+                if let Err(e) =
+                    read_inputs(files, tuning.chunk_bytes, records_path, &shared, &tx, &pool)
+                {
                     shared.fail(e);
                 }
             })
@@ -1052,6 +1082,7 @@ fn pump(
 fn read_inputs(
     files: &[InputFile],
     chunk_bytes: usize,
+    records_path: Option<RecordsPath>,
     shared: &Shared,
     tx: &crossbeam_channel::Sender<Job>,
     pool: &BufferPool,
@@ -1065,8 +1096,9 @@ fn read_inputs(
         let raw = opened?.into_boxed();
         let reader = open_decompressed(raw, &uri, shared.counters.bytes_read.clone())?;
         let values = Arc::new(file.partition_values.clone());
-        for chunk in
-            Splitter::new(reader, uri.as_str().into(), index, chunk_bytes).with_pool(pool.clone())
+        for chunk in Splitter::new(reader, uri.as_str().into(), index, chunk_bytes)
+            .with_pool(pool.clone())
+            .with_records_path(records_path.clone())
         {
             let chunk = chunk?;
             if shared.cancelled()
@@ -1124,6 +1156,7 @@ fn process(
         )?
     };
     let mapped = plan.plan.apply(&batch)?;
+    shared.paths_seen.note(&mapped, batch.num_rows());
     // Rejects the record of row `row` of the decoded batch.
     let reject_row = |row: usize, reason: &str| {
         let record = decoded.row_records[row] as usize;
@@ -1328,6 +1361,18 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
         lines.push(format!(
             "  warning   columns renamed, as Glue, Athena and Spark ignore case and need a name: {}",
             renamed.join(", ")
+        ));
+    }
+    if !r.unmatched_mapping_paths.is_empty() {
+        let paths: Vec<String> = r
+            .unmatched_mapping_paths
+            .iter()
+            .map(|u| format!("mapping[{}].from '{}'", u.mapping, u.from))
+            .collect();
+        lines.push(format!(
+            "  warning   mapping path(s) matched no value in any record, their columns are all \
+             null: {} — check the spelling against the input",
+            paths.join(", ")
         ));
     }
     if let Some(dq) = &r.data_quality {

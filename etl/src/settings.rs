@@ -295,6 +295,9 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
             ..Source::default()
         };
     }
+    if let Some(path) = &args.records_path {
+        spec.source.records_path = Some(path.clone());
+    }
     if let Some(output) = &args.output {
         spec.target.path = output.clone();
     }

@@ -41,6 +41,7 @@ use sha2::{Digest, Sha256};
 use crate::decode::unknown::UnknownFields;
 use crate::dq::partial::PartialState;
 use crate::error::usage;
+use crate::mapping::UnmatchedPath;
 use crate::run::{Outputs, Prepared, RunEnv, RunRecord, convert, discard, publish};
 use crate::settings::RunSettings;
 use crate::sink::OutputFile;
@@ -123,6 +124,9 @@ struct ShardState {
     /// after any shard began.
     #[serde(default)]
     base: Option<Base>,
+    /// Mapping entries that matched no value in its records.
+    #[serde(default)]
+    unmatched_mapping_paths: Vec<UnmatchedPath>,
 }
 
 /// Reads `--shard-inputs`: JSON text, or `@FILE` holding it — an array of locations or of
@@ -307,6 +311,7 @@ pub(crate) fn run_shard(
         has_data_quality: converted.quality.is_some(),
         fields_not_in_schema: record.fields_not_in_schema.clone(),
         base: Some(base),
+        unmatched_mapping_paths: record.unmatched_mapping_paths.clone(),
     };
     // The data-quality state first: the shard state, written last, is what the merge looks for.
     let put = |key: &str, body: serde_json::Result<Vec<u8>>| -> Result<()> {
@@ -637,6 +642,20 @@ fn tally(
         outputs.extend(s.outputs.iter().cloned());
         quarantine_outputs.extend(s.quarantine_outputs.iter().cloned());
     }
+    // Unmatched in the run: unmatched in every shard that read records.
+    let mut reading = states.iter().filter(|s| s.rows_in > 0);
+    record.unmatched_mapping_paths = match reading.next() {
+        Some(first) => {
+            let rest: Vec<&ShardState> = reading.collect();
+            first
+                .unmatched_mapping_paths
+                .iter()
+                .filter(|u| rest.iter().all(|s| s.unmatched_mapping_paths.contains(u)))
+                .cloned()
+                .collect()
+        }
+        None => Vec::new(),
+    };
     (outputs, quarantine_outputs)
 }
 

@@ -171,3 +171,62 @@ fn quarantine_mode_sets_failing_rows_aside() {
     let failed = rows[0]["DataQualityRulesFail"].to_string();
     assert!(failed.contains("ColumnValues"), "{}", rows[0]);
 }
+
+#[test]
+fn column_rules_reach_nested_fields_by_dotted_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested.json");
+    let mut f = std::fs::File::create(&path).unwrap();
+    let fresh = (chrono::Utc::now() - chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    for i in 0..100 {
+        // Every tenth record has no `info` object: its fields are null, as Spark reads them.
+        let info = if i % 10 == 0 {
+            json!(null)
+        } else {
+            json!({"x": i, "code": format!("{}", 100 + i)})
+        };
+        writeln!(
+            f,
+            "{}",
+            json!({"id": i, "info": info, "state": {"at": fresh}})
+        )
+        .unwrap();
+    }
+    drop(f);
+    let rules = rules(
+        dir.path(),
+        r#"Rules = [
+            ColumnExists "info",
+            ColumnDataType "info.code" = "Integer" with threshold >= 0.9,
+            DataFreshness "state.at" <= 24 hours,
+            Completeness "info.x" = 0.9,
+            IsUnique "info.x",
+            ColumnValues "info.x" between 0 and 100 with threshold >= 0.9
+        ]"#,
+    );
+    let results = dir.path().join("r.json");
+    let out = dir.path().join("out");
+    let run = etl(&[
+        "run",
+        "--input",
+        p(&path),
+        "--output",
+        p(&out),
+        "--rules",
+        p(&rules),
+        "--on-dq-failure",
+        "warn",
+        "--results",
+        p(&results),
+    ]);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let record = run_record(&results);
+    let outcomes = record["data_quality"]["ruleOutcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 6, "{record}");
+    for o in outcomes {
+        assert_eq!(o["Outcome"], "Passed", "{o}");
+    }
+    assert_eq!(record["data_quality"]["outcome"], "Passed");
+}

@@ -107,7 +107,8 @@ fn common_args(dir: &Path, input: &Path, out: &Path, on_failure: &str) -> Vec<St
         r#"[{"from": "id", "to": "id", "type": "bigint"},
             {"from": "amount", "to": "amount", "type": "double"},
             {"from": "city", "to": "city", "type": "string"},
-            {"from": "status", "to": "status", "type": "string"}]"#,
+            {"from": "status", "to": "status", "type": "string"},
+            {"from": "zip", "to": "zip", "type": "string"}]"#,
     )
     .unwrap();
     [
@@ -234,9 +235,19 @@ fn shards_and_merge_equal_one_run() {
     assert_eq!((rows_in, rejected), (2102, 2), "{a}");
     // Null amounts fail `ColumnValues "amount" >= 0` row by row: quarantined, not published.
     assert!(quarantined > 100 && written + quarantined == 2100, "{a}");
-    for k in ["input_files", "input_bytes", "status"] {
+    for k in [
+        "input_files",
+        "input_bytes",
+        "status",
+        "unmatched_mapping_paths",
+    ] {
         assert_eq!(a[k], b[k], "{k}");
     }
+    // No record has a `zip`: both say so.
+    assert_eq!(
+        a["unmatched_mapping_paths"],
+        json!([{"mapping": 4, "from": "zip"}])
+    );
     compare_results(&dq(&a), &dq(&b)).unwrap();
 
     // The data, read back independently.

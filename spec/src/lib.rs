@@ -3,6 +3,7 @@
 //! - [`pipeline`]: `PipelineSpec`, the JSON file the provider uploads and `gluepipe-etl run` executes;
 //! - [`glue_type`]: Glue (Hive) type strings;
 //! - [`column_name`]: column names as Glue compares them (case-insensitive, never empty);
+//! - [`field_path`]: dotted paths into nested fields (mapping `from`, DQ columns, `records_path`);
 //! - [`location`]: `s3://` URIs and local paths;
 //! - [`version`]: the release version and the ETL binary's version marker.
 //!
@@ -10,6 +11,7 @@
 
 pub mod column_name;
 pub mod dqdl;
+pub mod field_path;
 pub mod glue_type;
 pub mod location;
 pub mod pipeline;

@@ -64,6 +64,11 @@ pub struct Source {
     pub paths: Vec<String>,
     #[serde(default)]
     pub format: SourceFormat,
+    /// Where the records are inside each JSON document: a dotted path to an array of objects
+    /// (`features` for a GeoJSON FeatureCollection, `data.items` for an API dump), each element
+    /// one record. Absent: each document (line, array element) is a record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,6 +320,15 @@ impl PipelineSpec {
                 }
             }
         }
+        if let Some(path) = &s.records_path {
+            if let Err(e) = crate::field_path::parse(path) {
+                push(
+                    vec![Field("source"), Field("records_path")],
+                    "Invalid records path",
+                    e.to_string(),
+                );
+            }
+        }
         for (i, path) in s.paths.iter().enumerate() {
             if let Err(e) = Location::parse(path) {
                 push(
@@ -328,11 +342,11 @@ impl PipelineSpec {
         // Mapping: valid types, no two entries writing the same column.
         let mut seen: Vec<(String, usize)> = Vec::new();
         for (i, m) in self.mapping.iter().enumerate() {
-            if m.from.trim().is_empty() || m.from.split('.').any(str::is_empty) {
+            if let Err(e) = crate::field_path::parse(&m.from) {
                 push(
                     vec![Field("mapping"), Index(i), Field("from")],
                     "Invalid source column",
-                    format!("'{}' is not a column name or dotted path", m.from),
+                    e.to_string(),
                 );
             }
             if m.to.trim().is_empty() {
@@ -754,6 +768,39 @@ mod tests {
                 .contains("mapping[0] already writes column")
         );
         assert!(issues[2].detail.contains("unknown type 'bigitn'"));
+    }
+
+    #[test]
+    fn unsupported_path_syntax_is_refused_with_what_is_supported() {
+        let mut spec = minimal();
+        spec.mapping = ["a[0]", "a[*].b", "a..b", "x.", "ok.`a.b`"]
+            .iter()
+            .enumerate()
+            .map(|(i, from)| Mapping {
+                from: from.to_string(),
+                to: format!("c{i}"),
+                data_type: "string".into(),
+            })
+            .collect();
+        spec.source.records_path = Some("features[*]".into());
+        let issues = spec.validate();
+        let paths: Vec<String> = issues.iter().map(SpecIssue::path_string).collect();
+        assert_eq!(
+            paths,
+            [
+                "source.records_path",
+                "mapping[0].from",
+                "mapping[1].from",
+                "mapping[2].from",
+                "mapping[3].from",
+            ],
+            "{issues:#?}"
+        );
+        for issue in &issues {
+            assert!(issue.detail.contains("`address.city`"), "{issue}");
+        }
+        assert!(issues[1].detail.contains("array indexes"), "{}", issues[1]);
+        assert!(issues[3].detail.contains("empty name"), "{}", issues[3]);
     }
 
     #[test]

@@ -688,6 +688,10 @@ fn invalid_configuration_fails_at_plan_with_attribute_paths() -> Result<()> {
     )
     .replace("ColumnCount > 0,", "ColumnCount >,")
     .replace(
+        r#"path = "s3://raw-bucket/orders/""#,
+        "path = \"s3://raw-bucket/orders/\"\n    records_path = \"features[*]\"",
+    )
+    .replace(
         r#"etl_binary      = "etl-standin""#,
         "etl_binary      = \"etl-standin\"\n    max_capacity    = 2",
     );
@@ -698,6 +702,7 @@ fn invalid_configuration_fails_at_plan_with_attribute_paths() -> Result<()> {
         ("Invalid pipeline name", r#"name        = "orders json""#),
         ("Invalid Glue type", r#"type = "bigitn""#),
         ("Invalid DQDL ruleset", "ruleset = "),
+        ("Invalid records path", r#"records_path = "features[*]""#),
         (
             "Invalid capacity for a Python shell job",
             "max_capacity    = 2",

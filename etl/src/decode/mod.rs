@@ -16,6 +16,7 @@
 pub mod conform;
 pub mod fast;
 pub mod records;
+pub mod records_path;
 pub mod split;
 pub mod unknown;
 

@@ -132,12 +132,21 @@ pub struct Splitter<R> {
     done: bool,
     started: bool,
     pool: Option<BufferPool>,
+    /// Take the records from the array at this path inside each document.
+    records_path: Option<Arc<[String]>>,
 }
 
 impl<R: Read> Splitter<R> {
     /// Takes chunk buffers from `pool` (see [`BufferPool`]).
     pub fn with_pool(mut self, pool: BufferPool) -> Self {
         self.pool = Some(pool);
+        self
+    }
+
+    /// Takes each record from the array at `path` inside the documents (see
+    /// [`super::records_path`]); `None` keeps one record per document.
+    pub fn with_records_path(mut self, path: Option<Arc<[String]>>) -> Self {
+        self.records_path = path;
         self
     }
 
@@ -171,6 +180,7 @@ impl<R: Read> Splitter<R> {
             done: false,
             started: false,
             pool: None,
+            records_path: None,
         }
     }
 
@@ -583,10 +593,13 @@ impl<R: Read> Iterator for Splitter<R> {
                 }
             }
         }
-        let result = match self.format {
+        let mut result = match self.format {
             Format::Array | Format::Documents => self.next_array(),
             _ => self.next_lines(),
         };
+        if let (Ok(Some(chunk)), Some(path)) = (&mut result, &self.records_path) {
+            super::records_path::select(chunk, path);
+        }
         match result {
             Ok(Some(chunk)) if chunk.records.is_empty() && chunk.rejects.is_empty() => {
                 if self.done || (self.eof && self.buf.is_empty()) {

@@ -14,6 +14,7 @@ use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use gluepipe_spec::dqdl::{CompositeRule, LogicalOperator, Rule, Ruleset, SingleRule};
 
+use crate::dq::columns::Columns;
 use crate::dq::context::{DqContext, FilteredRowLabel};
 use crate::dq::error::DqError;
 use crate::dq::history::{History, MetricHistory, RunRecord};
@@ -42,6 +43,8 @@ struct Leaf {
 /// Evaluates a DQDL ruleset over a stream of batches.
 pub struct DqEngine {
     schema: SchemaRef,
+    /// Top-level and nested columns rules read (see [`Columns`]).
+    columns: Columns,
     filters: Filters,
     metrics: SharedMetrics,
     rules: Vec<(Rule, Node)>,
@@ -73,9 +76,11 @@ impl DqEngine {
         let mut leaves = Vec::new();
         let mut rules = Vec::new();
         let mut analyzers = Vec::new();
+        let columns = Columns::new(schema);
         {
             let mut planner = Planner {
                 schema,
+                columns: &columns,
                 filters: &mut filters,
                 metrics: &mut metrics,
                 references: ctx.references.as_deref(),
@@ -95,6 +100,7 @@ impl DqEngine {
         let fingerprint = fingerprint(ruleset, schema);
         Ok(DqEngine {
             schema: schema.clone(),
+            columns,
             filters,
             metrics,
             rules,
@@ -129,7 +135,7 @@ impl DqEngine {
         self.rows += batch.num_rows() as u64;
         let eval = EvalContext::new(self.evaluated_at);
         let masks = self.filters.masks(batch, &eval);
-        let view = BatchView::new(batch, &masks, eval);
+        let view = BatchView::new(batch, &masks, &self.columns, eval);
         self.metrics.update(&view)?;
         let mut results: Vec<Option<RowResult>> = Vec::with_capacity(self.leaves.len());
         for leaf in &mut self.leaves {

@@ -50,12 +50,16 @@
 //! undefined (no rows, only nulls) fails with `Value: NULL does not meet the constraint
 //! requirement!`.
 //!
+//! Column names: a rule's column is a top-level column, else a dotted path into struct fields
+//! (`"info.x"`, null when a parent is null), as Spark resolves them ([`columns`]).
+//!
 //! Outcomes are `Passed`, `Failed` (the data does not meet the rule, or lacks a column it
 //! names) or `Error` (the rule cannot be evaluated: invalid `where`, unsupported SQL, a missing
 //! reference, a rule type that needs the input files). An `Error` fails the ruleset.
 //!
 //! # Deviations from Glue, and choices where Glue is undocumented
 //!
+//! - `where`, CustomSql and the reference rules see top-level columns only (no dotted paths).
 //! - CustomSql and `where` use a SQL subset evaluated in the pass, not Spark SQL (see [`sql`]);
 //!   anything outside it is an `Error` naming the construct.
 //! - Uniqueness, IsUnique and IsPrimaryKey give no row-level outcome (their per-row answer needs
@@ -73,6 +77,7 @@
 //!   batches, not files.
 
 pub mod cli;
+pub mod columns;
 pub mod condition;
 pub mod context;
 pub mod engine;

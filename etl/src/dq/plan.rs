@@ -12,6 +12,7 @@ use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::Schema;
 use arrow::record_batch::RecordBatch;
 
+use crate::dq::columns::Columns;
 use crate::dq::error::DqError;
 use crate::dq::metrics::as_f64;
 use crate::dq::metrics::frequency::{Frequencies, FrequencyStats};
@@ -73,6 +74,9 @@ pub struct BatchView<'a> {
     /// The batch.
     pub batch: &'a RecordBatch,
     masks: &'a [Result<BooleanBuffer, String>],
+    columns: &'a Columns,
+    /// Nested columns, extracted when first read.
+    nested: Vec<OnceCell<ArrayRef>>,
     numbers: Vec<OnceCell<Option<Float64Array>>>,
     /// Evaluation context (the run's `now`).
     pub eval: EvalContext<'a>,
@@ -83,12 +87,17 @@ impl<'a> BatchView<'a> {
     pub fn new(
         batch: &'a RecordBatch,
         masks: &'a [Result<BooleanBuffer, String>],
+        columns: &'a Columns,
         eval: EvalContext<'a>,
     ) -> Self {
         BatchView {
             batch,
             masks,
-            numbers: (0..batch.num_columns()).map(|_| OnceCell::new()).collect(),
+            columns,
+            nested: (0..columns.nested_len()).map(|_| OnceCell::new()).collect(),
+            numbers: (0..columns.schema().fields().len())
+                .map(|_| OnceCell::new())
+                .collect(),
             eval,
         }
     }
@@ -98,9 +107,13 @@ impl<'a> BatchView<'a> {
         self.batch.num_rows()
     }
 
-    /// Column `i`.
+    /// Column `i` (a top-level column, or a nested one: see [`Columns`]).
     pub fn column(&self, i: usize) -> &ArrayRef {
-        self.batch.column(i)
+        if !self.columns.is_nested(i) {
+            return self.batch.column(i);
+        }
+        let k = i - self.batch.num_columns();
+        self.nested[k].get_or_init(|| self.columns.nested(self.batch, i))
     }
 
     /// The rows `filter` keeps (`None`: every row).
@@ -119,7 +132,7 @@ impl<'a> BatchView<'a> {
         if let Some(done) = self.numbers[i].get() {
             return Ok(done.as_ref());
         }
-        let cast = as_f64(self.batch.column(i).as_ref())?;
+        let cast = as_f64(self.column(i).as_ref())?;
         Ok(self.numbers[i].get_or_init(|| cast).as_ref())
     }
 }
@@ -504,7 +517,8 @@ mod tests {
         );
 
         let masks = filters.masks(&b, &EvalContext::new(Utc::now()));
-        let view = BatchView::new(&b, &masks, EvalContext::new(Utc::now()));
+        let columns = crate::dq::columns::Columns::new(&b.schema());
+        let view = BatchView::new(&b, &masks, &columns, EvalContext::new(Utc::now()));
         m.update(&view).unwrap();
         m.update(&view).unwrap();
         assert_eq!(m.rows(rows).unwrap(), 8);

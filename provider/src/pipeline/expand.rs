@@ -1039,6 +1039,15 @@ mod tests {
     }
 
     #[test]
+    fn the_uploaded_spec_carries_the_records_path() {
+        let mut config = path_config();
+        config.spec.source.records_path = Some("features".into());
+        let a = run(&config, None).artifacts;
+        let uploaded: serde_json::Value = serde_json::from_str(&a.spec_json).unwrap();
+        assert_eq!(uploaded["source"]["records_path"], "features");
+    }
+
+    #[test]
     fn artifacts_live_in_one_folder_per_pipeline() {
         let mut config = path_config();
         config.runtime.artifact_prefix = String::new();

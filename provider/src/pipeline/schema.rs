@@ -179,6 +179,12 @@ fn source_block() -> Block {
             "Input format: `json` (default) — newline-delimited JSON or a JSON array, plain, `.gz` or \
              `.zst`.",
         ))
+        .attribute(Attribute::string("records_path").optional().description(
+            "Take the records from the array at this dotted path inside each JSON document \
+             (`features` for a GeoJSON FeatureCollection, `data.items` for an API dump) instead \
+             of the documents themselves. Array indexes such as `features[*]` are refused at plan \
+             time.",
+        ))
 }
 
 fn mapping_block() -> Block {
@@ -350,7 +356,13 @@ mod tests {
         let blocks: [(&str, &[&str]); 5] = [
             (
                 "source",
-                &["catalog_database", "catalog_table", "path", "format"],
+                &[
+                    "catalog_database",
+                    "catalog_table",
+                    "path",
+                    "format",
+                    "records_path",
+                ],
             ),
             ("mapping", &["from", "to", "type"]),
             ("data_quality", &["ruleset", "on_failure", "results_path"]),

@@ -398,6 +398,18 @@ mod tests {
                 "Invalid Glue type",
             ),
             (
+                "indexed mapping path",
+                |c| c.spec.mapping = vec![m("items[0].id", "id", "bigint")],
+                "mapping[0].from",
+                "Invalid source column",
+            ),
+            (
+                "wildcard records path",
+                |c| c.spec.source.records_path = Some("features[*]".into()),
+                "source.records_path",
+                "Invalid records path",
+            ),
+            (
                 "collision",
                 |c| c.spec.mapping = vec![m("a", "x", "int"), m("b", "X", "int")],
                 "mapping[1].to",

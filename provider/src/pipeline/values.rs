@@ -55,6 +55,7 @@ pub fn decode(value: &Value) -> Decoded {
             .into_iter()
             .collect(),
         format: r.option(source.attr("format"), sp.clone().attr("format"), "json"),
+        records_path: r.opt_str(source.attr("records_path"), sp.clone().attr("records_path")),
     };
 
     let mut mapping = Vec::new();
@@ -340,6 +341,7 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
         ("catalog_table", Value::from(s.catalog_table.clone())),
         ("path", Value::from(s.paths.first().cloned())),
         ("format", enum_value(&s.format)),
+        ("records_path", Value::from(s.records_path.clone())),
     ]);
     let mapping = Value::List(
         spec.mapping
@@ -452,6 +454,7 @@ mod tests {
                     ("catalog_table", Value::Null),
                     ("path", Value::from("s3://raw-bucket/orders/")),
                     ("format", Value::Null),
+                    ("records_path", Value::from("data.items")),
                 ]),
             ),
             (
@@ -628,6 +631,10 @@ mod tests {
         v.set_attr("tags", string_map(&d.config.tags));
         let back = decode(&v);
         assert_eq!(back.config, d.config);
+        assert_eq!(
+            back.config.spec.source.records_path.as_deref(),
+            Some("data.items")
+        );
         assert_eq!(
             v.get(&AttributePath::root("target").attr("compression")),
             &Value::from("zstd")

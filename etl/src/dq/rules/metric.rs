@@ -60,9 +60,10 @@ pub fn specs(
     };
     Ok(match t {
         T::RowCount => {
-            let id = planner
-                .metrics
-                .register(MetricKind::Rows, filter, planner.schema)?;
+            let id =
+                planner
+                    .metrics
+                    .register(MetricKind::Rows, filter, planner.columns.schema())?;
             vec![spec(
                 "Dataset.*.RowCount".into(),
                 Box::new(move |m| Ok(Some(m.rows(id)? as f64))),
@@ -84,7 +85,7 @@ pub fn specs(
             let id = planner.metrics.register(
                 MetricKind::Frequencies(cols.clone()),
                 filter,
-                planner.schema,
+                planner.columns.schema(),
             )?;
             let mut out = vec![spec(
                 format!("{instance}.Uniqueness"),
@@ -105,7 +106,7 @@ pub fn specs(
             let id = planner.metrics.register(
                 MetricKind::Frequencies(vec![c]),
                 filter,
-                planner.schema,
+                planner.columns.schema(),
             )?;
             let source: Source = match t {
                 T::DistinctValuesCount => Box::new(move |m| {
@@ -142,10 +143,11 @@ pub fn specs(
             if cols.is_empty() {
                 return Err(Problem::Failed("The dataset has no columns".into()));
             }
-            let id =
-                planner
-                    .metrics
-                    .register(MetricKind::Frequencies(cols), filter, planner.schema)?;
+            let id = planner.metrics.register(
+                MetricKind::Frequencies(cols),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![spec(
                 key,
                 Box::new(move |m| Ok(Some(m.frequencies(id)?.duplicate_rows as f64))),
@@ -154,9 +156,11 @@ pub fn specs(
         T::Mean | T::Sum | T::StandardDeviation | T::Variance | T::Range => {
             let (c, name) = one_column(planner)?;
             numeric(c, &name, planner)?;
-            let id = planner
-                .metrics
-                .register(MetricKind::Moments(c), filter, planner.schema)?;
+            let id = planner.metrics.register(
+                MetricKind::Moments(c),
+                filter,
+                planner.columns.schema(),
+            )?;
             let read: fn(&crate::dq::metrics::moments::Moments) -> Option<f64> = match t {
                 T::Mean => |m| m.mean(),
                 T::Sum => |m| m.sum(),
@@ -177,10 +181,11 @@ pub fn specs(
             let (ca, cb) = (planner.column(a)?, planner.column(b)?);
             numeric(ca, a, planner)?;
             numeric(cb, b, planner)?;
-            let id =
-                planner
-                    .metrics
-                    .register(MetricKind::CoMoments(ca, cb), filter, planner.schema)?;
+            let id = planner.metrics.register(
+                MetricKind::CoMoments(ca, cb),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![spec(
                 format!("Multicolumn.{a},{b}.ColumnCorrelation"),
                 Box::new(move |m| Ok(m.co_moments(id)?.correlation())),
@@ -188,9 +193,11 @@ pub fn specs(
         }
         T::ColumnLength => {
             let (c, name) = one_column(planner)?;
-            let id = planner
-                .metrics
-                .register(MetricKind::Lengths(c), filter, planner.schema)?;
+            let id = planner.metrics.register(
+                MetricKind::Lengths(c),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![
                 spec(
                     format!("Column.{name}.MinimumLength"),
@@ -205,9 +212,11 @@ pub fn specs(
         T::ColumnValues => {
             let (c, name) = one_column(planner)?;
             numeric(c, &name, planner)?;
-            let id = planner
-                .metrics
-                .register(MetricKind::Moments(c), filter, planner.schema)?;
+            let id = planner.metrics.register(
+                MetricKind::Moments(c),
+                filter,
+                planner.columns.schema(),
+            )?;
             vec![
                 spec(
                     format!("Column.{name}.Minimum"),
@@ -241,9 +250,11 @@ fn completeness(
     planner: &mut Planner<'_>,
     spec: &dyn Fn(String, Source) -> MetricSpec,
 ) -> Result<MetricSpec, Problem> {
-    let id = planner
-        .metrics
-        .register(MetricKind::Completeness(c), filter, planner.schema)?;
+    let id = planner.metrics.register(
+        MetricKind::Completeness(c),
+        filter,
+        planner.columns.schema(),
+    )?;
     Ok(spec(
         format!("Column.{name}.Completeness"),
         Box::new(move |m| {
@@ -267,7 +278,7 @@ fn columns(params: &[&str], planner: &Planner<'_>) -> Result<(Vec<usize>, String
 }
 
 fn numeric(c: usize, name: &str, planner: &Planner<'_>) -> Result<(), Problem> {
-    let t = planner.schema.field(c).data_type();
+    let t = planner.field(c).data_type();
     if is_numeric(t) {
         Ok(())
     } else {
@@ -696,7 +707,7 @@ fn all_statistics(params: &[&str], planner: &mut Planner<'_>) -> Result<Vec<Metr
     ] {
         out.extend(specs(t, &[name], None, &suffix, planner)?);
     }
-    if is_numeric(planner.schema.field(c).data_type()) {
+    if is_numeric(planner.field(c).data_type()) {
         for t in [
             RuleType::ColumnValues,
             RuleType::Mean,

@@ -20,17 +20,17 @@ pub mod reference;
 pub mod values;
 
 use arrow::buffer::BooleanBuffer;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Field, SchemaRef};
 use chrono::{DateTime, Utc};
 use gluepipe_spec::dqdl::{Condition, NumberCondition, RuleType, SingleRule};
 
+use crate::dq::columns::Columns;
 use crate::dq::condition::{NoHistory, Resolved, holds, resolve};
 use crate::dq::error::DqError;
 use crate::dq::history::History;
 use crate::dq::plan::{BatchView, FilterId, Filters, SharedMetrics};
 use crate::dq::reference::ReferenceResolver;
 use crate::dq::results::{Metrics, Outcome};
-use crate::dq::sql::bind::resolve_column;
 use metric::value_message;
 
 /// What a rule's per-batch work yields for row-level outcomes.
@@ -201,8 +201,10 @@ impl Check for Broken {
 
 /// Everything compiling a rule may use.
 pub struct Planner<'a> {
-    /// The schema of the batches.
+    /// The schema of the batches (their top-level columns).
     pub schema: &'a SchemaRef,
+    /// The columns rules may name: the top-level ones, then nested fields (dotted paths).
+    pub columns: &'a Columns,
     /// Distinct `where` clauses.
     pub filters: &'a mut Filters,
     /// Shared accumulators.
@@ -216,10 +218,17 @@ pub struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    /// Column index by name, or the failure Glue reports for a missing column.
+    /// Column index by name or dotted path (see [`Columns`]), or the failure Glue reports for
+    /// a missing column.
     pub fn column(&self, name: &str) -> Result<usize, Problem> {
-        resolve_column(self.schema, name)
+        self.columns
+            .resolve(name)
             .map_err(|_| Problem::Failed(format!("Column {name} does not exist in the dataset")))
+    }
+
+    /// The field of column `c` (from [`Planner::column`]).
+    pub fn field(&self, c: usize) -> &Field {
+        self.columns.schema().field(c)
     }
 
     /// The rule's filter.

@@ -160,7 +160,7 @@ pub fn referential_integrity(
     let reference_columns = indices(&reference.schema, &reference_names, missing("reference"))?;
     let types = columns
         .iter()
-        .map(|&c| planner.schema.field(c).data_type().clone())
+        .map(|&c| planner.field(c).data_type().clone())
         .collect();
     let encoder = KeyEncoder::new(types)?;
     let mut keys = KeyTable::default();
@@ -333,7 +333,7 @@ pub fn dataset_match(
     })?;
     let type_of = |cols: &[usize]| -> Vec<DataType> {
         cols.iter()
-            .map(|&c| planner.schema.field(c).data_type().clone())
+            .map(|&c| planner.field(c).data_type().clone())
             .collect()
     };
     let keys = KeyEncoder::new(type_of(&key_columns))?;
@@ -378,7 +378,7 @@ pub fn dataset_match(
     let primary_keys = planner.metrics.register(
         MetricKind::Frequencies(key_columns.clone()),
         None,
-        planner.schema,
+        planner.columns.schema(),
     )?;
     Ok(Box::new(MatchCheck {
         rule: rule.clone(),
@@ -464,7 +464,7 @@ pub fn row_count_match(
     }
     let rows = planner
         .metrics
-        .register(MetricKind::Rows, None, planner.schema)?;
+        .register(MetricKind::Rows, None, planner.columns.schema())?;
     let key = format!("Dataset.{alias}.RowCountMatch");
     let spec = MetricSpec {
         history_key: history_key(&key, rule),
@@ -616,12 +616,13 @@ fn aggregate_side(text: &str, planner: &mut Planner<'_>) -> Result<(Side, String
     };
     if alias == "primary" {
         let c = planner.column(&column)?;
-        if !is_numeric(planner.schema.field(c).data_type()) {
+        if !is_numeric(planner.field(c).data_type()) {
             return Err(Problem::Failed(format!("Column {column} is not numeric")));
         }
-        let id = planner
-            .metrics
-            .register(MetricKind::Moments(c), None, planner.schema)?;
+        let id =
+            planner
+                .metrics
+                .register(MetricKind::Moments(c), None, planner.columns.schema())?;
         return Ok((Side::Primary(id, avg), column));
     }
     let reference = open(planner, &alias)?;

@@ -5,7 +5,9 @@
 //!
 //! Null rows fail every form except `!=` and `not in` (which pass them), unless the condition
 //! names NULL: `= NULL` and `in [..., NULL]` accept nulls, `!= NULL` and `not in [..., NULL]`
-//! reject them. ColumnLength measures a null as length 0. ColumnDataType fails a null (and
+//! reject them. A condition naming only NULL is `IS [NOT] NULL` on a column of any type, as
+//! Glue translates it; a text that is no number fails every number comparison (a real null
+//! may pass, the text never). ColumnLength measures a null as length 0. ColumnDataType fails a null (and
 //! `!=` passes it). DataFreshness fails a null.
 
 use std::collections::HashSet;
@@ -56,6 +58,18 @@ fn null_passes(c: &Resolved) -> bool {
     }
 }
 
+/// A number condition naming only NULL (`= NULL`, `!= NULL`, `in [NULL]`, `not in [NULL]`) is
+/// Glue's `IS NULL` / `IS NOT NULL`, which holds on a column of any type: whether nulls pass.
+fn null_only(c: &Resolved) -> Option<bool> {
+    match c {
+        Comparison::Eq(None) => Some(true),
+        Comparison::Ne(None) => Some(false),
+        Comparison::In(list) if list.iter().all(Option::is_none) => Some(true),
+        Comparison::NotIn(list) if list.iter().all(Option::is_none) => Some(false),
+        _ => None,
+    }
+}
+
 /// Per-row test of `values` against `c`.
 fn test_numbers(values: &Float64Array, c: &Resolved) -> BooleanBuffer {
     let v = values.values();
@@ -76,6 +90,8 @@ fn literal_condition(rule: &SingleRule, c: &NumberCondition) -> Result<Resolved,
 
 /// What ColumnValues tests each value against.
 enum ValueTest {
+    /// `IS NULL` (true) or `IS NOT NULL` (false), whatever the column's type.
+    Null(bool),
     /// A number condition (the column is read as numbers).
     Number(Resolved),
     /// A date condition on the value's date (days since 1970-01-01).
@@ -190,6 +206,9 @@ pub struct ColumnValuesCheck {
     compliance: Compliance,
     /// Rows in scope whose value is null, and whether such rows fail.
     nulls_failed: u64,
+    /// Rows in scope whose value is NaN and failed (min/max skip NaN, so the failure reason
+    /// must name it itself).
+    nans_failed: u64,
 }
 
 /// Compiles ColumnValues.
@@ -202,7 +221,13 @@ pub fn column_values(
     let filter = planner.filter(rule)?;
     let threshold = threshold(rule)?;
     let test = match &rule.condition {
-        Some(Condition::Number(c)) => ValueTest::Number(literal_condition(rule, c)?),
+        Some(Condition::Number(c)) => {
+            let c = literal_condition(rule, c)?;
+            match null_only(&c) {
+                Some(nulls_pass) => ValueTest::Null(nulls_pass),
+                None => ValueTest::Number(c),
+            }
+        }
         Some(Condition::String(c)) => ValueTest::Text(TextTest::new(c)?),
         Some(Condition::Date(c)) => ValueTest::Date(date_condition(c, rule, planner.now)?),
         _ => {
@@ -230,19 +255,30 @@ pub fn column_values(
         extremes,
         compliance: Compliance::default(),
         nulls_failed: 0,
+        nans_failed: 0,
     }))
 }
 
 impl Check for ColumnValuesCheck {
     fn save(&self) -> serde_json::Value {
-        partial::save(&(self.compliance, self.nulls_failed, self.extremes))
+        partial::save(&(
+            self.compliance,
+            self.nulls_failed,
+            self.nans_failed,
+            self.extremes,
+        ))
     }
 
     fn merge(&mut self, state: &serde_json::Value) -> Result<(), String> {
-        let (compliance, nulls_failed, extremes): (Compliance, u64, Option<Moments>) =
-            partial::load(state)?;
+        let (compliance, nulls_failed, nans_failed, extremes): (
+            Compliance,
+            u64,
+            u64,
+            Option<Moments>,
+        ) = partial::load(state)?;
         self.compliance.merge(&compliance);
         self.nulls_failed += nulls_failed;
+        self.nans_failed += nans_failed;
         if let (Some(mine), Some(theirs)) = (&mut self.extremes, &extremes) {
             mine.merge(theirs);
         }
@@ -253,6 +289,13 @@ impl Check for ColumnValuesCheck {
         let scope = view.mask(self.filter)?.cloned();
         let column = view.column(self.column);
         let pass = match &self.test {
+            ValueTest::Null(nulls_pass) => {
+                let valid = match column.logical_nulls() {
+                    Some(n) => n.inner().clone(),
+                    None => BooleanBuffer::new_set(column.len()),
+                };
+                if *nulls_pass { !&valid } else { valid }
+            }
             ValueTest::Number(c) => {
                 let values = match view.numbers(self.column).map_err(|e| e.to_string())? {
                     Some(v) => v.clone(),
@@ -261,10 +304,26 @@ impl Check for ColumnValuesCheck {
                         .as_primitive()
                         .clone(),
                 };
+                let mut pass = test_numbers(&values, c);
+                if values.null_count() > column.logical_null_count() {
+                    // A text that is no number fails every number comparison (Spark: the cast
+                    // is NULL, the comparison NULL), even where a real null would pass.
+                    let was_value = match column.logical_nulls() {
+                        Some(n) => n.inner().clone(),
+                        None => BooleanBuffer::new_set(column.len()),
+                    };
+                    if let Some(cast) = values.nulls() {
+                        pass = &pass & &!&(&was_value & &!cast.inner());
+                    }
+                }
                 if let Some(m) = &mut self.extremes {
                     m.update(&mask_values(&values, scope.as_ref()));
+                    let v = values.values();
+                    let failed_nans =
+                        BooleanBuffer::collect_bool(v.len(), |i| v[i].is_nan() && !pass.value(i));
+                    self.nans_failed += tally(&failed_nans, scope.as_ref()).0;
                 }
-                test_numbers(&values, c)
+                pass
             }
             ValueTest::Date(c) => {
                 let days = as_days(column.as_ref())?;
@@ -328,6 +387,12 @@ impl Check for ColumnValuesCheck {
                     Comparison::Lt(_) | Comparison::Le(_) => m.max(),
                     Comparison::Eq(_) if m.min().is_some_and(|v| holds(c, v)) => m.max(),
                     _ => m.min(),
+                };
+                // The extremes skip NaN: when they pass, the NaN rows are what failed.
+                let offending = match offending {
+                    Some(v) if holds(c, v) && self.nans_failed > 0 => Some(f64::NAN),
+                    None if self.nans_failed > 0 => Some(f64::NAN),
+                    other => other,
                 };
                 if let Some(v) = offending {
                     out.reason = Some(value_message(v));

@@ -7,6 +7,7 @@ mod custom_sql;
 mod dataset;
 mod dynamic;
 mod frequency;
+mod nested;
 mod reference;
 mod results;
 mod row_level;

@@ -398,3 +398,115 @@ fn data_freshness() {
     let r = single("DataFreshness \"text\" <= 1 days", &[events()]);
     close(metric(&r, "Column.text.DataFreshness.Compliance"), 0.5);
 }
+
+/// One null among three values of every type ColumnValues reads.
+fn every_type() -> Vec<RecordBatch> {
+    use arrow::array::BooleanArray;
+    let ts = TimestampMicrosecondArray::from(vec![Some(0), None, Some(86_400_000_000)])
+        .with_timezone("UTC");
+    vec![batch(vec![
+        (
+            "s",
+            Arc::new(StringArray::from(vec![Some("a"), None, Some("x1")])),
+        ),
+        (
+            "n",
+            Arc::new(Int64Array::from(vec![Some(1), None, Some(3)])),
+        ),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(3.5)])),
+        ),
+        (
+            "b",
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+        ),
+        (
+            "d",
+            Arc::new(Date32Array::from(vec![Some(1), None, Some(2)])),
+        ),
+        ("t", Arc::new(ts)),
+    ])]
+}
+
+#[test]
+fn column_values_null_keyword_on_every_type() {
+    // As Glue: `= NULL` / `in [NULL]` is `IS NULL`, `!= NULL` / `not in [NULL]` is
+    // `IS NOT NULL`, whatever the column's type (a text is not a null number).
+    let data = every_type();
+    for column in ["s", "n", "f", "b", "d", "t"] {
+        let key = format!("Column.{column}.ColumnValues.Compliance");
+        for (condition, outcome, ratio) in [
+            ("= NULL", Outcome::Failed, 1.0 / 3.0),
+            ("in [NULL]", Outcome::Failed, 1.0 / 3.0),
+            ("!= NULL", Outcome::Failed, 2.0 / 3.0),
+            ("not in [NULL]", Outcome::Failed, 2.0 / 3.0),
+            ("= NULL with threshold >= 0.3", Outcome::Passed, 1.0 / 3.0),
+            ("!= NULL with threshold >= 0.6", Outcome::Passed, 2.0 / 3.0),
+        ] {
+            let text = format!("ColumnValues \"{column}\" {condition}");
+            let r = single(&text, &data);
+            assert_eq!(r.outcome, outcome, "{text}: {r:?}");
+            close(metric(&r, &key), ratio);
+        }
+    }
+}
+
+#[test]
+fn a_text_that_is_no_number_fails_number_comparisons_even_where_nulls_pass() {
+    // s: "a", null, "x1" — as Spark, `s != 5` and `s in [1, NULL]` read "a" as NULL only
+    // through the failed cast, so it fails; the real null passes.
+    let data = every_type();
+    let key = "Column.s.ColumnValues.Compliance";
+    for condition in ["!= 5", "in [1, NULL]", "not in [1]"] {
+        let text = format!("ColumnValues \"s\" {condition}");
+        let r = single(&text, &data);
+        close(metric(&r, key), 1.0 / 3.0);
+    }
+    // A numeric text still compares as its number.
+    let digits = vec![batch(vec![(
+        "s",
+        Arc::new(StringArray::from(vec![Some("10"), None, Some("7")])),
+    )])];
+    let r = single("ColumnValues \"s\" in [10, 7]", &digits);
+    close(metric(&r, key), 2.0 / 3.0);
+}
+
+#[test]
+fn nan_failure_names_nan() {
+    // NaN fails every comparison; the reason names it, not the minimum that passes.
+    let data = vec![batch(vec![(
+        "x",
+        Arc::new(Float64Array::from(vec![1.0, f64::NAN, 2.0])),
+    )])];
+    for text in [
+        "ColumnValues \"x\" > 0",
+        "ColumnValues \"x\" >= 1",
+        "ColumnValues \"x\" < 5",
+        "ColumnValues \"x\" <= 2",
+    ] {
+        let r = single(text, &data);
+        assert_eq!(r.outcome, Outcome::Failed, "{text}: {r:?}");
+        assert_eq!(
+            r.failure_reason.as_deref(),
+            Some("Value: NaN does not meet the constraint requirement!"),
+            "{text}"
+        );
+    }
+    let ones = vec![batch(vec![(
+        "x",
+        Arc::new(Float64Array::from(vec![1.0, f64::NAN, 1.0])),
+    )])];
+    let r = single("ColumnValues \"x\" = 1", &ones);
+    assert_eq!(r.outcome, Outcome::Failed, "{r:?}");
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("Value: NaN does not meet the constraint requirement!")
+    );
+    // A real failing value still wins over NaN where the extreme itself fails.
+    let r = single("ColumnValues \"x\" > 1", &data);
+    assert_eq!(
+        r.failure_reason.as_deref(),
+        Some("Value: 1.0 does not meet the constraint requirement!")
+    );
+}
