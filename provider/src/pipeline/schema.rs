@@ -36,6 +36,7 @@ pub fn defaults() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("", "max_bad_records", Value::from(0)),
         ("source", "format", Value::from("json")),
+        ("source", "incremental", Value::Bool(false)),
         ("data_quality", "ruleset", Value::from(DEFAULT_RULESET)),
         ("data_quality", "on_failure", Value::from("fail")),
         ("target", "compression", Value::from("snappy")),
@@ -184,6 +185,13 @@ fn source_block() -> Block {
              (`features` for a GeoJSON FeatureCollection, `data.items` for an API dump) instead \
              of the documents themselves. Array indexes such as `features[*]` are refused at plan \
              time.",
+        ))
+        .attribute(optional_with_default(Attribute::bool("incremental")).description(
+            "Convert only the input objects no earlier successful run converted (default \
+             `false`): each run's manifest records its inputs, so every input is published \
+             exactly once across retries, killed runs and runs started together. An object \
+             rewritten after it was converted is reported, not converted again. Needs \
+             `write_mode = \"append\"` and no scale-out (`parallelism`).",
         ))
 }
 
@@ -362,6 +370,7 @@ mod tests {
                     "path",
                     "format",
                     "records_path",
+                    "incremental",
                 ],
             ),
             ("mapping", &["from", "to", "type"]),

@@ -165,6 +165,16 @@ fn check_scale_out(config: &PipelineConfig, err: &mut impl FnMut(AttributePath, 
         return;
     }
     let runtime = |field: &str| AttributePath::root("runtime").attr(field);
+    if config.spec.source.incremental {
+        err(
+            AttributePath::root("source").attr("incremental"),
+            "Incremental runs cannot be sharded",
+            format!(
+                "parallelism = {parallelism} converts the source in shards, which incremental runs \
+                 do not support yet; remove parallelism or set incremental = false"
+            ),
+        );
+    }
     if rt.kind == ecs::KIND {
         err(
             runtime("parallelism"),
@@ -513,6 +523,16 @@ mod tests {
                 },
                 "runtime.parallelism",
                 "Value out of range",
+            ),
+            (
+                "sharded incremental",
+                |c| {
+                    c.spec.source.incremental = true;
+                    c.runtime.scale_out.parallelism = Some(4);
+                    c.runtime.max_concurrent_runs = 8;
+                },
+                "source.incremental",
+                "Incremental runs cannot be sharded",
             ),
             (
                 "files per shard",

@@ -41,7 +41,6 @@ pub fn decode(value: &Value) -> Decoded {
     let source = value.attr("source");
     let sp = at("source");
     let spec_source = Source {
-        incremental: false,
         catalog_database: r.opt_str(
             source.attr("catalog_database"),
             sp.clone().attr("catalog_database"),
@@ -56,6 +55,7 @@ pub fn decode(value: &Value) -> Decoded {
             .collect(),
         format: r.option(source.attr("format"), sp.clone().attr("format"), "json"),
         records_path: r.opt_str(source.attr("records_path"), sp.clone().attr("records_path")),
+        incremental: r.bool(source.attr("incremental"), sp.clone().attr("incremental")),
     };
 
     let mut mapping = Vec::new();
@@ -224,6 +224,15 @@ impl Reader {
         }
     }
 
+    /// A bool; null is `false`, unknown is listed (and `false` meanwhile).
+    fn bool(&mut self, v: &Value, path: AttributePath) -> bool {
+        if !v.is_known() {
+            self.unknown.push(path);
+            return false;
+        }
+        v.as_bool().unwrap_or(false)
+    }
+
     fn str(&mut self, v: &Value, path: AttributePath) -> String {
         self.opt_str(v, path).unwrap_or_default()
     }
@@ -342,6 +351,7 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
         ("path", Value::from(s.paths.first().cloned())),
         ("format", enum_value(&s.format)),
         ("records_path", Value::from(s.records_path.clone())),
+        ("incremental", Value::Bool(s.incremental)),
     ]);
     let mapping = Value::List(
         spec.mapping
@@ -455,6 +465,7 @@ mod tests {
                     ("path", Value::from("s3://raw-bucket/orders/")),
                     ("format", Value::Null),
                     ("records_path", Value::from("data.items")),
+                    ("incremental", Value::Bool(true)),
                 ]),
             ),
             (
@@ -635,6 +646,7 @@ mod tests {
             back.config.spec.source.records_path.as_deref(),
             Some("data.items")
         );
+        assert!(back.config.spec.source.incremental);
         assert_eq!(
             v.get(&AttributePath::root("target").attr("compression")),
             &Value::from("zstd")
