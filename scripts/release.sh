@@ -44,8 +44,11 @@ fi
 export PATH=$venv/bin:$tools/cargo/bin:$PATH
 # Reproducible builds: no absolute paths of this machine in the binaries, one timestamp.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
-export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$repo=/gluepipe --remap-path-prefix=$HOME=/home"
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
+# The target folder too: build scripts' generated code (the plugin protocol's prost/tonic
+# bindings) is compiled from OUT_DIR, whose absolute path would otherwise end up in panic
+# locations, so two builds in different folders gave different provider binaries.
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$repo=/gluepipe --remap-path-prefix=$target_dir=/target --remap-path-prefix=$HOME=/home"
 
 started=$(date +%s)
 args=()
