@@ -887,12 +887,26 @@ pub(crate) fn publish(
         discard(rt, std::iter::once(publisher).chain(quarantine));
         return Err(signal.into());
     }
+    // The table first: if it cannot commit (another run holds or changed it), nothing is
+    // published, quarantine included; a rerun then cannot publish quarantined rows twice.
+    let published = match rt.block_on(publisher.commit(manifest_note.clone())) {
+        Ok(published) => published,
+        Err(e) => {
+            discard(rt, quarantine);
+            return Err(e.into());
+        }
+    };
+    record.manifest_path = Some(published.manifest.clone());
     if let Some(q) = quarantine {
-        rt.block_on(q.commit(manifest_note.clone()))?;
+        rt.block_on(q.commit(manifest_note)).map_err(|e| {
+            anyhow!(
+                "the table's rows are published ({}), but committing the quarantined rows \
+                 failed: {e}",
+                published.manifest
+            )
+        })?;
         record.quarantine_outputs = quarantine_outputs;
     }
-    let published = rt.block_on(publisher.commit(manifest_note))?;
-    record.manifest_path = Some(published.manifest.clone());
     note_recovered(env, record, &published.recovered);
     let mut outputs = outputs;
     outputs.sort_by(|a, b| a.path.cmp(&b.path));

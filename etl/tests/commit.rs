@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -163,20 +163,6 @@ fn a_commit_killed_at_any_step_is_completed_by_the_next_run() {
     }
 }
 
-/// Starts a run that waits at commit step `step` until `go` exists; returns once it waits.
-fn paused(args: &[String], step: &str, go: &Path, log: &Path) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_gluepipe-etl"))
-        .args(args)
-        .env("GLUEPIPE_TEST_WAIT_AT", step)
-        .env("GLUEPIPE_TEST_WAIT_FILE", go)
-        .stderr(std::fs::File::create(log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(log, "waiting at commit step");
-    child
-}
-
 #[test]
 fn concurrent_writers_are_refused_and_lose_nothing() {
     let t = Target::new();
@@ -186,7 +172,7 @@ fn concurrent_writers_are_refused_and_lose_nothing() {
     // it would delete rows it never saw.
     let go = t.dir.path().join("go-b");
     let log = t.dir.path().join("b.log");
-    let mut b = paused(&t.args("b", 100, 30, "overwrite"), "lock", &go, &log);
+    let mut b = paused(&t.args("b", 100, 30, "overwrite"), "lock", &go, &log, &[]);
     expect(&t.args("c", 200, 10, "append"), &[], 0);
     std::fs::write(&go, "").unwrap();
     let status = b.wait().unwrap();
@@ -204,7 +190,7 @@ fn concurrent_writers_are_refused_and_lose_nothing() {
     // Two overwrites: the one that commits second refuses; every row is there once.
     let go = t.dir.path().join("go-d");
     let log = t.dir.path().join("d.log");
-    let mut d = paused(&t.args("d", 300, 30, "overwrite"), "lock", &go, &log);
+    let mut d = paused(&t.args("d", 300, 30, "overwrite"), "lock", &go, &log, &[]);
     expect(&t.args("e", 400, 30, "overwrite"), &[], 0);
     std::fs::write(&go, "").unwrap();
     assert_eq!(d.wait().unwrap().code(), Some(1));
@@ -213,7 +199,7 @@ fn concurrent_writers_are_refused_and_lose_nothing() {
     // A run that finds the lock held (a commit in progress) is refused with its holder.
     let go = t.dir.path().join("go-f");
     let log = t.dir.path().join("f.log");
-    let mut f = paused(&t.args("f", 500, 30, "overwrite"), "locked", &go, &log);
+    let mut f = paused(&t.args("f", 500, 30, "overwrite"), "locked", &go, &log, &[]);
     let err = expect(&t.args("g", 600, 10, "append"), &[], 1);
     assert!(err.contains("is being committed to by run"), "{err}");
     std::fs::write(&go, "").unwrap();
@@ -282,4 +268,36 @@ fn sigterm_stops_a_run_and_discards_what_it_staged() {
     assert_eq!(t.ids(), range(0, 30));
     assert_eq!(t.leftovers(), Vec::<String>::new(), "staging discarded");
     assert_eq!(t.record("big")["status"], "failed");
+}
+
+#[test]
+fn a_committer_slower_than_its_lock_is_taken_over_and_loses_nothing() {
+    let t = Target::new();
+    expect(&t.args("a", 0, 30, "append"), &[], 0);
+    // A stops after its first file is visible and stays there past its lock's lifetime.
+    let go = t.dir.path().join("go");
+    let log = t.dir.path().join("slow.log");
+    let slow_args = t.args("slow", 100, 30, "append");
+    let ttl = [("GLUEPIPE_LOCK_TTL_SECONDS", "1")];
+    let mut slow = paused(&slow_args, "publishing", &go, &log, &ttl);
+    std::thread::sleep(Duration::from_millis(1500));
+    // The next run finds the lock expired, completes the slow run's commit, then its own.
+    expect(&t.args("next", 200, 10, "append"), &[], 0);
+    assert_eq!(
+        t.record("next")["recovered_commits"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    std::fs::write(&go, "").unwrap();
+    let status = slow.wait().unwrap();
+    let err = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("another run completed its commit"), "{err}");
+    let mut want = range(0, 30);
+    want.extend(range(100, 30));
+    want.extend(range(200, 10));
+    assert_eq!(t.ids(), want, "the slow run's files stay published, once");
+    assert_eq!(t.leftovers(), Vec::<String>::new());
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -178,15 +178,8 @@ fn two_incremental_runs_at_once_never_publish_an_input_twice() {
     s.arrive("a.json", 0, 10);
     let go = s.dir.path().join("go");
     let log = s.dir.path().join("slow.log");
-    let mut slow = Command::new(env!("CARGO_BIN_EXE_gluepipe-etl"))
-        .args(run_args(&s.input, &s.out, &["--incremental"]))
-        .env("GLUEPIPE_TEST_WAIT_AT", "lock")
-        .env("GLUEPIPE_TEST_WAIT_FILE", &go)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&log, "waiting at commit step");
+    let args = run_args(&s.input, &s.out, &["--incremental"]);
+    let mut slow = paused(&args, "lock", &go, &log, &[]);
     s.run(&[], &[], 0);
     std::fs::write(&go, "").unwrap();
     assert_eq!(

@@ -295,32 +295,11 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock of `store`'s target for `run_id`, or says who holds it.
     pub async fn acquire(store: &Store, run_id: &str) -> Result<Lock> {
-        let held: Vec<(u64, String)> = store
-            .list(LOCK_DIR)
-            .await?
-            .into_iter()
-            .filter_map(|o| {
-                let n = o
-                    .key
-                    .rsplit('/')
-                    .next()?
-                    .strip_suffix(".json")?
-                    .parse()
-                    .ok()?;
-                Some((n, o.key))
-            })
-            .collect();
-        let newest = held.iter().max().cloned();
-        let next = match &newest {
+        let held = Self::listed(store).await?;
+        let next = match held.last() {
             None => 1,
             Some((n, key)) => {
-                let holder = match store.get_bytes(key).await {
-                    Ok(body) => serde_json::from_slice::<Holder>(&body).ok(),
-                    // Released between the listing and now: take the next number.
-                    Err(e) if e.is_not_found() => None,
-                    Err(e) => return Err(e),
-                };
-                if let Some(h) = holder.filter(|h| !h.is_dead()) {
+                if let Some(h) = Self::live_holder(store, key).await? {
                     return Err(locked(store, &h));
                 }
                 n + 1
@@ -329,20 +308,74 @@ impl Lock {
         let key = format!("{LOCK_DIR}/{next:010}.json");
         let me = Holder::me(run_id, lock_ttl());
         let body = serde_json::to_vec(&me).map_err(|e| StorageError::Invalid(e.to_string()))?;
-        if !store.put_if_absent(&key, body).await? {
-            return Err(StorageError::Conflict(format!(
+        let at_once = || {
+            StorageError::Conflict(format!(
                 "another run took the commit lock of {} at the same moment; nothing of run \
                  {run_id} was published. Run it again once the other run has finished.",
                 store.uri("")
-            )));
+            ))
+        };
+        if !store.put_if_absent(&key, body).await? {
+            return Err(at_once());
         }
-        // Locks before ours are dead or released: tidy them.
-        let older: Vec<String> = held.into_iter().map(|(_, k)| k).collect();
-        let _ = store.delete_many(&older).await;
-        Ok(Lock {
+        let lock = Lock {
             store: store.clone(),
             key,
-        })
+        };
+        // Numbers are reused once locks are released, so a run that listed before another
+        // released could create a number below a live lock: every other live lock means
+        // someone else may hold it too, and this run backs off (both may; neither commits).
+        for (_, other) in Self::listed(store).await? {
+            if other == lock.key {
+                continue;
+            }
+            match Self::live_holder(store, &other).await {
+                Ok(None) => {
+                    let _ = store.delete(&other).await;
+                }
+                Ok(Some(_)) | Err(_) => {
+                    lock.release().await;
+                    return Err(at_once());
+                }
+            }
+        }
+        Ok(lock)
+    }
+
+    /// The lock files, by number.
+    async fn listed(store: &Store) -> Result<Vec<(u64, String)>> {
+        let mut held: Vec<(u64, String)> = store
+            .list(LOCK_DIR)
+            .await?
+            .into_iter()
+            .filter_map(|o| {
+                let name = o.key.rsplit('/').next()?;
+                let n = name.strip_suffix(".json")?.parse().ok()?;
+                Some((n, o.key))
+            })
+            .collect();
+        held.sort();
+        Ok(held)
+    }
+
+    /// Who holds lock file `key`, if it is alive (a released or unreadable one holds nothing).
+    async fn live_holder(store: &Store, key: &str) -> Result<Option<Holder>> {
+        match store.get_bytes(key).await {
+            Ok(body) => Ok(serde_json::from_slice::<Holder>(&body)
+                .ok()
+                .filter(|h| !h.is_dead())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether this lock is still ours: its file exists and names us. A committer slower than
+    /// the lock's lifetime may have been taken over; it must then stop before its next step.
+    pub async fn still_held(&self) -> bool {
+        self.store
+            .head(&self.key)
+            .await
+            .is_ok_and(|meta| meta.is_some())
     }
 
     /// Releases the lock (best effort: a lock left behind expires).
@@ -424,19 +457,53 @@ pub async fn recover(store: &Store) -> Result<Vec<Recovered>> {
             Err(e) if e.is_not_found() => continue,
             Err(e) => return Err(e),
         };
-        let intent: Intent = serde_json::from_slice(&body).map_err(|e| {
-            StorageError::Invalid(format!(
-                "{}: unreadable commit intent ({e}); move it aside after checking the files it \
-                 lists",
-                store.uri(&key)
-            ))
-        })?;
+        let intent: Intent = serde_json::from_slice(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|intent: Intent| check_intent(&intent, &run_id).map(|()| intent))
+            .map_err(|e| {
+                StorageError::Invalid(format!(
+                    "{}: unusable commit intent ({e}); move it aside after checking the files \
+                     it lists",
+                    store.uri(&key)
+                ))
+            })?;
         // A run killed after its manifest left only the intent to tidy: nothing to report.
         done.extend(complete(store, &intent).await?);
         store.delete(&key).await?;
         remove_staging_of(store, &intent.files);
     }
     Ok(done)
+}
+
+/// An intent names only its own run and the target's data files: nothing under `_gluepipe/`
+/// (manifests, locks, other runs' staging) may be published over or removed through one.
+fn check_intent(intent: &Intent, file_run_id: &str) -> std::result::Result<(), String> {
+    if intent.run_id != file_run_id {
+        return Err(format!("it names run {:?}", intent.run_id));
+    }
+    let control = format!("{CONTROL_DIR}/");
+    for key in intent
+        .files
+        .iter()
+        .map(|f| f.key.as_str())
+        .chain(intent.remove.iter().map(String::as_str))
+    {
+        super::check_key(key).map_err(|e| e.to_string())?;
+        if key.starts_with(&control) {
+            return Err(format!("{key} is one of gluepipe's own files"));
+        }
+    }
+    for f in &intent.files {
+        if let StagedAt::Local { staging_key } = &f.staged {
+            let own = format!("{STAGING_DIR}/{file_run_id}");
+            if !(staging_key.starts_with(&format!("{own}/"))
+                || staging_key.starts_with(&format!("{own}.")))
+            {
+                return Err(format!("{staging_key} is not staged by this run"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rolls one intent forward, or back if one of its files can no longer be published.

@@ -61,10 +61,20 @@ pub struct Published {
     pub recovered: Vec<Recovered>,
 }
 
+fn lock_lost(store: &Store, run_id: &str) -> StorageError {
+    StorageError::Conflict(format!(
+        "run {run_id} held the commit lock of {} longer than it lasts and another run took it \
+         over; it stops here",
+        store.uri("")
+    ))
+}
+
 fn reused(store: &Store, run_id: &str) -> StorageError {
     StorageError::RunIdUsed(format!(
         "run id {run_id} was already used for {}: its manifest or commit intent is in {}. A run \
-         id is published once; give a new --run-id (or none, for a fresh one).",
+         id is published once. If that run was killed while committing, its commit is completed \
+         by the next run to the target: do not convert its inputs again; otherwise give a new \
+         --run-id (or none, for a fresh one).",
         store.uri(""),
         store.uri(super::commit::CONTROL_DIR)
     ))
@@ -312,13 +322,14 @@ impl Publisher {
             }
         };
         crash_point("locked");
-        let result = self.commit_locked(staged, extra).await;
+        let result = self.commit_locked(&lock, staged, extra).await;
         lock.release().await;
         result
     }
 
     async fn commit_locked(
         &self,
+        lock: &Lock,
         staged: Vec<(WrittenObject, Pending)>,
         extra: serde_json::Value,
     ) -> Result<Published> {
@@ -330,6 +341,10 @@ impl Publisher {
                 return Err(e);
             }
         };
+        if !lock.still_held().await {
+            self.discard(staged).await;
+            return Err(lock_lost(&self.store, &self.run_id));
+        }
         let body =
             serde_json::to_vec_pretty(&intent).map_err(|e| StorageError::Invalid(e.to_string()));
         let recorded = match body {
@@ -356,6 +371,9 @@ impl Publisher {
         let mut files: Vec<WrittenObject> = staged.iter().map(|(w, _)| w.clone()).collect();
         files.sort_by(|a, b| a.key.cmp(&b.key));
         if let Err(e) = self.make_visible(staged).await {
+            if matches!(e, StorageError::Unfinished(_)) {
+                return Err(e);
+            }
             // Nothing of the run is visible again: the intent has nothing left to complete.
             let _ = self.store.delete(&intent_key(&self.run_id)).await;
             return Err(e);
@@ -373,6 +391,12 @@ impl Publisher {
                 intent = self.store.uri(&intent_key(&self.run_id)),
             ))
         };
+        if !lock.still_held().await {
+            return Err(half_done(
+                "it lost the commit lock",
+                lock_lost(&self.store, &self.run_id),
+            ));
+        }
         self.remove(&intent.remove)
             .await
             .map_err(|e| half_done("removing the files it replaces", e))?;
@@ -588,6 +612,22 @@ impl Publisher {
             }
         }
         let Some(err) = failure else { return Ok(()) };
+        // A committer slower than its lock may have been taken over, and the run that took it
+        // completed this commit (its manifest exists): the files are published, leave them.
+        if store
+            .head(&manifest_key(&self.run_id))
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            return Err(StorageError::Unfinished(format!(
+                "run {} lost its commit lock while publishing and another run completed its \
+                 commit ({}); its files are published — do not run it again",
+                self.run_id,
+                store.uri(&manifest_key(&self.run_id))
+            )));
+        }
         let _ = store.delete_many(&published).await;
         discard_all(store, remaining).await;
         self.remove_local_staging();
@@ -1187,6 +1227,66 @@ mod tests {
             files_under(&dir.path().join("_gluepipe")),
             ["manifests/next.json", "manifests/run-m.json"]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_lock_created_below_a_live_one_backs_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::local(dir.path());
+        // Lock 1 is live (another run made it after locks were released); lock 2 is dead.
+        let live = Holder::me("other", Duration::from_secs(3600));
+        let dead = Holder {
+            expires_at: 1,
+            ..Holder::me("dead", Duration::ZERO)
+        };
+        for (n, h) in [(1, &live), (2, &dead)] {
+            seed(
+                dir.path(),
+                &[(
+                    &format!("{LOCK_DIR}/{n:010}.json"),
+                    &serde_json::to_string(h).unwrap(),
+                )],
+            );
+        }
+        let err = Lock::acquire(&store, "me").await.unwrap_err();
+        assert!(err.to_string().contains("at the same moment"), "{err}");
+        assert!(
+            files_under(&dir.path().join(LOCK_DIR)).contains(&"0000000001.json".to_string()),
+            "the live lock is kept"
+        );
+        assert!(
+            !dir.path().join(LOCK_DIR).join("0000000003.json").exists(),
+            "ours is released"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_crafted_intent_cannot_remove_gluepipe_files_or_other_runs_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        publish_run(dir.path(), "good", WriteMode::Append, &["g.parquet"]).await;
+        let store = Store::local(dir.path());
+        for (name, intent) in [
+            (
+                "evil",
+                json!({"gluepipe_intent": 1, "run_id": "evil", "files": [], "manifest": {},
+                       "remove": ["_gluepipe/manifests/good.json"]}),
+            ),
+            (
+                "liar",
+                json!({"gluepipe_intent": 1, "run_id": "someone-else", "files": [],
+                       "manifest": {}, "remove": []}),
+            ),
+        ] {
+            store
+                .put_bytes(&intent_key(name), serde_json::to_vec(&intent).unwrap())
+                .await
+                .unwrap();
+            let err = recover(&store).await.unwrap_err();
+            assert!(err.to_string().contains("unusable commit intent"), "{err}");
+            store.delete(&intent_key(name)).await.unwrap();
+        }
+        assert!(dir.path().join("_gluepipe/manifests/good.json").exists());
+        assert_eq!(visible(dir.path()), ["g.parquet"]);
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -175,6 +175,28 @@ pub fn wait_for(log: &Path, text: &str) {
     }
 }
 
+/// Starts the binary with `args` (and `env`) so that it waits at commit step `step` until
+/// `go` exists; returns once it waits, its stderr going to `log`.
+pub fn paused<A: AsRef<std::ffi::OsStr>>(
+    args: &[A],
+    step: &str,
+    go: &Path,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_gluepipe-etl"))
+        .args(args)
+        .envs(env.iter().copied())
+        .env("GLUEPIPE_TEST_WAIT_AT", step)
+        .env("GLUEPIPE_TEST_WAIT_FILE", go)
+        .stderr(std::fs::File::create(log).unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(log, "waiting at commit step");
+    child
+}
+
 /// `run --input INPUT --output OUT --no-progress`, then `extra`.
 pub fn run_args<'a>(input: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
