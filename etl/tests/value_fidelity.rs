@@ -1,12 +1,22 @@
 //! No value changes without a word: what a column cannot carry is a rejected record with its
 //! reason, epoch numbers in timestamps are seconds, objects in string columns are their JSON
-//! text, integers beyond 64 bits keep every digit — read back with pyarrow.
+//! text, integers beyond 64 bits keep every digit — read back with pyarrow and DuckDB.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
+
+/// The table under `dir` as DuckDB reads it: `[[column, value as text], …]` per row, by id.
+fn duckdb_rows(dir: &std::path::Path) -> Value {
+    let script = r#"
+import json, sys, duckdb
+rel = duckdb.sql(f"select * from read_parquet('{sys.argv[1]}/**/*.parquet') order by id")
+print(json.dumps([{c: (None if v is None else str(v)) for c, v in zip(rel.columns, row)} for row in rel.fetchall()]))
+"#;
+    python_json(script, dir)
+}
 
 #[test]
 fn values_are_kept_whole_or_rejected_with_a_reason() {
@@ -67,6 +77,12 @@ fn values_are_kept_whole_or_rejected_with_a_reason() {
     assert_eq!(rows[0]["info"], "{\"k\": [1, 2]}");
     assert_eq!(rows[1]["id"], 6);
     assert_eq!(rows[1]["info"], "plain");
+    // DuckDB reads the same values: epoch seconds with their fraction, JSON text, integers.
+    let duck = duckdb_rows(&out);
+    assert_eq!(duck[0]["qty"], "3");
+    assert_eq!(duck[0]["at"], "2023-11-14 22:13:20.250000+00:00", "{duck}");
+    assert_eq!(duck[0]["info"], "{\"k\": [1, 2]}");
+    assert_eq!(duck[1]["at"], "2024-01-01 00:00:00+00:00");
 }
 
 #[test]
@@ -85,6 +101,11 @@ fn integers_beyond_64_bits_keep_every_digit_when_inferred() {
     assert_eq!(data["schema"]["big"], "decimal128(38, 0)");
     let rows = rows_by(&data, "big");
     assert_eq!(rows[1]["big"], "18446744073709551615");
+    let duck = duckdb_rows(&out);
+    assert_eq!(
+        duck[0]["big"], "18446744073709551615",
+        "every digit, in DuckDB too: {duck}"
+    );
 }
 
 #[test]
