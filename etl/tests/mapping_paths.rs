@@ -36,17 +36,11 @@ fn a_path_that_matches_no_record_is_a_warning_in_the_summary_and_the_record() {
     let out = dir.path().join("out");
     let results = dir.path().join("run.json");
     let run = etl_expect(
-        &[
-            "run",
-            "--input",
-            p(&input),
-            "--output",
-            p(&out),
-            "--mapping",
-            p(&map),
-            "--results",
-            p(&results),
-        ],
+        &run_args(
+            &input,
+            &out,
+            &["--mapping", p(&map), "--results", p(&results)],
+        ),
         0,
     );
     let record = run_record(&results);
@@ -93,18 +87,7 @@ fn unsupported_path_syntax_is_refused_before_anything_is_read() {
             ),
         );
         let out = dir.path().join("out");
-        let run = etl_expect(
-            &[
-                "run",
-                "--input",
-                p(&input),
-                "--output",
-                p(&out),
-                "--mapping",
-                p(&map),
-            ],
-            2,
-        );
+        let run = etl_expect(&run_args(&input, &out, &["--mapping", p(&map)]), 2);
         let err = stderr(&run);
         assert!(err.contains("mapping[1].from"), "{from}: {err}");
         assert!(err.contains(problem), "{from}: {err}");

@@ -30,19 +30,7 @@ fn columns_differing_only_by_case_and_empty_names_are_renamed_with_a_warning() {
     );
     let out = dir.path().join("out");
     let results = dir.path().join("run.json");
-    let run = etl_expect(
-        &[
-            "run",
-            "--input",
-            p(&input),
-            "--output",
-            p(&out),
-            "--results",
-            p(&results),
-            "--no-progress",
-        ],
-        0,
-    );
+    let run = etl_expect(&run_args(&input, &out, &["--results", p(&results)]), 0);
     let data = read_parquet(&out);
     let columns: Vec<String> = data["columns"]
         .as_array()
@@ -93,17 +81,7 @@ fn double_statistics_are_readable_by_parquet_cpp() {
         "{\"price\": 19.5, \"qty\": 2, \"mix\": 1}\n{\"price\": -3.25, \"qty\": 7, \"mix\": 2.5}\n",
     );
     let out = dir.path().join("out");
-    etl_expect(
-        &[
-            "run",
-            "--input",
-            p(&input),
-            "--output",
-            p(&out),
-            "--no-progress",
-        ],
-        0,
-    );
+    etl_expect(&run_args(&input, &out, &[]), 0);
     let script = r#"
 import json, sys, pathlib, pyarrow.parquet as pq
 files = sorted(p for p in pathlib.Path(sys.argv[1]).rglob("*.parquet") if "_gluepipe" not in p.parts)
@@ -154,20 +132,18 @@ fn quarantined_rows_go_beside_the_table_not_under_it() {
     let out = dir.path().join("orders");
     let results = dir.path().join("run.json");
     etl_expect(
-        &[
-            "run",
-            "--input",
-            p(&input),
-            "--output",
-            p(&out),
-            "--rules",
-            p(&rules),
-            "--on-dq-failure",
-            "quarantine",
-            "--results",
-            p(&results),
-            "--no-progress",
-        ],
+        &run_args(
+            &input,
+            &out,
+            &[
+                "--rules",
+                p(&rules),
+                "--on-dq-failure",
+                "quarantine",
+                "--results",
+                p(&results),
+            ],
+        ),
         0,
     );
     // Everything a `orders/**/*.parquet` reader finds is table data.
@@ -294,17 +270,7 @@ fn records_that_are_not_objects_are_rejected_with_file_and_line() {
     let scalars = dir.path().join("scalars.json");
     write(&scalars, "42\n\"text\"\n");
     let out = dir.path().join("out");
-    let run = etl_expect(
-        &[
-            "run",
-            "--input",
-            p(&scalars),
-            "--output",
-            p(&out),
-            "--no-progress",
-        ],
-        1,
-    );
+    let run = etl_expect(&run_args(&scalars, &out, &[]), 1);
     let err = stderr(&run);
     assert!(
         err.contains(&format!(

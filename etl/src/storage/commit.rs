@@ -4,21 +4,24 @@
 //! ```text
 //! 1. lock     create _gluepipe/lock/<n>.json only if absent; a live lock of another run refuses
 //! 2. recover  roll forward (or back) every intent a dead committer left, before anything else
+//!             (a run's `begin` does this too, before it plans)
 //! 3. intent   write _gluepipe/intents/<run>.json: the staged files, what they replace, the manifest
 //! 4. publish  make every file visible, then remove the replaced files (earlier manifests' only)
 //! 5. commit   create _gluepipe/manifests/<run>.json only if absent (the commit point), drop the
 //!             intent, release the lock
 //! ```
 //!
-//! "Only if absent" is a local hard link or S3's `If-None-Match: *`, so two runs can never both
-//! hold the lock, write one intent or one manifest: a run id is published at most once.
-//! Recovery is idempotent (every step checks what is already done), and runs under the lock, so
-//! the intent it finds belongs to a committer that is gone.
+//! "Only if absent" is a local hard link or S3's `If-None-Match: *`, so two runs never write
+//! one lock file, one intent or one manifest: a run id is published at most once. Recovery is
+//! idempotent (every step checks what is already done) and runs under the lock.
 //!
-//! A lock names its run, host and process, and expires [`LOCK_TTL`] after it was taken: a
-//! committer that was killed blocks other commits until then, except on the same host, where a
-//! lock of a process that no longer exists is taken over at once. A lock is taken over by
-//! creating the next number, so two runs taking over one dead lock cannot both win.
+//! A lock names its run, host and process, and expires [`LOCK_TTL`] after it was taken (it is
+//! not renewed): a committer that was killed blocks other commits until then, except on the
+//! same host, where a lock of a process that no longer exists is taken over at once. A lock is
+//! taken over by creating the next number; since numbers are reused once locks are released, a
+//! run that finds another live lock after creating its own backs off. A committer slower than
+//! its lock (taken over meanwhile) finds its lock file gone before its next step and stops,
+//! leaving the files the run that took over completed.
 //!
 //! What a reader that lists files (Athena, a crawler) sees: nothing of a run before step 4;
 //! during step 4 the run's files appear (16 at a time) and, for `overwrite`, the replaced files
