@@ -29,6 +29,7 @@ one line on stderr, `gluepipe: ...`, which is what Glue shows as the run's error
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -331,7 +332,20 @@ def keep_run_record(s3, results_path, spec_path, args, run_id, out):
 
 
 def launch(argv, s3=None, workdir=None, out=None, err=None):
-    """Runs one job run; returns None on success or the error message."""
+    """Runs one job run; returns None on success or the error message.
+
+    Without a `workdir`, the run gets a temporary folder that is removed when it ends, whatever
+    the outcome: it holds the downloaded binary, tens of megabytes a run."""
+    if workdir is not None:
+        return launch_in(argv, s3, workdir, out, err)
+    workdir = tempfile.mkdtemp(prefix="gluepipe-")
+    try:
+        return launch_in(argv, s3, workdir, out, err)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def launch_in(argv, s3, workdir, out, err):
     out = out or sys.stdout
     args = parse_job_args(argv)
     missing = [k for k in (ARG_SPEC_URI, ARG_ETL_URI, ARG_ETL_SHA256) if not args.get(k)]
@@ -342,7 +356,6 @@ def launch(argv, s3=None, workdir=None, out=None, err=None):
 
         s3 = boto3.client("s3")
     mode = run_mode(args)
-    workdir = workdir or tempfile.mkdtemp(prefix="gluepipe-")
     job_run_id = args.get("JOB_RUN_ID", "local")
     items = write_shard_inputs(args, workdir) if mode == MODE_SHARD else None
     job = args.get("JOB_NAME", "?")

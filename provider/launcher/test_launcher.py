@@ -376,6 +376,19 @@ class LauncherTest(unittest.TestCase):
         binaries = [d for d in fixture.s3.downloads if "gluepipe-etl" in d[1]]
         self.assertEqual(len(binaries), 1)
 
+    def test_a_run_without_a_workdir_leaves_no_folder_behind(self):
+        # The binary is tens of megabytes: a worker that runs job after job (or the emulator's job
+        # runner) must not keep one copy per run in its temporary folder, on success or failure.
+        scratch = tempfile.mkdtemp(prefix="launcher-tmp-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        saved = tempfile.tempdir
+        tempfile.tempdir = scratch
+        self.addCleanup(setattr, tempfile, "tempdir", saved)
+        for body in ("exit 0\n", "echo 'error: bad input' >&2; exit 1\n"):
+            fixture = Fixture(stand_in_binary(body))
+            launcher.launch(fixture.argv(), s3=fixture.s3, out=self.out, err=self.err)
+            self.assertEqual(os.listdir(scratch), [], body)
+
     def test_crash_reports_the_last_error_line(self):
         fixture = Fixture(stand_in_binary("""
             echo "reading s3://raw/a.json" >&2
