@@ -41,8 +41,10 @@ pub trait QualityStage: Send {
     fn finish(self: Box<Self>) -> Result<QualityReport>;
     /// What this process accumulated, for one shard of a sharded run (instead of `finish`).
     fn save(&self) -> PartialState;
-    /// Adds a shard's state, before `finish`.
+    /// Adds a shard's (or a worker's) state, before `finish`.
     fn merge(&mut self, state: &PartialState) -> Result<()>;
+    /// An empty stage for another worker of the same run, merged back with `save`/`merge`.
+    fn fork(&self) -> Box<dyn QualityStage>;
 }
 
 /// The DQDL evaluator ([`crate::dq::DqEngine`]) as the pipeline's quality stage.
@@ -112,6 +114,13 @@ impl QualityStage for DqdlStage {
 
     fn merge(&mut self, state: &PartialState) -> Result<()> {
         Ok(self.engine.merge(state)?)
+    }
+
+    fn fork(&self) -> Box<dyn QualityStage> {
+        Box::new(DqdlStage {
+            engine: self.engine.fork(),
+            annotate: self.annotate,
+        })
     }
 
     fn finish(self: Box<Self>) -> Result<QualityReport> {

@@ -229,7 +229,6 @@ struct Shared {
     cancel: AtomicBool,
     error: Mutex<Option<anyhow::Error>>,
     rejects: Mutex<RejectsSink>,
-    quality: Option<Mutex<Box<dyn QualityStage>>>,
     counters: Arc<Counters>,
     rows_written: AtomicU64,
     rows_quarantined: AtomicU64,
@@ -726,7 +725,6 @@ pub(crate) fn convert(
         cancel: AtomicBool::new(false),
         error: Mutex::new(None),
         rejects: Mutex::new(rejects),
-        quality: out.quality.map(Mutex::new),
         counters: counters.clone(),
         rows_written: AtomicU64::new(0),
         rows_quarantined: AtomicU64::new(0),
@@ -747,14 +745,18 @@ pub(crate) fn convert(
         serde_json::json!({ "run_id": record.run_id, "input_files": record.input_files, "input_bytes": record.input_bytes }),
     );
     let progress = Progress::start(settings.progress, record.input_bytes, counters.clone());
+    let mut quality = out.quality;
     let outcome = pump(
         files,
         tuning,
         &shared,
         worker_plan,
-        &publisher,
-        quarantine_publisher.as_ref(),
-        &out.file_tag,
+        Sinks {
+            publisher: &publisher,
+            quarantine: quarantine_publisher.as_ref(),
+            file_tag: &out.file_tag,
+        },
+        quality.as_deref(),
     );
     progress.finish();
 
@@ -795,14 +797,22 @@ pub(crate) fn convert(
             failure = Some(first.into());
         }
     }
-    let (outputs, quarantine_outputs) = match (outcome, failure) {
+    let Pumped {
+        data: outputs,
+        quarantined: quarantine_outputs,
+        stages,
+    } = match (outcome, failure) {
         (_, Some(err)) | (Err(err), None) => {
             record.rejects_path = rejects_path.ok().flatten();
             abort_all(publisher, quarantine_publisher);
             return Err(err);
         }
-        (Ok(files), None) => files,
+        (Ok(pumped), None) => pumped,
     };
+    if let Err(err) = merge_workers(quality.as_deref_mut(), stages) {
+        abort_all(publisher, quarantine_publisher);
+        return Err(err);
+    }
     record.rejects_path = rejects_path?;
     if record.rows_in != record.rows_written + record.rows_rejected + record.rows_quarantined {
         abort_all(publisher, quarantine_publisher);
@@ -814,9 +824,6 @@ pub(crate) fn convert(
             record.rows_quarantined
         );
     }
-    let quality = shared
-        .quality
-        .map(|q| q.into_inner().unwrap_or_else(|p| p.into_inner()));
     let publisher =
         Arc::try_unwrap(publisher).map_err(|_| anyhow!("internal: publisher still shared"))?;
     let quarantine = quarantine_publisher
@@ -988,16 +995,51 @@ fn register_output(
     .with_context(|| format!("registering the output as {db}.{table} (the data is published)"))
 }
 
-/// Runs the reader and the workers; returns the files written (data, quarantine).
+/// Adds each worker's quality state to the run's stage, as a merge adds shards' states; each
+/// worker's stage is dropped once added, so its distinct-value tables are not held twice.
+fn merge_workers(
+    quality: Option<&mut (dyn QualityStage + 'static)>,
+    stages: Vec<Box<dyn QualityStage>>,
+) -> Result<()> {
+    let Some(stage) = quality else {
+        return Ok(());
+    };
+    for worker in stages {
+        stage.merge(&worker.save())?;
+    }
+    Ok(())
+}
+
+/// Where the workers write.
+struct Sinks<'a> {
+    publisher: &'a Arc<Publisher>,
+    quarantine: Option<&'a Arc<Publisher>>,
+    file_tag: &'a str,
+}
+
+/// What the workers produced: the files written, and each worker's quality stage (not yet
+/// merged into the run's).
+struct Pumped {
+    data: Vec<OutputFile>,
+    quarantined: Vec<OutputFile>,
+    stages: Vec<Box<dyn QualityStage>>,
+}
+
+/// Runs the reader and the workers. Each worker evaluates data quality with its own fork of
+/// `quality`: no lock on the hot path.
 fn pump(
     files: &[InputFile],
     tuning: &Tuning,
     shared: &Arc<Shared>,
     plan: &Arc<WorkerPlan>,
-    publisher: &Arc<Publisher>,
-    quarantine: Option<&Arc<Publisher>>,
-    file_tag: &str,
-) -> Result<(Vec<OutputFile>, Vec<OutputFile>)> {
+    sinks: Sinks<'_>,
+    quality: Option<&dyn QualityStage>,
+) -> Result<Pumped> {
+    let Sinks {
+        publisher,
+        quarantine,
+        file_tag,
+    } = sinks;
     let threads = tuning.threads.max(1);
     // One chunk waiting per worker keeps every worker busy; more would only hold memory.
     let (tx, rx) = crossbeam_channel::bounded::<Job>(threads);
@@ -1028,6 +1070,7 @@ fn pump(
                 plan.partition_indices.clone(),
                 plan.max_open_files,
             );
+            let mut stage = quality.map(QualityStage::fork);
             let mut qwriter = quarantine.map(|q| {
                 PartitionedWriter::new(
                     q.clone(),
@@ -1037,7 +1080,12 @@ fn pump(
                     4,
                 )
             });
-            workers.push(scope.spawn(move || -> (Vec<OutputFile>, Vec<OutputFile>) {
+            type Done = (
+                Vec<OutputFile>,
+                Vec<OutputFile>,
+                Option<Box<dyn QualityStage>>,
+            );
+            workers.push(scope.spawn(move || -> Done {
                 let result = (|| -> Result<()> {
                     let mut decoder = RecordDecoder::new(plan.decode_schema.clone())?;
                     if plan.count_unknown {
@@ -1054,6 +1102,7 @@ fn pump(
                             &shared,
                             &mut writer,
                             qwriter.as_mut(),
+                            stage.as_deref_mut(),
                         )?;
                         pool.give(data);
                     }
@@ -1061,27 +1110,31 @@ fn pump(
                 })();
                 if let Err(e) = result {
                     shared.fail(e);
-                    return (Vec::new(), Vec::new());
+                    return (Vec::new(), Vec::new(), None);
                 }
                 let data = writer.finish();
                 let quarantined = qwriter.map(PartitionedWriter::finish).transpose();
                 match (data, quarantined) {
-                    (Ok(d), Ok(q)) => (d, q.unwrap_or_default()),
+                    (Ok(d), Ok(q)) => (d, q.unwrap_or_default(), stage),
                     (Err(e), _) | (_, Err(e)) => {
                         shared.fail(e);
-                        (Vec::new(), Vec::new())
+                        (Vec::new(), Vec::new(), None)
                     }
                 }
             }));
         }
         drop(rx);
-        let mut data = Vec::new();
-        let mut quarantined = Vec::new();
+        let mut pumped = Pumped {
+            data: Vec::new(),
+            quarantined: Vec::new(),
+            stages: Vec::new(),
+        };
         for w in workers {
             match w.join() {
-                Ok((d, q)) => {
-                    data.extend(d);
-                    quarantined.extend(q);
+                Ok((d, q, stage)) => {
+                    pumped.data.extend(d);
+                    pumped.quarantined.extend(q);
+                    pumped.stages.extend(stage);
                 }
                 Err(_) => shared.fail(anyhow!("a worker thread panicked")),
             }
@@ -1089,7 +1142,7 @@ fn pump(
         if reader.join().is_err() {
             shared.fail(anyhow!("the reader thread panicked"));
         }
-        Ok((data, quarantined))
+        Ok(pumped)
     })
 }
 
@@ -1139,6 +1192,7 @@ fn process(
     shared: &Shared,
     writer: &mut PartitionedWriter,
     quarantine: Option<&mut PartitionedWriter>,
+    quality: Option<&mut (dyn QualityStage + 'static)>,
 ) -> Result<Vec<u8>> {
     let chunk = job.chunk;
     shared
@@ -1202,11 +1256,8 @@ fn process(
         }
         batch = filter_record_batch(&batch, &BooleanArray::from(keep))?;
     }
-    if let Some(stage) = &shared.quality {
-        let verdicts = stage
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .update(&batch)?;
+    if let Some(stage) = quality {
+        let verdicts = stage.update(&batch)?;
         if let (Some(verdicts), Some(qwriter)) = (verdicts, quarantine) {
             if plan.quarantine && verdicts.quarantine.num_rows() > 0 {
                 qwriter.write(&verdicts.quarantine)?;

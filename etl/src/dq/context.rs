@@ -2,6 +2,8 @@
 //! (dynamic rules, DetectAnomalies), the reference datasets, the evaluation time, and Glue's
 //! row-level option for rows a `where` clause leaves out.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::dq::history::MetricHistory;
@@ -24,7 +26,8 @@ pub struct DqContext {
     /// nothing is recorded).
     pub history: Option<Box<dyn MetricHistory>>,
     /// Reference datasets by alias; `None` makes rules that need one end in `Error`.
-    pub references: Option<Box<dyn ReferenceResolver>>,
+    /// Shared, so that the engines of a run's workers resolve through one resolver.
+    pub references: Option<Arc<dyn ReferenceResolver>>,
     /// The evaluation time: `now()` in rules and SQL, the age in DataFreshness.
     pub evaluated_at: DateTime<Utc>,
     /// Identifies the run in the metric history.
@@ -59,7 +62,7 @@ impl DqContext {
 
     /// Resolves reference aliases with `references`.
     pub fn with_references(mut self, references: impl ReferenceResolver + 'static) -> Self {
-        self.references = Some(Box::new(references));
+        self.references = Some(Arc::new(references));
         self
     }
 

@@ -20,6 +20,7 @@ use crate::dq::error::DqError;
 use crate::dq::history::{History, MetricHistory, RunRecord};
 use crate::dq::partial::{self, PartialState, Saved};
 use crate::dq::plan::{BatchView, Filters, SharedMetrics};
+use crate::dq::reference::ReferenceResolver;
 use crate::dq::results::{DqResults, Metrics, Outcome, RuleResult};
 use crate::dq::row_level::RowOutcomes;
 use crate::dq::rules::metric::{AnalyzerPlan, analyzer};
@@ -42,6 +43,8 @@ struct Leaf {
 
 /// Evaluates a DQDL ruleset over a stream of batches.
 pub struct DqEngine {
+    /// Kept to compile [`DqEngine::fork`]s.
+    ruleset: Ruleset,
     schema: SchemaRef,
     /// Top-level and nested columns rules read (see [`Columns`]).
     columns: Columns,
@@ -53,6 +56,7 @@ pub struct DqEngine {
     analyzers: Vec<AnalyzerPlan>,
     history: History,
     history_store: Option<Box<dyn MetricHistory>>,
+    references: Option<Arc<dyn ReferenceResolver>>,
     evaluated_at: DateTime<Utc>,
     run_id: String,
     filtered_row_label: FilteredRowLabel,
@@ -71,6 +75,25 @@ impl DqEngine {
             Some(store) => History::new(store.load()?),
             None => History::default(),
         };
+        Ok(Self::compile(ruleset, schema, ctx, history))
+    }
+
+    /// An engine for another worker of the same run: the same ruleset, schema, evaluation time,
+    /// references and loaded history, with nothing accumulated and no history store (it records
+    /// nothing). Its state reaches the run's engine with `merge(&fork.save())`, as a shard's
+    /// does, so N workers need no lock around one engine.
+    pub fn fork(&self) -> DqEngine {
+        let ctx = DqContext {
+            history: None,
+            references: self.references.clone(),
+            evaluated_at: self.evaluated_at,
+            run_id: self.run_id.clone(),
+            filtered_row_label: self.filtered_row_label,
+        };
+        Self::compile(&self.ruleset, &self.schema, ctx, self.history.clone())
+    }
+
+    fn compile(ruleset: &Ruleset, schema: &SchemaRef, ctx: DqContext, history: History) -> Self {
         let mut filters = Filters::default();
         let mut metrics = SharedMetrics::default();
         let mut leaves = Vec::new();
@@ -98,7 +121,8 @@ impl DqEngine {
         let row_level = rules.iter().any(|(_, node)| node_row_level(node, &leaves));
         let rule_texts: Arc<[String]> = rules.iter().map(|(r, _)| r.text()).collect();
         let fingerprint = fingerprint(ruleset, schema);
-        Ok(DqEngine {
+        DqEngine {
+            ruleset: ruleset.clone(),
             schema: schema.clone(),
             columns,
             filters,
@@ -109,13 +133,14 @@ impl DqEngine {
             analyzers,
             history,
             history_store: ctx.history,
+            references: ctx.references,
             evaluated_at: ctx.evaluated_at,
             run_id: ctx.run_id,
             filtered_row_label: ctx.filtered_row_label,
             row_level,
             rows: 0,
             fingerprint,
-        })
+        }
     }
 
     /// Whether [`DqEngine::update`] returns row-level outcomes (some rule judges rows).
