@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """JSON → Parquet: gluepipe-etl against DuckDB, pyarrow and polars, on the same generated orders.
 
-For each tool: wall time, CPU time (user + system) and peak RSS of its own process, measured with
-wait4(2), and the ratios to gluepipe-etl. Each runs with and without a five-rule data-quality
-check. Then: gluepipe-etl's peak RSS on five times the input (flatness), and serde_json's
-single-core parse rate on the same file as a yardstick.
+For each tool: wall time, CPU time (user and system) and peak RSS of its own process, measured
+with wait4(2), and the ratios to gluepipe-etl. Each runs with and without a five-rule data-quality
+check, in two tables: on one pinned core (`taskset -c 0`, what a Glue Python-shell job's quarter
+vCPU is closest to; every tool told to use one thread) and on all cores. Then: gluepipe-etl with 1
+and 2 worker threads (the scaling), its peak RSS on five times the input (flatness), and two
+floors on the same file: `cat` to /dev/null and serde_json's single-core parse.
 
     scripts/bench-etl.sh                  # 1M orders (~470 MB), builds the release binary
     scripts/bench-etl.sh --rows 200000    # a quicker look
+    scripts/bench-etl.sh --cores one      # only the one-core table (or: all, both)
 
 How each tool converts (all write one Snappy Parquet output, all with their default threads):
 - gluepipe-etl: `gluepipe-etl run --input F --output DIR` (schema inferred), `--rules` for DQ;
@@ -43,6 +46,8 @@ DUCKDB = """
 import duckdb, sys
 src, out, dq = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 con = duckdb.connect()
+if len(sys.argv) > 4:  # DuckDB sizes its pool by the machine's cores, not the process's affinity
+    con.execute(f"SET threads = {int(sys.argv[4])}")
 con.execute(f"COPY (SELECT * FROM read_json_auto('{src}')) TO '{out}/data.parquet' (FORMAT parquet)")
 if dq:
     row = con.execute(f'''
@@ -98,7 +103,14 @@ if dq:
 
 def measure(argv, env=None):
     """(wall s, cpu s, peak RSS MB, exit code, stderr tail) of one child process."""
-    return finish(*start(argv, env))
+    return finish(*start(argv, env))[:5]
+
+
+def measure_split(argv, env=None):
+    """{wall_s, cpu_s, user_s, sys_s, peak_rss_mb, exit, error} of one child process."""
+    wall, cpu, rss, code, tail, user, system = finish(*start(argv, env))
+    return {"wall_s": wall, "cpu_s": cpu, "user_s": user, "sys_s": system, "peak_rss_mb": rss,
+            "exit": code, "error": tail if code else None}
 
 
 def start(argv, env=None):
@@ -107,14 +119,16 @@ def start(argv, env=None):
 
 
 def finish(started, proc):
-    """Waits for a child from `start`: (wall s, cpu s, peak RSS MB, exit code, stderr tail)."""
+    """Waits for a child from `start`: (wall s, cpu s, peak RSS MB, exit code, stderr tail,
+    user s, system s)."""
     # Read stderr before waiting so a chatty child cannot block on a full pipe.
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = err.decode(errors="replace").strip().splitlines()[-3:]
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail
+    return (wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail,
+            usage.ru_utime, usage.ru_stime)
 
 
 def fresh(path):
@@ -147,6 +161,8 @@ def main():
                          "run varies by a few MB with thread timing)")
     ap.add_argument("--tools", default="gluepipe,duckdb,pyarrow,polars")
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--cores", choices=("one", "all", "both"), default="both",
+                    help="which tables: one pinned core, all cores, or both")
     args = ap.parse_args()
 
     python = sys.executable
@@ -164,21 +180,23 @@ def main():
     if "polars" in tools and not ensure_polars(python):
         tools.remove("polars")
 
-    runs = {}
-    for dq in (False, True):
-        for tool in tools:
-            out = fresh(os.path.join(args.workdir, f"out-{tool}{'-dq' if dq else ''}"))
-            if tool == "gluepipe":
-                argv = [args.bin, "run", "--input", src, "--output", out, "--no-progress"]
-                if dq:
-                    argv += ["--rules", rules]
-            else:
-                script = {"duckdb": DUCKDB, "pyarrow": PYARROW, "polars": POLARS}[tool]
-                argv = [python, "-c", script, src, out, "1" if dq else "0"]
-            name = f"{tool}{' +DQ' if dq else ''}"
-            print(f"running {name} …", file=sys.stderr)
-            wall, cpu, rss, code, tail = measure(argv)
-            runs[name] = {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss, "exit": code, "error": tail if code else None}
+    one_core = shutil.which("taskset") is not None
+    if args.cores in ("one", "both") and not one_core:
+        print("taskset is not installed (util-linux): no one-core table", file=sys.stderr)
+    tables = {}
+    for cores in ("one", "all"):
+        if args.cores not in (cores, "both") or (cores == "one" and not one_core):
+            continue
+        tables[cores] = run_table(args, tools, python, src, rules, cores)
+    scaling = None
+    if "gluepipe" in tools and args.cores in ("all", "both"):
+        scaling = {}
+        for threads in (1, 2):
+            out = fresh(os.path.join(args.workdir, "out-gluepipe-threads"))
+            print(f"running gluepipe +DQ with {threads} worker thread(s) …", file=sys.stderr)
+            scaling[threads] = measure_split([args.bin, "run", "--input", src, "--output", out, "--no-progress",
+                                              "--rules", rules, "--threads", str(threads)])
+        shutil.rmtree(out, ignore_errors=True)
 
     flat = None
     if args.scale > 1 and "gluepipe" in tools:
@@ -210,26 +228,20 @@ def main():
 
     baseline = None
     if os.path.exists(args.baseline):
-        res = subprocess.run([args.baseline, src], capture_output=True, text=True)
+        res = subprocess.run(pinned("one") + [args.baseline, src], capture_output=True, text=True)
         if res.returncode == 0:
             baseline = json.loads(res.stdout)
+    cat = measure_split(pinned("one") + ["cat", src])  # stdout is /dev/null
 
     # Report.
     mb = size / 1e6
     print(f"\ninput: {args.rows} orders, {mb:.0f} MB NDJSON ({src})")
-    print(f"{'tool':<16}{'wall s':>9}{'cpu s':>9}{'peak MB':>10}{'MB/s':>8}   {'wall vs us':>10}{'RSS vs us':>10}")
-    for dq in ("", " +DQ"):
-        ours = runs.get(f"gluepipe{dq}")
-        for tool in tools:
-            r = runs[f"{tool}{dq}"]
-            name = f"{tool}{dq}"
-            if r["exit"] != 0:
-                print(f"{name:<16}  failed (exit {r['exit']}): {' / '.join(r['error'] or [])}")
-                continue
-            ratio = ""
-            if ours and ours["exit"] == 0:
-                ratio = f"{r['wall_s'] / ours['wall_s']:>9.2f}x{r['peak_rss_mb'] / ours['peak_rss_mb']:>9.2f}x"
-            print(f"{name:<16}{r['wall_s']:>9.2f}{r['cpu_s']:>9.2f}{r['peak_rss_mb']:>10.0f}{mb / r['wall_s']:>8.0f}   {ratio}")
+    for cores, runs in tables.items():
+        print_table(cores, runs, tools, mb)
+    if scaling and all(r["exit"] == 0 for r in scaling.values()):
+        gain = scaling[1]["wall_s"] / scaling[2]["wall_s"]
+        print(f"\nscaling (+DQ): 1 worker {scaling[1]['wall_s']:.2f} s, 2 workers {scaling[2]['wall_s']:.2f} s wall: "
+              f"{gain:.2f}x throughput (target ≥ 1.8x)")
     if flat:
         if flat["exit"] == 0:
             base = flat["base_peak_rss_mb"]
@@ -240,17 +252,70 @@ def main():
                   f"medians of {len(flat['runs'][1])} runs each (1x: {each(1)}; {args.scale}x: {each(args.scale)} MB)")
         else:
             print(f"\nflatness run failed: {flat['error']}")
+    print("\nfloors on one core, same file:")
+    if cat["exit"] == 0:
+        print(f"  cat > /dev/null: {mb / cat['cpu_s']:.0f} MB per CPU-second ({cat['sys_s']:.2f} s system)")
     if baseline:
+        print(f"  serde_json into serde_json::Value: {baseline['mb_per_s']:.0f} MB/s")
+    for cores, runs in tables.items():
         ours = runs.get("gluepipe")
-        line = f"\nserde_json alone (1 core, into serde_json::Value): {baseline['mb_per_s']:.0f} MB/s"
         if ours and ours["exit"] == 0:
-            per_core = mb / ours["cpu_s"]
-            line += (f"; gluepipe-etl end to end: {mb / ours['wall_s']:.0f} MB/s wall, {per_core:.0f} MB/s per CPU-second "
-                     f"({baseline['mb_per_s'] / per_core:.2f}x serde_json's cost per byte)")
-        print(line)
+            per_cpu = mb / ours["cpu_s"]
+            versus = f" ({baseline['mb_per_s'] / per_cpu:.2f}x serde_json's cost per byte)" if baseline else ""
+            where = "one pinned core" if cores == "one" else "all cores"
+            print(f"  gluepipe-etl end to end on {where}: {per_cpu:.0f} MB per CPU-second{versus}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": args.rows, "bytes": size, "runs": runs, "flatness": flat, "serde_json": baseline}, f, indent=2)
+            json.dump({"rows": args.rows, "bytes": size, "tables": tables, "scaling": scaling, "flatness": flat,
+                       "serde_json": baseline, "cat": cat}, f, indent=2)
+
+
+def pinned(cores):
+    """The command prefix that pins a child to one core (nothing for all cores)."""
+    return ["taskset", "-c", "0"] if cores == "one" and shutil.which("taskset") else []
+
+
+def run_table(args, tools, python, src, rules, cores):
+    """Every tool, without and with the data-quality check, pinned to one core or on all."""
+    runs = {}
+    for dq in (False, True):
+        for tool in tools:
+            out = fresh(os.path.join(args.workdir, f"out-{tool}{'-dq' if dq else ''}"))
+            if tool == "gluepipe":
+                argv = [args.bin, "run", "--input", src, "--output", out, "--no-progress"]
+                if dq:
+                    argv += ["--rules", rules]
+            else:
+                script = {"duckdb": DUCKDB, "pyarrow": PYARROW, "polars": POLARS}[tool]
+                argv = [python, "-c", script, src, out, "1" if dq else "0"]
+                if cores == "one" and tool == "duckdb":
+                    argv.append("1")
+            env = dict(os.environ, POLARS_MAX_THREADS="1", OMP_NUM_THREADS="1") if cores == "one" else None
+            name = f"{tool}{' +DQ' if dq else ''}"
+            print(f"running {name} on {cores} core(s) …", file=sys.stderr)
+            runs[name] = measure_split(pinned(cores) + argv, env)
+            shutil.rmtree(out, ignore_errors=True)
+    return runs
+
+
+def print_table(cores, runs, tools, mb):
+    print(f"\n{'one pinned core' if cores == 'one' else 'all cores'}:")
+    print(f"{'tool':<16}{'wall s':>8}{'user s':>8}{'sys s':>8}{'sys %':>7}{'peak MB':>9}{'MB/cpu-s':>10}"
+          f"   {'wall vs us':>10}{'cpu vs us':>10}{'RSS vs us':>10}")
+    for dq in ("", " +DQ"):
+        ours = runs.get(f"gluepipe{dq}")
+        for tool in tools:
+            r = runs[f"{tool}{dq}"]
+            name = f"{tool}{dq}"
+            if r["exit"] != 0:
+                print(f"{name:<16}  failed (exit {r['exit']}): {' / '.join(r['error'] or [])}")
+                continue
+            ratio = ""
+            if ours and ours["exit"] == 0:
+                ratio = (f"{r['wall_s'] / ours['wall_s']:>9.2f}x{r['cpu_s'] / ours['cpu_s']:>9.2f}x"
+                         f"{r['peak_rss_mb'] / ours['peak_rss_mb']:>9.2f}x")
+            print(f"{name:<16}{r['wall_s']:>8.2f}{r['user_s']:>8.2f}{r['sys_s']:>8.2f}{100 * r['sys_s'] / r['cpu_s']:>6.0f}%"
+                  f"{r['peak_rss_mb']:>9.0f}{mb / r['cpu_s']:>10.0f}   {ratio}")
 
 
 if __name__ == "__main__":

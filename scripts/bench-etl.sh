@@ -4,6 +4,7 @@
 #
 #   scripts/bench-etl.sh                 # 1M orders (~470 MB); about 10 minutes on 2 cores
 #   scripts/bench-etl.sh --rows 200000   # quicker; any etl_vs_peers.py flag passes through
+#   scripts/bench-etl.sh --cores one     # only the one-pinned-core table (all, both: the default)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
