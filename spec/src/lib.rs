@@ -15,6 +15,7 @@ pub mod field_path;
 pub mod glue_type;
 pub mod location;
 pub mod pipeline;
+pub mod schedule;
 pub mod version;
 
 pub use glue_type::{GlueType, parse_glue_type};
