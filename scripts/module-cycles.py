@@ -8,7 +8,8 @@ A module is a file (`foo.rs`, or `foo/mod.rs` for `foo`). Its imports are the `c
 `super::` and `self::` paths in `use` items and in code, resolved to the longest module path
 that is a file of the crate; `super::{a, b}` lists count each. Prints every group of files
 that import each other in a cycle (a strongly connected component of more than one file) and
-exits 1 when there is one, so it can guard a layering in CI.
+exits 1 when there is one, so it can guard a layering in CI. Only imports between the files
+named count: give the crate's `src` to see a file's cycles with the rest of the crate.
 """
 import argparse
 import os
@@ -162,9 +163,10 @@ def main():
         root = crate_root(target)
         mods = modules(root)
         scope = os.path.abspath(target)
+        # A file `run.rs` stands for itself and its submodules under `run/`.
+        folder = scope.removesuffix(".rs") + os.sep
         inside = {m: p for m, p in mods.items()
-                  if os.path.abspath(p) == scope or os.path.abspath(p).startswith(scope.rstrip(".rs") + os.sep)
-                  or os.path.abspath(p).startswith(scope + os.sep)}
+                  if os.path.abspath(p) == scope or os.path.abspath(p).startswith(folder)}
         reexports = reexports_of(root, mods)
         graph = {m: {d for d in imports(root, mods, reexports, m, p) if d in inside} for m, p in inside.items()}
         name = lambda m: os.path.relpath(inside[m])
