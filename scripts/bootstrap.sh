@@ -13,11 +13,12 @@ venv=$tools/venv
 requirements=$repo/tests/bench/requirements.txt
 python=${PYTHON:-python3}
 
-# System tools the install tests use: openssl (the HTTPS mirror's throw-away CA) and curl (the
-# CI examples' download step). Installed from Debian's packages when missing and we may.
+# System tools the tests use: openssl (the HTTPS mirror's throw-away CA), curl (the CI
+# examples' download step), and Chromium with its WebDriver (the run-history report is checked
+# in a real headless browser). Installed from Debian's packages when missing and we may.
 missing=()
-for tool in openssl curl; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+for tool in openssl:openssl curl:curl chromium:chromium chromedriver:chromium-driver; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
 done
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then

@@ -34,6 +34,10 @@ pub enum Command {
     /// DQDL rulesets: validate, parse, or check data against one.
     #[command(subcommand)]
     Dq(crate::dq::cli::DqCommand),
+    /// List a target's run history: id, start, status, counts, data-quality outcome.
+    Runs(RunsArgs),
+    /// Write a target's run history as one self-contained HTML page.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -164,6 +168,44 @@ pub struct SchemaArgs {
     /// `text`: one `name<TAB>type` line per column; `json`: Glue `Columns` (`[{"Name","Type"}]`).
     #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]
     pub format: SchemaFormat,
+
+    /// S3 endpoint (e.g. a local emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The pipeline's target (its `target.path`): local folder or s3:// prefix.
+    #[arg(long, value_name = "URI")]
+    pub target: String,
+
+    /// How many of the latest runs to list.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub last: usize,
+
+    /// `text`: aligned columns; `json`: one object per run.
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]
+    pub format: SchemaFormat,
+
+    /// S3 endpoint (e.g. a local emulator).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The pipeline's target (its `target.path`): local folder or s3:// prefix.
+    #[arg(long, value_name = "URI")]
+    pub target: String,
+
+    /// Where the page goes: a local file or an s3:// key.
+    #[arg(long, value_name = "PATH")]
+    pub out: String,
+
+    /// How many of the latest runs the page shows.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub last: usize,
 
     /// S3 endpoint (e.g. a local emulator).
     #[arg(long, value_name = "URL")]

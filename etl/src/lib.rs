@@ -19,6 +19,7 @@ pub mod progress;
 pub mod quality;
 pub mod rejects;
 pub mod run;
+pub mod run_history;
 pub mod schema;
 pub mod settings;
 pub mod shard;

@@ -80,6 +80,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let code = gluepipe_etl::dq::cli::run(command);
             Ok(ExitCode::from(u8::try_from(code).unwrap_or(exit::RUNTIME)))
         }
+        Command::Runs(args) => {
+            print!("{}", gluepipe_etl::run_history::commands::runs(&args)?);
+            Ok(ExitCode::from(exit::OK))
+        }
+        Command::Report(args) => {
+            eprintln!("{}", gluepipe_etl::run_history::commands::report(&args)?);
+            Ok(ExitCode::from(exit::OK))
+        }
         Command::Schema(args) => {
             let sample = args
                 .sample_rows

@@ -77,6 +77,10 @@ pub struct RunRecord {
     pub quarantine_outputs: Vec<OutputFile>,
     pub rejects_path: Option<String>,
     pub manifest_path: Option<String>,
+    /// Where this record is kept in the target's history (`gluepipe-etl runs`); unset for one
+    /// shard of a sharded run, whose merge keeps the run's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record_path: Option<String>,
     /// Incremental runs: inputs earlier runs converted, so this one did not.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub inputs_skipped: usize,
@@ -317,6 +321,14 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     if let Err(e) = &result {
         record.error = Some(format!("{e:#}"));
     }
+    if !matches!(settings.mode, RunMode::Shard(_)) {
+        if let Err(e) = rt.block_on(keep_in_history(settings, &mut record, &aws)) {
+            record.record_path = None;
+            log.warn(&format!(
+                "the run record could not be kept in the target's history: {e:#}"
+            ));
+        }
+    }
     if let Some(path) = &settings.results {
         let written = rt.block_on(write_results(path, &record, &aws));
         if let Err(e) = written {
@@ -369,42 +381,24 @@ fn settle_counts(record: &mut RunRecord, err: &anyhow::Error) {
     record.quarantine_outputs.clear();
 }
 
+/// Keeps the record in the target's run history (every run that ends, whatever its outcome).
+async fn keep_in_history(
+    settings: &RunSettings,
+    record: &mut RunRecord,
+    aws: &AwsClients,
+) -> Result<()> {
+    let target = Location::parse(&settings.spec.target.path)?;
+    let store = Store::at(&target, aws).await?;
+    record.record_path = Some(store.uri(&crate::run_history::record_key(record)));
+    crate::run_history::save(&store, record).await?;
+    Ok(())
+}
+
 async fn write_results(path: &str, record: &RunRecord, aws: &AwsClients) -> Result<()> {
-    let location = Location::parse(path)?;
-    let (parent, name) = match &location {
-        Location::Local(p) => {
-            let parent = p.parent().map(|d| d.to_path_buf()).unwrap_or_default();
-            let name = p
-                .file_name()
-                .ok_or_else(|| anyhow!("{path} names no file"))?
-                .to_string_lossy()
-                .into_owned();
-            (
-                Location::Local(if parent.as_os_str().is_empty() {
-                    ".".into()
-                } else {
-                    parent
-                }),
-                name,
-            )
-        }
-        Location::S3(uri) => {
-            let (dir, name) = uri.key.rsplit_once('/').unwrap_or(("", uri.key.as_str()));
-            if name.is_empty() {
-                bail!("{path} names no object");
-            }
-            (
-                Location::S3(gluepipe_spec::S3Uri {
-                    bucket: uri.bucket.clone(),
-                    key: dir.to_string(),
-                }),
-                name.to_string(),
-            )
-        }
-    };
-    let store = Store::at(&parent, aws).await?;
-    let body = serde_json::to_vec_pretty(record)?;
-    store.put_bytes(&name, body).await?;
+    let (store, name) = Store::for_object(path, aws).await?;
+    store
+        .put_bytes(&name, serde_json::to_vec_pretty(record)?)
+        .await?;
     Ok(())
 }
 

@@ -81,6 +81,34 @@ impl Store {
         }
     }
 
+    /// The store of the folder holding one object, and the object's name in it: where a whole
+    /// file named by a full location (`--results`, a run's rejects file) is read or written.
+    pub async fn for_object(path: &str, aws: &AwsClients) -> Result<(Store, String)> {
+        let location = Location::parse(path).map_err(|e| StorageError::Invalid(format!("{e}")))?;
+        let (parent, name) = match &location {
+            Location::Local(p) => {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                let parent = p.parent().filter(|d| !d.as_os_str().is_empty());
+                (
+                    Location::Local(parent.map_or_else(|| ".".into(), |d| d.to_path_buf())),
+                    name,
+                )
+            }
+            Location::S3(uri) => {
+                let (dir, name) = uri.key.rsplit_once('/').unwrap_or(("", uri.key.as_str()));
+                let parent = S3Uri {
+                    bucket: uri.bucket.clone(),
+                    key: dir.to_string(),
+                };
+                (Location::S3(parent), Some(name.to_string()))
+            }
+        };
+        match name.filter(|n| !n.is_empty()) {
+            Some(name) => Ok((Store::at(&parent, aws).await?, name)),
+            None => Err(StorageError::Invalid(format!("{path} names no file"))),
+        }
+    }
+
     pub fn with_read_options(mut self, read: ReadOptions) -> Store {
         self.read = read;
         self
