@@ -542,7 +542,11 @@ fn what_aws_would_reject_fails_at_plan_with_its_attribute() -> Result<()> {
     tf.write("main.tf", &config)?;
     let out = tf.run(&["plan", "-no-color"])?;
     assert_ne!(out.code, 0, "{}", out.stdout);
-    assert!(out.stderr.contains("target"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Wildcard in a written location"),
+        "{}",
+        out.stderr
+    );
     assert!(
         out.stderr.contains(r#"path = "s3://curated-bucket/x-*/""#),
         "{}",
