@@ -8,7 +8,7 @@
 //! The ETL binary is a stand-in shell script (see `bins::standin_script`).
 
 use anyhow::{Result, bail};
-use gluepipe_tests::tf_helpers::{SdkClients, apply, assert_no_changes, plan_code};
+use gluepipe_tests::tf_helpers::{SdkClients, assert_no_changes, plan_code};
 use gluepipe_tests::{Emulator, Terraform, TfOutput, bins};
 
 const NAME: &str = "plans-pipeline";

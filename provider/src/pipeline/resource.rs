@@ -871,7 +871,11 @@ mod tests {
             (AttributePath::root("mapping"), &[]),
         ];
         for (path, expected) in cases {
-            assert_eq!(unknown(&[path.clone()]).attributes, expected, "{path}");
+            assert_eq!(
+                unknown(std::slice::from_ref(&path)).attributes,
+                expected,
+                "{path}"
+            );
         }
     }
 
