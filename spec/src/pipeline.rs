@@ -477,6 +477,36 @@ impl PipelineSpec {
                 }
             }
         }
+        // The data-quality outputs are written too: inside the source, a run reads them back.
+        let dq_outputs = [
+            (
+                "results_path",
+                self.data_quality
+                    .as_ref()
+                    .and_then(|dq| dq.results_path.as_deref())
+                    .map(Location::parse),
+            ),
+            ("quarantine_path", self.quarantine_location()),
+        ];
+        for (field, output) in dq_outputs {
+            let Some(Ok(output)) = output else {
+                continue;
+            };
+            for path in &s.paths {
+                let Ok(input) = Location::parse(path) else {
+                    continue;
+                };
+                if let Some(detail) = overlap(&input, &output) {
+                    push(
+                        vec![Field("data_quality"), Field(field)],
+                        "Input and output overlap",
+                        format!(
+                            "the source {path} {detail} {output}: a run would read what it wrote; keep them apart"
+                        ),
+                    );
+                }
+            }
+        }
         match (&t.catalog_database, &t.catalog_table) {
             (Some(_), None) | (None, Some(_)) => push(
                 vec![Field("target")],
@@ -493,13 +523,47 @@ impl PipelineSpec {
                     "Duplicate partition column",
                     format!("'{col}' is listed twice"),
                 );
-            } else if !self.mapping.is_empty()
-                && !self.mapping.iter().any(|m| same_column(&m.to, col))
-            {
+            } else if !self.mapping.is_empty() {
+                match self.mapping.iter().find(|m| same_column(&m.to, col)) {
+                    None => push(
+                        path,
+                        "Unknown partition column",
+                        format!("'{col}' is not an output column of the mapping"),
+                    ),
+                    // A partition value is a folder name: only a scalar has one.
+                    Some(m) if parse_glue_type(&m.data_type).is_ok_and(|t| t.is_complex()) => push(
+                        path,
+                        "Cannot partition by this column",
+                        format!(
+                            "'{col}' is of type {}; Hive partitions need a scalar column \
+                                 (string, number, date, boolean)",
+                            m.data_type
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+        for (field, value) in [
+            ("catalog_database", &t.catalog_database),
+            ("catalog_table", &t.catalog_table),
+        ] {
+            if let Some(v) = value {
+                if let Err(detail) = check_catalog_name(v) {
+                    push(
+                        vec![Field("target"), Field(field)],
+                        "Invalid catalog name",
+                        detail,
+                    );
+                }
+            }
+        }
+        if let Some(dq) = &self.data_quality {
+            if let Some(detail) = self.unmapped_rule_columns(&dq.ruleset) {
                 push(
-                    path,
-                    "Unknown partition column",
-                    format!("'{col}' is not an output column of the mapping"),
+                    vec![Field("data_quality"), Field("ruleset")],
+                    "Rule on a column the mapping does not produce",
+                    detail,
                 );
             }
         }
@@ -512,7 +576,7 @@ impl PipelineSpec {
 /// literal folder, except that one without `**` matches only paths exactly as deep as it is, so
 /// `data/*.json` does not reach the files of a target `data/out/`. Local paths are compared as
 /// written (plan time has no file system to resolve them).
-fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
+pub fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
     struct Segments {
         root: String,
         literal: Vec<String>,
@@ -560,15 +624,61 @@ fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
     (recursive || reaches).then_some("contains")
 }
 
-/// Glue catalog names: 1–255 characters, no control characters (Glue lower-cases them itself).
+/// Glue catalog names: 1–255 letters, digits, `_` and `-` (Glue lower-cases them itself). Glue's
+/// API takes more, but Athena and Hive do not, and a `*`, `?` or `/` would make the IAM grant on
+/// `table/<db>/<table>` a wildcard or point elsewhere.
 fn check_catalog_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 255 {
         return Err(format!("'{name}' must be 1 to 255 characters long"));
     }
-    if name.chars().any(char::is_control) {
-        return Err(format!("'{name}' contains a control character"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "'{}' contains {c:?}; Glue catalog names take ASCII letters, digits, '_' and '-'",
+            name.escape_debug()
+        ));
     }
     Ok(())
+}
+
+impl PipelineSpec {
+    /// With a mapping, the columns the data-quality rules name that the mapping does not write
+    /// (rules run on the mapped output), as a diagnostic's detail; `None` if all are written, the
+    /// ruleset does not parse (reported on its own), or there is no mapping.
+    fn unmapped_rule_columns(&self, ruleset: &str) -> Option<String> {
+        if self.mapping.is_empty() {
+            return None;
+        }
+        let ruleset = crate::dqdl::parse(ruleset).ok()?;
+        let mut missing: Vec<String> = Vec::new();
+        for column in crate::dqdl::rule_columns(&ruleset.rules) {
+            // A dotted name reaches into a struct column the mapping writes.
+            let top = column.split('.').next().unwrap_or(&column);
+            let written = self
+                .mapping
+                .iter()
+                .any(|m| same_column(&m.to, &column) || same_column(&m.to, top));
+            if !written && !missing.iter().any(|c| same_column(c, &column)) {
+                missing.push(column);
+            }
+        }
+        if missing.is_empty() {
+            return None;
+        }
+        let outputs: Vec<&str> = self.mapping.iter().map(|m| m.to.as_str()).collect();
+        Some(format!(
+            "the ruleset checks {}, which the mapping does not write (rules run on its output \
+             columns: {})",
+            missing
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            outputs.join(", ")
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -582,6 +692,123 @@ mod tests {
                 "target": {"path": "s3://curated-bucket/orders/"}}"#,
         )
         .unwrap()
+    }
+
+    fn issues(spec: &PipelineSpec) -> Vec<String> {
+        spec.validate()
+            .iter()
+            .map(|i| format!("{}: {}", i.path_string(), i.summary))
+            .collect()
+    }
+
+    fn mapped(columns: &[(&str, &str)]) -> PipelineSpec {
+        let mut spec = minimal();
+        spec.mapping = columns
+            .iter()
+            .map(|(to, ty)| Mapping {
+                from: to.to_string(),
+                to: to.to_string(),
+                data_type: ty.to_string(),
+            })
+            .collect();
+        spec
+    }
+
+    #[test]
+    fn data_quality_outputs_inside_the_source_are_refused() {
+        let mut spec = minimal();
+        spec.data_quality = Some(DataQuality {
+            ruleset: "Rules = [ IsComplete \"id\" ]".into(),
+            on_failure: OnFailure::Quarantine,
+            results_path: Some("s3://raw-bucket/orders/dq/".into()),
+            quarantine_path: Some("s3://raw-bucket/orders/q/".into()),
+        });
+        assert_eq!(
+            issues(&spec),
+            [
+                "data_quality.results_path: Input and output overlap",
+                "data_quality.quarantine_path: Input and output overlap"
+            ]
+        );
+    }
+
+    #[test]
+    fn partitions_are_scalar_columns() {
+        for ty in ["struct<a:int>", "array<string>", "map<string,int>"] {
+            let mut spec = mapped(&[("id", "bigint"), ("c", ty)]);
+            spec.target.partition_by = vec!["C".into()];
+            assert_eq!(
+                issues(&spec),
+                ["target.partition_by[0]: Cannot partition by this column"],
+                "{ty}"
+            );
+        }
+        let mut spec = mapped(&[("id", "bigint"), ("day", "date")]);
+        spec.target.partition_by = vec!["day".into()];
+        assert!(issues(&spec).is_empty());
+    }
+
+    #[test]
+    fn rules_must_name_columns_the_mapping_writes() {
+        let with_rules = |rules: &str, mapping: &[(&str, &str)]| {
+            let mut spec = mapped(mapping);
+            spec.data_quality = Some(DataQuality {
+                ruleset: rules.into(),
+                on_failure: OnFailure::Fail,
+                results_path: None,
+                quarantine_path: None,
+            });
+            spec
+        };
+        let mapping = [("order_id", "bigint"), ("customer", "struct<name:string>")];
+        let spec = with_rules(
+            r#"Rules = [ IsComplete "id", Mean "order_id" > 0 ]"#,
+            &mapping,
+        );
+        assert_eq!(
+            issues(&spec),
+            ["data_quality.ruleset: Rule on a column the mapping does not produce"]
+        );
+        assert!(spec.validate()[0].detail.contains("'id'"));
+        let fine = r#"Rules = [ IsComplete "ORDER_ID", IsComplete "customer.name", RowCount > 0 ]"#;
+        assert!(issues(&with_rules(fine, &mapping)).is_empty());
+        // Without a mapping the columns are the source's, unknown at plan time.
+        assert!(issues(&with_rules(r#"Rules = [ IsComplete "id" ]"#, &[])).is_empty());
+    }
+
+    #[test]
+    fn catalog_names_are_ones_glue_athena_and_iam_take() {
+        for (db, table, expected) in [
+            ("curated", "orders_2024", vec![]),
+            (
+                "Curated DB",
+                "orders",
+                vec!["target.catalog_database: Invalid catalog name"],
+            ),
+            (
+                "curated",
+                "orders*",
+                vec!["target.catalog_table: Invalid catalog name"],
+            ),
+            (
+                "curated",
+                "a/b",
+                vec!["target.catalog_table: Invalid catalog name"],
+            ),
+        ] {
+            let mut spec = minimal();
+            spec.target.catalog_database = Some(db.into());
+            spec.target.catalog_table = Some(table.into());
+            assert_eq!(issues(&spec), expected, "{db}.{table}");
+        }
+        let mut spec = minimal();
+        spec.source.paths.clear();
+        spec.source.catalog_database = Some("raw\n".into());
+        spec.source.catalog_table = Some("t".into());
+        assert_eq!(
+            issues(&spec),
+            ["source.catalog_database: Invalid catalog name"]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The plan the framework prepares before a resource's own `plan` hook: the
 //! rules every well-behaved resource follows, driven by the schema.
 //!
-//! 1. Destroy plans stay null.
+//! 1. Destroy plans stay null; a single nested block the config removed is null.
 //! 2. When anything changes (or on create), computed attributes the config
 //!    leaves unset become unknown ("known after apply").
 //! 3. `use_state_for_unknown` attributes keep their prior value instead.
@@ -26,7 +26,8 @@ pub(crate) fn prefill(block: &Block, req: &PlanRequest) -> PlanResponse {
         return plan;
     }
     let mut planned = req.proposed_new_state.clone();
-    if req.is_create() || req.prior_state != req.proposed_new_state {
+    drop_removed_blocks(block, &mut planned, &req.config);
+    if req.is_create() || req.prior_state != planned {
         mark_computed_unknown(block, &mut planned, &req.config);
     }
     if !req.is_create() {
@@ -85,6 +86,28 @@ fn for_each_element(
             }
         }
         _ => {}
+    }
+}
+
+/// A single nested block the configuration leaves out is planned null. Terraform 1.0's proposed
+/// new state keeps the prior object instead (its `ProposedNew` returns the prior value where the
+/// config is null), and planning that is "Provider produced invalid plan".
+fn drop_removed_blocks(block: &Block, planned: &mut Value, config: &Value) {
+    let Value::Object(attrs) = planned else {
+        return;
+    };
+    for nested in &block.blocks {
+        let config = config.attr(&nested.name);
+        let Some(value) = attrs.get_mut(&nested.name) else {
+            continue;
+        };
+        if matches!(nested.nesting, Nesting::Single) && config.is_null() {
+            *value = Value::Null;
+            continue;
+        }
+        for_each_element(nested.nesting, value, |e, p| {
+            drop_removed_blocks(&nested.block, p, e.of(config))
+        });
     }
 }
 
@@ -341,6 +364,37 @@ mod tests {
         assert_eq!(plan.requires_replace, vec![AttributePath::root("target")]);
         let plan = prefill(&b, &request(target("s3://a"), target("s3://a")));
         assert!(plan.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn a_removed_single_block_is_planned_null() {
+        let b = Block::new()
+            .attribute(Attribute::string("name").required())
+            .block(NestedBlock::single(
+                "dq",
+                Block::new().attribute(Attribute::string("rules").optional()),
+            ));
+        let with = |dq: Value| Value::object([("name", Value::from("a")), ("dq", dq)]);
+        let prior = with(Value::object([("rules", Value::from("r"))]));
+        // Terraform 1.0 proposes the prior block although the config has none.
+        let req = PlanRequest {
+            prior_state: prior.clone(),
+            proposed_new_state: prior.clone(),
+            config: with(Value::Null),
+            prior_private: Vec::new(),
+        };
+        assert_eq!(prefill(&b, &req).planned_state.attr("dq"), &Value::Null);
+        // A block still configured keeps its planned value; an unknown config is not absent.
+        let req = PlanRequest {
+            config: prior.clone(),
+            ..req
+        };
+        assert_eq!(prefill(&b, &req).planned_state, prior);
+        let req = PlanRequest {
+            config: with(Value::Unknown),
+            ..req
+        };
+        assert_eq!(prefill(&b, &req).planned_state.attr("dq"), prior.attr("dq"));
     }
 
     #[test]

@@ -57,6 +57,18 @@ pub struct EtlBinary {
     pub explicit: bool,
 }
 
+impl EtlBinary {
+    /// Stands in while `runtime.etl_binary` is unknown at plan time; the attributes it reaches
+    /// are planned unknown.
+    pub fn placeholder() -> EtlBinary {
+        EtlBinary {
+            path: String::new(),
+            sha256: "0".repeat(64),
+            explicit: true,
+        }
+    }
+}
+
 /// Where to look when `runtime.etl_binary` is not set, in order: the release zip's name for the
 /// platform, then a development build's plain name, both beside the provider executable.
 pub fn candidates(provider_dir: &Path, platform: Platform) -> Vec<PathBuf> {

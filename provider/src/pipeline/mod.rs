@@ -11,6 +11,7 @@
 //! - [`expand`]: configuration → desired AWS state (pure);
 //! - [`validate`]: plan-time checks with attribute paths;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
+//! - [`private`]: the private state Terraform keeps beside it (the binary's hash at refresh);
 //! - [`state`]: the state value from the plan or from what AWS reports (pure);
 //! - [`resource`]: the `Resource` implementation;
 //! - [`ecs`]: the ECS runtime (`runtime { kind = "ecs" }`): task definition, task roles and an
@@ -26,6 +27,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod names;
 pub mod policy;
+pub mod private;
 pub mod resource;
 pub mod scale_out;
 pub mod schema;

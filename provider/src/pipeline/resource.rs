@@ -24,6 +24,7 @@ use super::expand::{DesiredPipeline, ExpandInput, expand};
 use super::lifecycle::{self, ArtifactUris, Clients};
 use super::model::PipelineConfig;
 use super::names::{Arns, AwsEnv, Names, account_of_arn, check_pipeline_name};
+use super::private;
 use super::schema::{MIRRORED, schema};
 use super::state::{refreshed, set_planned};
 use super::validate::validate;
@@ -33,6 +34,7 @@ use crate::framework::{
     ApplyRequest, ApplyResponse, AttributePath, Diagnostic, Diagnostics, ImportResponse,
     PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Schema, Value,
 };
+use crate::protocol::PathStep;
 use crate::provider::{AwsContext, Ctx};
 
 /// The `gluepipe_pipeline` resource type.
@@ -196,6 +198,12 @@ pub(super) async fn resolve(
         .await
         .map_err(|e| Diagnostics::from(aws_error("Cannot reach AWS", &e)))?;
     let location = source_table_location(aws, config).await?;
+    if let Some(location) = &location {
+        let diags = super::validate::check_table_location(&config.spec, location);
+        if diags.has_error() {
+            return Err(diags);
+        }
+    }
     if require_source && location.is_none() && config.spec.source.catalog_table.is_some() {
         let s = &config.spec.source;
         return Err(Diagnostic::error(
@@ -277,8 +285,12 @@ impl Resource<AwsContext> for PipelineResource {
         let Ok(aws) = ctx.get() else {
             return; // provider configured from unknown values: leave computed values unknown
         };
-        if !decoded.is_fully_known() {
-            // Only the name-derived values are certain; keep known ARNs (the name cannot change).
+        let kind_unknown = decoded
+            .unknown
+            .iter()
+            .any(|p| *p == AttributePath::root("runtime").attr("kind"));
+        if kind_unknown {
+            // Another kind is another set of children: only the name-derived ARNs are certain.
             for attr in [
                 "glue_job_role_arn",
                 "state_machine_arn",
@@ -296,20 +308,80 @@ impl Resource<AwsContext> for PipelineResource {
             }
             return;
         }
-        match build(self, aws, &decoded.config, &req.prior_state, false).await {
-            Ok(desired) => {
-                set_planned(planned, &desired);
-                if !desired.source_resolved {
-                    // The source table appears during this apply; its location is read then.
-                    planned.set_attr("glue_job_role_policy", Value::Unknown);
-                    if decoded.config.runtime.scale_out.is_sharded() {
-                        // A scaled-out machine lists that location, and its role may.
-                        planned.set_attr("state_machine_definition", Value::Unknown);
-                        planned.set_attr("state_machine_role_policy", Value::Unknown);
-                    }
-                }
+        if !decoded
+            .unknown
+            .iter()
+            .any(|p| attr_step(p, 0) == Some("tags"))
+        {
+            let tags_all = aws.tags_all(&decoded.config.tags);
+            let mut diags = Diagnostics::new();
+            super::validate::check_tags(
+                &mut |path, summary: &str, detail| {
+                    diags.push(Diagnostic::error(summary, detail).at(path))
+                },
+                "tags_all",
+                tags_all.iter(),
+            );
+            if diags.has_error() {
+                plan.diagnostics.extend(diags);
+                return;
             }
-            Err(diags) => plan.diagnostics.extend(diags),
+        }
+        // Values that do not depend on an unknown input are planned as apply will make them;
+        // the placeholders decode gave the unknown ones only reach attributes marked unknown.
+        let unknown = known_after_apply(&decoded.unknown);
+        let binary = if unknown.binary {
+            EtlBinary::placeholder()
+        } else {
+            match find_binary(&decoded.config).await {
+                Ok(b) => b,
+                Err(d) => return plan.diagnostics.push(d),
+            }
+        };
+        let built = if unknown.source_lookup {
+            self.env(aws, &req.prior_state)
+                .await
+                .map(|env| (env, None))
+                .map_err(|e| Diagnostics::from(aws_error("Cannot reach AWS", &e)))
+        } else {
+            resolve(self, aws, &decoded.config, &req.prior_state, false).await
+        };
+        let (env, location) = match built {
+            Ok(r) => r,
+            Err(diags) => return plan.diagnostics.extend(diags),
+        };
+        let planned = &mut plan.planned_state;
+        let tags_all = aws.tags_all(&decoded.config.tags);
+        let desired = expand(&ExpandInput {
+            config: &decoded.config,
+            env: &env,
+            etl_binary: &binary,
+            tags_all: &tags_all,
+            source_table_location: location.as_ref(),
+        });
+        set_planned(planned, &desired);
+        if !desired.source_resolved {
+            // The source table appears during this apply; its location is read then.
+            planned.set_attr("glue_job_role_policy", Value::Unknown);
+            if decoded.config.runtime.scale_out.is_sharded() {
+                // A scaled-out machine lists that location, and its role may.
+                planned.set_attr("state_machine_definition", Value::Unknown);
+                planned.set_attr("state_machine_role_policy", Value::Unknown);
+            }
+        }
+        if req.prior_state.is_null() {
+            // Hashed again at apply: a binary rebuilt after this plan is the one uploaded, and
+            // Terraform never sees a planned hash change.
+            for attr in BINARY_ATTRIBUTES {
+                planned.set_attr(attr, Value::Unknown);
+            }
+        } else if !unknown.binary {
+            if let Some(d) = binary_changed_since_refresh(&req.prior_private, &binary) {
+                return plan.diagnostics.push(d);
+            }
+        }
+        for attr in unknown.attributes {
+            planned.set_attr(attr, Value::Unknown);
         }
     }
 
@@ -353,11 +425,23 @@ impl Resource<AwsContext> for PipelineResource {
         };
         match observed {
             Ok(None) => ReadResponse::default(), // the anchor is gone: the pipeline is gone
-            Ok(Some((state, diags))) => ReadResponse {
-                new_state: state,
-                private: req.private,
-                diagnostics: diags,
-            },
+            Ok(Some((state, diags))) => {
+                let private = if ecs::schema::kind_of(&state) == ecs::KIND {
+                    req.private
+                } else {
+                    // What a saved plan's apply compares the binary with (see `private`).
+                    let binary = find_binary(&decode(&state).config).await.ok();
+                    private::with_refreshed_binary(
+                        &req.private,
+                        binary.as_ref().map(|b| b.sha256.as_str()),
+                    )
+                };
+                ReadResponse {
+                    new_state: state,
+                    private,
+                    diagnostics: diags,
+                }
+            }
             Err(e) => keep(aws_error("Cannot read the pipeline", &e).into()),
         }
     }
@@ -599,4 +683,222 @@ pub(super) fn unmatched_plan<'a>(
             .at(AttributePath::root(attr))
         })
         .collect()
+}
+
+/// The attributes that name the uploaded binary by its hash.
+const BINARY_ATTRIBUTES: [&str; 3] = [
+    "etl_binary_sha256",
+    "etl_binary_uri",
+    "glue_job_non_overridable_arguments",
+];
+
+/// What the unknown inputs of a plan leave unknown.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct KnownAfterApply {
+    /// The computed attributes that depend on an unknown input.
+    pub attributes: Vec<&'static str>,
+    /// `runtime.etl_binary` is unknown: the binary cannot be found or hashed yet.
+    pub binary: bool,
+    /// A catalog source's names are unknown: its table cannot be looked up yet.
+    pub source_lookup: bool,
+}
+
+/// Which computed attributes each unknown input can change; everything else is planned known.
+/// An input not listed here is taken to change every computed attribute but the name-derived
+/// ones (ARNs, names, constant versions and trust policies), which nothing but the name and the
+/// provider's account and region decide.
+pub(super) fn known_after_apply(unknown: &[AttributePath]) -> KnownAfterApply {
+    const ARTIFACTS: [&str; 5] = [
+        "spec_uri",
+        "launcher_uri",
+        "etl_binary_uri",
+        "glue_job_non_overridable_arguments",
+        "glue_job_role_policy",
+    ];
+    const DATA: [&str; 3] = [
+        "glue_job_role_policy",
+        "state_machine_definition",
+        "state_machine_role_policy",
+    ];
+    const EVERYTHING: [&str; 11] = [
+        "tags_all",
+        "spec_uri",
+        "launcher_uri",
+        "etl_binary_uri",
+        "etl_binary_sha256",
+        "glue_job_default_arguments",
+        "glue_job_non_overridable_arguments",
+        "glue_job_role_policy",
+        "state_machine_definition",
+        "state_machine_role_policy",
+        "state_machine_role_assume_role_policy",
+    ];
+    let mut out = KnownAfterApply::default();
+    for path in unknown {
+        let (first, second) = (attr_step(path, 0), attr_step(path, 1));
+        let attrs: &[&str] = match (first, second) {
+            // Not inputs of any computed value (they reach AWS as themselves).
+            (Some("description" | "max_bad_records" | "mapping"), _) => &[],
+            (Some("source"), Some("format" | "records_path")) => &[],
+            (
+                Some("runtime"),
+                Some("max_capacity" | "max_retries" | "max_concurrent_runs" | "timeout_minutes"),
+            ) => &["state_machine_definition"],
+            (Some("tags"), _) => &["tags_all"],
+            (Some("runtime"), Some("etl_binary")) => {
+                out.binary = true;
+                &BINARY_ATTRIBUTES
+            }
+            (Some("runtime"), Some("artifact_bucket" | "artifact_prefix")) => &ARTIFACTS,
+            (Some("source"), Some("catalog_database" | "catalog_table"))
+            | (Some("source"), None) => {
+                out.source_lookup = true;
+                &DATA
+            }
+            (Some("source" | "target" | "data_quality"), _) => &DATA,
+            (Some("runtime"), Some("parallelism" | "files_per_shard")) => &DATA,
+            _ => &EVERYTHING,
+        };
+        for attr in attrs {
+            if !out.attributes.contains(attr) {
+                out.attributes.push(attr);
+            }
+        }
+    }
+    out
+}
+
+/// On update, whether the binary was rebuilt after the refresh this plan is based on: then the
+/// saved plan's hash is stale, and Terraform would only say "inconsistent final plan".
+fn binary_changed_since_refresh(prior_private: &[u8], binary: &EtlBinary) -> Option<Diagnostic> {
+    let refreshed = private::refreshed_binary_sha256(prior_private)?;
+    (refreshed != binary.sha256).then(|| {
+        Diagnostic::error(
+            "ETL binary changed since the plan",
+            format!(
+                "{} was rebuilt after Terraform last read the pipeline: its SHA-256 was {refreshed} \
+                 then and is {} now, so the plan no longer says what would be uploaded. Run \
+                 terraform plan again (with refresh) and apply that plan.",
+                binary.path, binary.sha256
+            ),
+        )
+        .at(AttributePath::root("runtime").attr("etl_binary"))
+    })
+}
+
+/// The `i`-th step of `path` if it is an attribute name.
+fn attr_step(path: &AttributePath, i: usize) -> Option<&str> {
+    match path.steps().get(i) {
+        Some(PathStep::Attr(name)) => Some(name.as_str()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(paths: &[AttributePath]) -> KnownAfterApply {
+        known_after_apply(paths)
+    }
+
+    #[test]
+    fn an_unknown_tag_leaves_only_tags_all_unknown() {
+        let out = unknown(&[AttributePath::root("tags").key("t")]);
+        assert_eq!(out.attributes, ["tags_all"]);
+        assert!(!out.binary && !out.source_lookup);
+        let out = unknown(&[AttributePath::root("tags")]);
+        assert_eq!(out.attributes, ["tags_all"]);
+    }
+
+    #[test]
+    fn name_derived_values_never_depend_on_other_inputs() {
+        let every_input = [
+            AttributePath::root("description"),
+            AttributePath::root("tags"),
+            AttributePath::root("mapping").index(0).attr("to"),
+            AttributePath::root("source").attr("path"),
+            AttributePath::root("source").attr("catalog_table"),
+            AttributePath::root("target").attr("path"),
+            AttributePath::root("data_quality").attr("results_path"),
+            AttributePath::root("runtime").attr("artifact_bucket"),
+            AttributePath::root("runtime").attr("etl_binary"),
+            AttributePath::root("runtime").attr("parallelism"),
+            AttributePath::root("something_new"),
+        ];
+        let out = unknown(&every_input);
+        for attr in [
+            "id",
+            "glue_job_name",
+            "glue_job_role_arn",
+            "state_machine_arn",
+            "state_machine_role_arn",
+            "glue_version",
+            "python_version",
+            "glue_job_role_assume_role_policy",
+        ] {
+            assert!(!out.attributes.contains(&attr), "{attr}");
+        }
+        assert!(out.binary && out.source_lookup);
+    }
+
+    #[test]
+    fn each_input_reaches_the_attributes_made_of_it() {
+        let cases: [(AttributePath, &[&str]); 5] = [
+            (AttributePath::root("description"), &[]),
+            (
+                AttributePath::root("runtime").attr("etl_binary"),
+                &BINARY_ATTRIBUTES,
+            ),
+            (
+                AttributePath::root("target").attr("path"),
+                &[
+                    "glue_job_role_policy",
+                    "state_machine_definition",
+                    "state_machine_role_policy",
+                ],
+            ),
+            (
+                AttributePath::root("runtime").attr("artifact_prefix"),
+                &[
+                    "spec_uri",
+                    "launcher_uri",
+                    "etl_binary_uri",
+                    "glue_job_non_overridable_arguments",
+                    "glue_job_role_policy",
+                ],
+            ),
+            (AttributePath::root("mapping"), &[]),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(
+                unknown(std::slice::from_ref(&path)).attributes,
+                expected,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_binary_rebuilt_after_the_refresh_is_reported_at_its_attribute() {
+        let binary = EtlBinary {
+            path: "bin/gluepipe-etl".into(),
+            sha256: "b".repeat(64),
+            explicit: true,
+        };
+        assert!(
+            binary_changed_since_refresh(b"", &binary).is_none(),
+            "no refresh recorded"
+        );
+        let same = private::with_refreshed_binary(b"", Some(&"b".repeat(64)));
+        assert!(binary_changed_since_refresh(&same, &binary).is_none());
+        let before = private::with_refreshed_binary(b"", Some(&"a".repeat(64)));
+        let d = binary_changed_since_refresh(&before, &binary).expect("a diagnostic");
+        assert_eq!(d.summary, "ETL binary changed since the plan");
+        assert!(d.detail.contains("terraform plan again"), "{}", d.detail);
+        assert_eq!(
+            d.attribute.map(|p| p.to_string()).as_deref(),
+            Some("runtime.etl_binary")
+        );
+    }
 }

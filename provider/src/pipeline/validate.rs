@@ -10,8 +10,8 @@
 //! is dropped, and so are checks that compare mapping columns while any of them is unknown.
 //! Terraform plans again with every value known before applying, so nothing escapes.
 
-use gluepipe_spec::pipeline::{PathStep as SpecStep, SpecIssue};
-use gluepipe_spec::{Location, S3Uri};
+use gluepipe_spec::pipeline::{PathStep as SpecStep, SpecIssue, overlap};
+use gluepipe_spec::{Location, PipelineSpec, S3Uri};
 
 use super::ecs;
 use super::model::{PYTHON_SHELL_CAPACITIES, PipelineConfig, defaults};
@@ -149,6 +149,35 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
 
     check_scale_out(config, &mut err);
     check_tags(&mut err, "tags", config.tags.iter());
+    if let Some(description) = &spec.description {
+        check_description(&mut err, description);
+    }
+    check_exact_location(
+        &mut err,
+        AttributePath::root("target").attr("path"),
+        &spec.target.path,
+    );
+    if let Some(dq) = &spec.data_quality {
+        for (field, value) in [
+            ("results_path", &dq.results_path),
+            ("quarantine_path", &dq.quarantine_path),
+        ] {
+            if let Some(v) = value {
+                check_exact_location(&mut err, AttributePath::root("data_quality").attr(field), v);
+            }
+        }
+    }
+    if rt.artifact_prefix.contains(['*', '?']) || rt.artifact_prefix.contains("${") {
+        err(
+            runtime("artifact_prefix"),
+            "Wildcard in a written location",
+            format!(
+                "'{}' contains '*', '?' or '${{'; the job's grant on its artifacts would match \
+                 other prefixes",
+                rt.artifact_prefix
+            ),
+        );
+    }
 
     diags
         .into_iter()
@@ -197,7 +226,8 @@ fn check_scale_out(config: &PipelineConfig, err: &mut impl FnMut(AttributePath, 
     }
 }
 
-/// Tag rules shared by Glue, IAM and Step Functions; `attribute` is `tags` or `tags_all`.
+/// Tag rules shared by Glue, IAM and Step Functions (IAM's are the strictest); `attribute` is
+/// `tags` or `tags_all`.
 pub fn check_tags<'a>(
     err: &mut impl FnMut(AttributePath, &str, String),
     attribute: &str,
@@ -214,8 +244,10 @@ pub fn check_tags<'a>(
         );
         return;
     }
+    let mut seen: Vec<&str> = Vec::new();
     for (key, value) in tags {
         let path = AttributePath::root(attribute).key(key.clone());
+        let bad_char = |text: &str| text.chars().find(|c| !is_tag_char(*c));
         if key.is_empty() || key.chars().count() > 128 {
             err(
                 path,
@@ -228,14 +260,145 @@ pub fn check_tags<'a>(
                 "Invalid tag key",
                 format!("'{key}': the aws: prefix is reserved for AWS"),
             );
+        } else if let Some(c) = bad_char(key) {
+            err(
+                path,
+                "Invalid tag key",
+                format!(
+                    "'{}' contains {c:?}; IAM tag keys take letters, digits, spaces and _ . : / = + - @",
+                    key.escape_debug()
+                ),
+            );
+        } else if let Some(first) = seen.iter().find(|k| k.eq_ignore_ascii_case(key)) {
+            err(
+                path,
+                "Invalid tag key",
+                format!(
+                    "'{key}' and '{first}' differ only in case; IAM takes tag keys \
+                     case-insensitively and refuses both"
+                ),
+            );
         } else if value.chars().count() > 256 {
             err(
                 path,
                 "Invalid tag value",
                 format!("the value of '{key}' is longer than 256 characters"),
             );
+        } else if let Some(c) = bad_char(value) {
+            err(
+                path,
+                "Invalid tag value",
+                format!(
+                    "the value of '{key}' contains {c:?}; IAM tag values take letters, digits, \
+                     spaces and _ . : / = + - @"
+                ),
+            );
+        }
+        seen.push(key);
+    }
+}
+
+/// IAM's tag alphabet: `[\p{L}\p{Z}\p{N}_.:/=+\-@]`.
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
+/// Glue's job description: at most 2048 characters, and no control character but tab, line
+/// feed and carriage return.
+pub const MAX_DESCRIPTION: usize = 2048;
+
+fn check_description(err: &mut impl FnMut(AttributePath, &str, String), description: &str) {
+    let path = AttributePath::root("description");
+    let length = description.chars().count();
+    if length > MAX_DESCRIPTION {
+        err(
+            path,
+            "Invalid description",
+            format!("{length} characters; Glue takes at most {MAX_DESCRIPTION}"),
+        );
+    } else if let Some(c) = description.chars().find(|c| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    }) {
+        err(
+            path,
+            "Invalid description",
+            format!("it contains the control character {c:?}, which Glue refuses"),
+        );
+    }
+}
+
+/// Locations the generated policies grant exactly: a `*` or `?` there would become an IAM
+/// wildcard the user never asked for, and `${` a policy variable. Globs are for the source
+/// (whose grant is a wildcard by design, see the docs' Permissions section).
+fn check_exact_location(
+    err: &mut impl FnMut(AttributePath, &str, String),
+    path: AttributePath,
+    value: &str,
+) {
+    let Ok(Location::S3(uri)) = Location::parse(value) else {
+        return;
+    };
+    if let Some(c) = uri.key.chars().find(|c| matches!(c, '*' | '?')) {
+        err(
+            path,
+            "Wildcard in a written location",
+            format!(
+                "'{value}' contains '{c}'; this location is written to, not matched, and its \
+                 IAM grant would be a wildcard over other prefixes; use a name without '*' or '?'"
+            ),
+        );
+    } else if uri.key.contains("${") {
+        err(
+            path,
+            "Policy variable in a location",
+            format!("'{value}' contains '${{', which IAM reads as a policy variable"),
+        );
+    }
+}
+
+/// A catalog source is known by its table's S3 location only once the table is read (at plan
+/// time, from AWS): the target and the data-quality outputs must not lie inside it, nor it
+/// inside them — a run would read its own output.
+pub fn check_table_location(spec: &PipelineSpec, location: &S3Uri) -> Diagnostics {
+    let input = Location::S3(location.clone());
+    let results = spec
+        .data_quality
+        .as_ref()
+        .and_then(|dq| dq.results_path.as_deref())
+        .map(Location::parse);
+    let outputs = [
+        (
+            AttributePath::root("target").attr("path"),
+            Some(Location::parse(&spec.target.path)),
+        ),
+        (
+            AttributePath::root("data_quality").attr("results_path"),
+            results,
+        ),
+        (
+            AttributePath::root("data_quality").attr("quarantine_path"),
+            spec.quarantine_location(),
+        ),
+    ];
+    let mut diags = Diagnostics::new();
+    for (path, output) in outputs {
+        let Some(Ok(output)) = output else {
+            continue;
+        };
+        if let Some(detail) = overlap(&input, &output) {
+            diags.push(
+                Diagnostic::error(
+                    "Input and output overlap",
+                    format!(
+                        "the source table's location {location} {detail} {output}: a run would \
+                         read what it wrote; keep them apart"
+                    ),
+                )
+                .at(path),
+            );
         }
     }
+    diags
 }
 
 fn require_s3(err: &mut impl FnMut(AttributePath, &str, String), path: AttributePath, value: &str) {
@@ -580,6 +743,96 @@ mod tests {
                 "tags[\"k\"]",
                 "Invalid tag value",
             ),
+            (
+                "tag key character IAM refuses",
+                |c| c.tags = BTreeMap::from([("team#1".into(), "v".into())]),
+                "tags[\"team#1\"]",
+                "Invalid tag key",
+            ),
+            (
+                "tag value character IAM refuses",
+                |c| c.tags = BTreeMap::from([("k".into(), "a,b".into())]),
+                "tags[\"k\"]",
+                "Invalid tag value",
+            ),
+            (
+                "tag keys equal but for case",
+                |c| {
+                    c.tags =
+                        BTreeMap::from([("Env".into(), "a".into()), ("env".into(), "b".into())])
+                },
+                "tags[\"env\"]",
+                "Invalid tag key",
+            ),
+            (
+                "description too long",
+                |c| c.spec.description = Some("d".repeat(2049)),
+                "description",
+                "Invalid description",
+            ),
+            (
+                "description with a control character",
+                |c| c.spec.description = Some("bell\u{7}".into()),
+                "description",
+                "Invalid description",
+            ),
+            (
+                "target name with a star",
+                |c| c.spec.target.path = "s3://curated-bucket/x-*/".into(),
+                "target.path",
+                "Wildcard in a written location",
+            ),
+            (
+                "results path with a question mark",
+                |c| {
+                    c.spec.data_quality = Some(DataQuality {
+                        ruleset: "Rules = [ ColumnCount > 0 ]".into(),
+                        on_failure: Default::default(),
+                        results_path: Some("s3://dq-bucket/r?/".into()),
+                        quarantine_path: None,
+                    })
+                },
+                "data_quality.results_path",
+                "Wildcard in a written location",
+            ),
+            (
+                "artifact prefix with a star",
+                |c| c.runtime.artifact_prefix = "gp-*/".into(),
+                "runtime.artifact_prefix",
+                "Wildcard in a written location",
+            ),
+            (
+                "partition by a struct",
+                |c| {
+                    c.spec.mapping = vec![m("id", "id", "bigint"), m("c", "c", "struct<a:int>")];
+                    c.spec.target.partition_by = vec!["c".into()];
+                },
+                "target.partition_by[0]",
+                "Cannot partition by this column",
+            ),
+            (
+                "target catalog name Glue refuses",
+                |c| {
+                    c.spec.target.catalog_database = Some("curated db".into());
+                    c.spec.target.catalog_table = Some("orders".into());
+                },
+                "target.catalog_database",
+                "Invalid catalog name",
+            ),
+            (
+                "rule on an unmapped column",
+                |c| {
+                    c.spec.mapping = vec![m("id", "order_id", "bigint")];
+                    c.spec.data_quality = Some(DataQuality {
+                        ruleset: "Rules = [ IsComplete \"id\" ]".into(),
+                        on_failure: Default::default(),
+                        results_path: None,
+                        quarantine_path: None,
+                    });
+                },
+                "data_quality.ruleset",
+                "Rule on a column the mapping does not produce",
+            ),
         ];
         for (case, edit, path, summary) in cases {
             let mut c = config();
@@ -590,6 +843,27 @@ mod tests {
                 "{case}"
             );
         }
+    }
+
+    #[test]
+    fn outputs_inside_a_source_table_location_are_refused() {
+        let location = S3Uri::parse("s3://raw-bucket/tables/orders/").unwrap();
+        let paths = |spec: &PipelineSpec| -> Vec<String> {
+            check_table_location(spec, &location)
+                .iter()
+                .map(|d| d.attribute.as_ref().unwrap().to_string())
+                .collect()
+        };
+        let mut c = config();
+        assert!(paths(&c.spec).is_empty());
+        c.spec.target.path = "s3://raw-bucket/tables/orders/curated/".into();
+        assert_eq!(paths(&c.spec), ["target.path"]);
+        c.spec.target.path = "s3://raw-bucket/tables/".into();
+        assert_eq!(
+            paths(&c.spec),
+            ["target.path"],
+            "the source inside the target"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod ast;
 pub mod catalog;
+mod columns;
 mod conditions;
 mod error;
 mod json;
@@ -20,6 +21,7 @@ pub mod zones;
 
 pub use ast::*;
 pub use catalog::{ConditionKind, LookupError, Returns, RuleSpec, Scope};
+pub use columns::rule_columns;
 pub use error::DqdlError;
 pub use json::to_json;
 pub use parser::parse;

@@ -58,7 +58,11 @@ pub async fn plan(
     let Ok(aws) = ctx.get() else {
         return; // provider configured from unknown values: leave computed values unknown
     };
-    if !decoded.is_fully_known() {
+    // Unknown tags reach only `tags_all`: plan the rest (see `resource::known_after_apply`).
+    let only_tags_unknown = decoded.unknown.iter().all(
+        |p| matches!(p.steps().first(), Some(crate::protocol::PathStep::Attr(a)) if a == "tags"),
+    );
+    if !decoded.is_fully_known() && !only_tags_unknown {
         for attr in NAME_DERIVED {
             let prior = req.prior_state.attr(attr);
             let value = if prior.is_null() {
@@ -73,6 +77,9 @@ pub async fn plan(
     match build(resource, aws, &decoded.config, &req.prior_state, false).await {
         Ok(desired) => {
             set_planned(planned, &desired, &req.prior_state);
+            if !decoded.is_fully_known() {
+                planned.set_attr("tags_all", Value::Unknown);
+            }
             if !desired.source_resolved {
                 // The source table appears during this apply; its location is read then.
                 planned.set_attr("task_role_policy", Value::Unknown);
