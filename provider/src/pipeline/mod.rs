@@ -10,6 +10,7 @@
 //! - [`etl_binary`]: which gluepipe-etl is uploaded (found beside the provider, or given), checked;
 //! - [`expand`]: configuration → desired AWS state (pure);
 //! - [`validate`]: plan-time checks with attribute paths;
+//! - [`ownership`]: the instance marker every child carries, and the claim a create checks;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
 //! - [`state`]: the state value from the plan or from what AWS reports (pure);
 //! - [`resource`]: the `Resource` implementation;
@@ -25,6 +26,7 @@ pub mod expand;
 pub mod lifecycle;
 pub mod model;
 pub mod names;
+pub mod ownership;
 pub mod policy;
 pub mod resource;
 pub mod scale_out;
