@@ -248,6 +248,16 @@ def mend_moto(runner: "JobRunner") -> None:
         "if [role for role in self.get_roles() if role.name == role_name]:",
         "if [role for role in self.get_roles() if role.name.lower() == role_name.lower()]:",
     )
+    # …and atomically: moto's check-then-insert raced under the threaded server (two concurrent
+    # CreateRole calls of one name both succeeded, the second replacing the first).
+    case_checked_create_role = iam_models.IAMBackend.create_role
+    create_role_lock = threading.Lock()
+
+    def create_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with create_role_lock:
+            return case_checked_create_role(self, *args, **kwargs)
+
+    iam_models.IAMBackend.create_role = create_role
 
 
 def context_time(value: Any) -> Any:

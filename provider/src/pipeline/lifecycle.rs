@@ -68,6 +68,8 @@ pub async fn converge(c: &Clients, desired: &DesiredPipeline, owner: &str) -> Re
     match glue_job::find_job(&c.glue, &job.name).await.optional()? {
         None => glue_job::create_job(&c.glue, job).await?,
         Some(current) => {
+            let tags = glue_job::job_tags(&c.glue, &job.arn).await?;
+            refuse_foreign("Glue Job", &job.name, &tags, &job.tags)?;
             if glue_job::flatten_job(&current) != job.settings {
                 glue_job::update_job(&c.glue, job).await?;
             }
@@ -78,6 +80,25 @@ pub async fn converge(c: &Clients, desired: &DesiredPipeline, owner: &str) -> Re
     }
 
     converge_state_machine(&c.sfn, &desired.state_machine).await
+}
+
+/// A child another instance marked since the claim was checked (a concurrent create of the same
+/// name) is not updated: the create stops with `AlreadyExists`.
+fn refuse_foreign(
+    kind: &str,
+    name: &str,
+    current: &BTreeMap<String, String>,
+    desired: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
+    let key = super::ownership::INSTANCE_TAG;
+    match (current.get(key), desired.get(key)) {
+        (Some(theirs), Some(mine)) if theirs != mine => Err(AwsError::Failed {
+            context: format!("creating {kind} ({name})"),
+            code: Some("AlreadyExistsException".into()),
+            message: format!("it belongs to another gluepipe_pipeline instance ({theirs})"),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// `desired` with `owner`'s marker on every tagged child.
@@ -102,6 +123,7 @@ pub async fn converge_role(iam: &aws_sdk_iam::Client, role: &RoleSpec) -> Result
             iam_role::create_role(iam, role).await?;
         }
         Some(observed) => {
+            refuse_foreign("IAM Role", &role.name, &observed.tags, &role.tags)?;
             iam_role::update_role(iam, role, &observed).await?;
         }
     }
@@ -122,6 +144,8 @@ pub async fn converge_state_machine(
             state_machine::create_state_machine(sfn, sm).await?;
         }
         Some(current) => {
+            let tags = state_machine::state_machine_tags(sfn, &sm.arn).await?;
+            refuse_foreign("Step Functions State Machine", &sm.arn, &tags, &sm.tags)?;
             if !state_machine::matches(sm, &current) {
                 state_machine::update_state_machine(sfn, sm).await?;
             }
