@@ -176,6 +176,23 @@ impl Emulator {
         )
     }
 
+    /// [`Emulator::inject_fault`] with the error's message too (retry predicates read it, e.g.
+    /// Glue's "Service is unable to assume provided role").
+    pub fn inject_fault_with_message(
+        &self,
+        action: &str,
+        code: &str,
+        message: &str,
+        count: u32,
+    ) -> Result<()> {
+        self.control(
+            "/_gluepipe/faults",
+            serde_json::json!({
+                "action": action, "code": code, "message": message, "count": count, "status": 400,
+            }),
+        )
+    }
+
     /// Every job run the runner started: state, command, exit code, stdout and stderr.
     pub fn job_runs(&self) -> Result<serde_json::Value> {
         let body = control::request(
