@@ -802,6 +802,10 @@ class ControlApp:
         import io
 
         environ["wsgi.input"] = io.BytesIO(body)
+        if self.iam is not None:
+            from iam_enforcement import REQUEST
+
+            REQUEST.body = body
         action, is_json = request_action(environ, body)
         fault = self.faults.take(action)
         if fault is not None:

@@ -51,6 +51,10 @@ def log(msg: str) -> None:
     print(f"[emulator] {msg}", file=sys.stderr, flush=True)
 
 
+# The raw body of the request this thread serves (set by the emulator's WSGI front).
+REQUEST = threading.local()
+
+
 class TrustRefused(RuntimeError):
     pass
 
@@ -193,6 +197,7 @@ class IamEnforcement:
         mixin._authenticate_and_authorize_normal_action = authorize
 
     def _mend_denials(self, access_control: Any) -> None:
+        from moto.core.exceptions import AccessDeniedError
         from moto.s3.exceptions import BucketAccessDeniedError, S3AccessDeniedError, S3ClientError
 
         base = access_control.IAMRequestBase
@@ -203,12 +208,28 @@ class IamEnforcement:
             this._gluepipe_resource = resource
             try:
                 check(this, resource)
-            except Exception as exc:
-                if "AccessDenied" in type(exc).__name__ or "AccessDenied" in repr(exc):
-                    enforcement.record(this._access_key.arn, this._action, resource)
+            except (AccessDeniedError, S3AccessDeniedError):
+                enforcement.record(this._access_key.arn, this._action, resource)
                 raise
 
         base.check_action_permitted = check_action_permitted
+        signature = base.check_signature
+
+        def check_signature(this: Any) -> None:
+            # moto signs the body it re-encodes from the parsed form, which differs from the
+            # bytes a client that encodes otherwise (the Rust SDK) signed: use the bytes.
+            raw = getattr(REQUEST, "body", None)
+            if raw:
+                this._body = raw
+            try:
+                signature(this)
+            except Exception:
+                auth = this._create_auth(this._access_key.create_credentials())
+                log(f"signature mismatch for {this._action}; canonical request:\n"
+                    f"{auth.canonical_request(this._create_aws_request())}")
+                raise
+
+        base.check_signature = check_signature
 
         class NamedS3Denial(S3AccessDeniedError):
             def __init__(self, message: str) -> None:

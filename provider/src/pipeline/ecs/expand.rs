@@ -610,7 +610,13 @@ mod tests {
                 .statements
                 .iter()
                 .filter(|s| {
-                    !["ReadArtifacts", "CreateLogGroups", "WriteLogs"].contains(&s.sid.as_str())
+                    ![
+                        "ReadArtifacts",
+                        "CreateLogGroups",
+                        "CreateLogStreams",
+                        "WriteLogs",
+                    ]
+                    .contains(&s.sid.as_str())
                 })
                 .cloned()
                 .collect();
@@ -677,7 +683,11 @@ mod tests {
         );
         assert_eq!(
             g["WriteLogs"].0,
-            ["logs:CreateLogStream", "logs:PutLogEvents"]
+            ["logs:PutLogEvents"]
+        );
+        assert_eq!(
+            g["CreateLogGroup"].0,
+            ["logs:CreateLogGroup", "logs:CreateLogStream"]
         );
         assert_eq!(
             g["WriteLogs"].1,
