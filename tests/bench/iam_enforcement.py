@@ -10,7 +10,8 @@ resource. What moto evaluates, and what this module adds:
 - S3 (moto): bucket and object ARNs (`arn:aws:s3:::bucket`, `arn:aws:s3:::bucket/key`), with
   the action moto derives from the request (`ListBucket`, `ListBucketMultipartUploads`,
   `GetObject` (also for HEAD), `PutObject` (also multipart create/upload/complete),
-  `DeleteObject` (also bulk DeleteObjects), `AbortMultipartUpload`).
+  `DeleteObject`, `AbortMultipartUpload`). Bulk DeleteObjects: moto checked the bucket only
+  and then denied every key; here `s3:DeleteObject` is authorized per key, as on AWS.
 - Glue, CloudWatch Logs, Step Functions (added here): moto checks these against resource `*`,
   which no scoped statement matches; `RESOURCES` gives the ARNs AWS documents for the actions
   gluepipe's pipelines call. Glue catalog actions need every one of catalog, database and
@@ -176,6 +177,7 @@ class IamEnforcement:
         key = backend.create_access_key(ADMIN_USER)
         self.admin = {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
         self._mend_resources(ActionAuthenticatorMixin)
+        self._mend_bulk_delete()
         self._mend_denials(access_control)
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
         log(f"IAM enforcement on; admin user {ADMIN_USER} ({key.access_key_id})")
@@ -195,6 +197,32 @@ class IamEnforcement:
                 original(this, arn)
 
         mixin._authenticate_and_authorize_normal_action = authorize
+
+    @staticmethod
+    def _mend_bulk_delete() -> None:
+        """moto authorizes DeleteObjects against the bucket only and, when that fails, denies
+        every key; AWS authorizes s3:DeleteObject per key. Here each key is authorized (all
+        must be allowed: a request with some keys denied is denied as a whole)."""
+        import inspect
+
+        import xmltodict
+        from moto.s3.responses import S3Response
+
+        if "self.is_delete_keys()" not in inspect.getsource(S3Response._bucket_response_post):
+            raise RuntimeError("moto changed: S3Response._bucket_response_post")
+        original = S3Response._authenticate_and_authorize_s3_action
+
+        def authorize(this: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+            if (key_name is None and bucket_name and this.method == "POST"
+                    and this.data.get("Action") == "DeleteObject" and this.is_delete_keys()):
+                body = this.body.decode("utf-8") if isinstance(this.body, bytes) else this.body
+                objects = (xmltodict.parse(body).get("Delete") or {}).get("Object") or []
+                for obj in objects if isinstance(objects, list) else [objects]:
+                    original(this, bucket_name=bucket_name, key_name=obj["Key"])
+                return
+            original(this, bucket_name=bucket_name, key_name=key_name)
+
+        S3Response._authenticate_and_authorize_s3_action = authorize
 
     def _mend_denials(self, access_control: Any) -> None:
         from moto.core.exceptions import AccessDeniedError

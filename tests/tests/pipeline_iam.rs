@@ -52,6 +52,14 @@ const UNEVALUATED: [(&str, &str, &str); 2] = [
     ),
 ];
 
+/// (statement Sid, why a run without it may still succeed): the calls it allows are
+/// best-effort, so only IAM's denial shows it is needed.
+const BEST_EFFORT: [(&str, &str); 1] = [(
+    "ListStagedUploads",
+    "a single run's commit sweeps abandoned uploads best-effort: a denied listing leaves them \
+     and the run goes on",
+)];
+
 const MAPPINGS: &str = r#"
   mapping {
     from = "id"
@@ -64,7 +72,14 @@ const MAPPINGS: &str = r#"
     type = "string"
   }"#;
 
-fn pipeline(name: &str, source: &str, extra: &str, target: &str, runtime: &str, etl: &str) -> String {
+fn pipeline(
+    name: &str,
+    source: &str,
+    extra: &str,
+    target: &str,
+    runtime: &str,
+    etl: &str,
+) -> String {
     format!(
         r#"
 resource "gluepipe_pipeline" "{name}" {{
@@ -252,7 +267,10 @@ async fn every_shape_runs_with_the_generated_policies() -> Result<()> {
     for name in SHAPES {
         let start = std::time::Instant::now();
         let (status, why) = run(&emu, &aws, name).await?;
-        eprintln!("timing: run of {name} took {:.2} s", start.elapsed().as_secs_f64());
+        eprintln!(
+            "timing: run of {name} took {:.2} s",
+            start.elapsed().as_secs_f64()
+        );
         assert_eq!(
             status,
             "SUCCEEDED",
@@ -272,7 +290,10 @@ async fn every_shape_runs_with_the_generated_policies() -> Result<()> {
         ("dq-bucket", "results/"),
     ] {
         let keys = aws.keys(bucket, prefix).await?;
-        assert!(!keys.is_empty(), "nothing written under s3://{bucket}/{prefix}");
+        assert!(
+            !keys.is_empty(),
+            "nothing written under s3://{bucket}/{prefix}"
+        );
     }
     let table = aws
         .glue
@@ -282,22 +303,12 @@ async fn every_shape_runs_with_the_generated_policies() -> Result<()> {
         .send()
         .await?;
     assert!(table.table().is_some());
-    let denied: Vec<Value> = emu
-        .denials()?
-        .into_iter()
-        .filter(|d| !is_bulk_delete_probe(d))
-        .collect();
-    assert!(denied.is_empty(), "denied with the generated policies: {denied:#?}");
+    let denied = emu.denials()?;
+    assert!(
+        denied.is_empty(),
+        "denied with the generated policies: {denied:#?}"
+    );
     Ok(())
-}
-
-/// moto authorizes a bulk DeleteObjects first against the bucket (which an object-scoped
-/// grant never matches) and then key by key; the first check's denial is not a refusal.
-fn is_bulk_delete_probe(denial: &Value) -> bool {
-    denial["action"] == "s3:DeleteObject"
-        && denial["resource"]
-            .as_str()
-            .is_some_and(|r| !r.trim_start_matches("arn:aws:s3:::").contains('/'))
 }
 
 /// The statements of `role`'s one inline policy, and that policy's name.
@@ -407,13 +418,15 @@ async fn removing_any_statement_fails_the_run() -> Result<()> {
                         && actions
                             .iter()
                             .any(|a| d["action"].as_str().is_some_and(|x| covers(a, x)))
-                        && !is_bulk_delete_probe(d)
                 });
-                assert_ne!(
-                    status, "SUCCEEDED",
-                    "{role} without {sid} ({actions:?}) still runs: the statement is not needed \
-                     (denied: {denied:#?})"
-                );
+                let best_effort = BEST_EFFORT.iter().find(|(id, _)| *id == sid);
+                if best_effort.is_none() {
+                    assert_ne!(
+                        status, "SUCCEEDED",
+                        "{role} without {sid} ({actions:?}) still runs: the statement is not \
+                         needed (denied: {denied:#?})"
+                    );
+                }
                 let named = named.with_context(|| {
                     format!(
                         "{role} without {sid}: the run failed ({why}) but IAM denied none of \
