@@ -188,12 +188,7 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
         description: format!("gluepipe pipeline {}: the Glue job's role", names.pipeline),
         assume_role_policy: glue_trust_policy(),
         policy_name: JOB_POLICY_NAME.into(),
-        policy: job_policy(
-            &config.spec,
-            input.env,
-            &artifacts,
-            source_data.as_ref(),
-        ),
+        policy: job_policy(&config.spec, input.env, &artifacts, source_data.as_ref()),
         tags: tags_all.clone(),
     };
     let state_machine_role = RoleSpec {
@@ -503,9 +498,19 @@ pub(crate) fn data_access_statements(
                 .iter()
                 .map(|(bucket, pattern)| format!("arn:{p}:s3:::{bucket}/{pattern}")),
         ));
-        for (bucket, pattern) in &write {
-            list.add(bucket, pattern.clone());
-        }
+    }
+    // Listed: the target and the quarantine location (each commit lists their locks, intents
+    // and manifests). The results location is only written and read back, never listed.
+    let quarantine = match spec.quarantine_location() {
+        Some(Ok(Location::S3(uri))) => Some(uri),
+        _ => None,
+    };
+    for uri in S3Uri::parse(&spec.target.path)
+        .ok()
+        .into_iter()
+        .chain(quarantine)
+    {
+        list.add(&uri.bucket, format!("{}*", uri.prefix()));
     }
     statements.extend(list.statements(p));
     // Every commit sweeps the uploads abandoned runs staged, and a sharded run's merge and
@@ -877,6 +882,12 @@ mod tests {
                 "arn:aws:s3:::dq-bucket/results/*"
             ]
         );
+        // Results are written and read back, never listed.
+        assert!(
+            g.values()
+                .all(|(a, r)| a != &["s3:ListBucket"] || !r.iter().any(|r| r.contains("dq-bucket"))),
+            "{g:?}"
+        );
     }
 
     #[test]
@@ -935,14 +946,18 @@ mod tests {
             )
         );
         let groups = vec![
-            "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/error:*".to_string(),
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/error:*"
+                .to_string(),
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/output:*".into(),
         ];
         assert_eq!(
             g["CreateLogStreams"],
             (vec!["logs:CreateLogStream".into()], groups.clone())
         );
-        assert_eq!(g["CreateLogGroups"], (vec!["logs:CreateLogGroup".into()], groups));
+        assert_eq!(
+            g["CreateLogGroups"],
+            (vec!["logs:CreateLogGroup".into()], groups)
+        );
     }
 
     #[test]

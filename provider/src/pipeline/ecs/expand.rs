@@ -681,10 +681,7 @@ mod tests {
             g["CreateLogGroup"].1,
             ["arn:aws:logs:us-east-1:123456789012:log-group:/gluepipe/orders:*"]
         );
-        assert_eq!(
-            g["WriteLogs"].0,
-            ["logs:PutLogEvents"]
-        );
+        assert_eq!(g["WriteLogs"].0, ["logs:PutLogEvents"]);
         assert_eq!(
             g["CreateLogGroup"].0,
             ["logs:CreateLogGroup", "logs:CreateLogStream"]
