@@ -1181,13 +1181,17 @@ async fn etl_binary_reads_a_catalog_table_and_registers_its_output() {
         stderr.contains(&format!("s3://{BUCKET}/bad/orders.json line 2")),
         "{stderr}"
     );
-    let after: Vec<String> = b
-        .keys()
-        .await
+    // The failed run leaves its rejects and its record in the run history, nothing else.
+    let keys = b.keys().await;
+    let kept: Vec<&String> = before.iter().filter(|k| keys.contains(k)).collect();
+    assert_eq!(kept.len(), before.len(), "nothing is removed: {keys:?}");
+    let (history, after): (Vec<String>, Vec<String>) = keys
         .into_iter()
         .filter(|k| !k.starts_with("curated/orders/_gluepipe/rejects/"))
-        .collect();
-    assert_eq!(after, before);
+        .filter(|k| !before.contains(k))
+        .partition(|k| k.starts_with("curated/orders/_gluepipe/runs/"));
+    assert_eq!(after, Vec::<String>::new());
+    assert_eq!(history.len(), 1, "{history:?}");
     assert!(b.pending_uploads().await.is_empty());
 }
 
