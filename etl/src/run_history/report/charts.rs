@@ -86,7 +86,21 @@ impl Frame {
     }
 }
 
-fn open(out: &mut String, id: &str, title: &str, frame: &Frame, labels: &[String]) {
+/// Scales the chart to its series and draws its frame: the `<svg>` element, axes and labels.
+fn open(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &[Series<'_>],
+    stacked: bool,
+) -> (Frame, String) {
+    let (lo, hi) = bounds(series, stacked);
+    let frame = Frame {
+        runs: labels.len(),
+        lo,
+        hi,
+    };
+    let mut out = String::new();
     let _ = write!(
         out,
         r#"<svg class="chart" id="{}" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}"><title>{}</title>"#,
@@ -120,18 +134,12 @@ fn open(out: &mut String, id: &str, title: &str, frame: &Frame, labels: &[String
             escape(last)
         );
     }
+    (frame, out)
 }
 
 /// Stacked bars, one per run; each segment's tooltip names the run, the series and the value.
 pub fn stacked_bars(id: &str, title: &str, labels: &[String], series: &[Series<'_>]) -> String {
-    let (lo, hi) = bounds(series, true);
-    let frame = Frame {
-        runs: labels.len(),
-        lo,
-        hi,
-    };
-    let mut out = String::new();
-    open(&mut out, id, title, &frame, labels);
+    let (frame, mut out) = open(id, title, labels, series, true);
     let width = (frame.slot() * 0.7).max(1.0);
     for (i, label) in labels.iter().enumerate() {
         let centre = LEFT + frame.slot() * (i as f64 + 0.5);
@@ -161,14 +169,7 @@ pub fn stacked_bars(id: &str, title: &str, labels: &[String], series: &[Series<'
 
 /// Lines, one per series, with a dot per value; a gap where a run has no value.
 pub fn lines(id: &str, title: &str, labels: &[String], series: &[Series<'_>]) -> String {
-    let (lo, hi) = bounds(series, false);
-    let frame = Frame {
-        runs: labels.len(),
-        lo,
-        hi,
-    };
-    let mut out = String::new();
-    open(&mut out, id, title, &frame, labels);
+    let (frame, mut out) = open(id, title, labels, series, false);
     for s in series {
         let mut path = String::new();
         let mut pen_down = false;
