@@ -23,7 +23,10 @@ it was written against, and refuses to start otherwise):
 - A job runner: each Glue `StartJobRun` executes a local command (see `JobRunner`), so a run
   really runs our launcher and ETL binary, ending SUCCEEDED on exit 0 and FAILED with the last
   stderr line otherwise.
-- Fault injection for tests: `POST /_gluepipe/faults` makes the next N calls of one API action fail.
+- IAM `CreateRole` refuses a name that differs from an existing role's only in case, as AWS
+  does (role names are unique case-insensitively; moto compared them exactly).
+- Fault injection for tests: `POST /_gluepipe/faults` makes the next N calls of one API action fail;
+  `POST /_gluepipe/outage` makes every AWS call fail from the Nth on, as if the endpoint went away.
 
 Control endpoints (JSON bodies), served beside the AWS APIs on the same port:
 - `POST /_gluepipe/job-runner` `{"command": [...], "env": {...}}` — run this command for every
@@ -32,6 +35,8 @@ Control endpoints (JSON bodies), served beside the AWS APIs on the same port:
   S3 and run it with that Python, as Glue Python shell does; `{}` — back to moto's instant success.
 - `POST /_gluepipe/faults` `{"action": "CreateStateMachine", "count": 1, "status": 400,
   "code": "ServiceUnavailable", "message": "..."}` — fail the next `count` calls of `action`.
+- `POST /_gluepipe/outage` `{"after": N}` — the first N AWS calls from now succeed, every later
+  one fails with HTTP 503 `ServiceUnavailable` until `{"end": true}`.
 - `GET /_gluepipe/job-runs` — every run the runner started, with its command, exit code and logs.
 """
 
@@ -232,6 +237,27 @@ def mend_moto(runner: "JobRunner") -> None:
         "StartTime=_gluepipe_context_time(self._evaluation_details.execution_details.start_time),",
     )
     execution_worker._gluepipe_context_time = context_time  # type: ignore[attr-defined]
+
+    # 12. IAM role names are unique case-insensitively on AWS (`Orders-glue` collides with
+    #     `orders-glue`); moto compared them exactly.
+    from moto.iam import models as iam_models
+
+    rewrite_method(
+        iam_models.IAMBackend,
+        "create_role",
+        "if [role for role in self.get_roles() if role.name == role_name]:",
+        "if [role for role in self.get_roles() if role.name.lower() == role_name.lower()]:",
+    )
+    # …and atomically: moto's check-then-insert raced under the threaded server (two concurrent
+    # CreateRole calls of one name both succeeded, the second replacing the first).
+    case_checked_create_role = iam_models.IAMBackend.create_role
+    create_role_lock = threading.Lock()
+
+    def create_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with create_role_lock:
+            return case_checked_create_role(self, *args, **kwargs)
+
+    iam_models.IAMBackend.create_role = create_role
 
 
 def context_time(value: Any) -> Any:
@@ -681,11 +707,27 @@ class JobRunner:
 
 
 class Faults:
-    """Makes the next N calls of an API action fail, for tests of partial failure."""
+    """Makes the next N calls of an API action fail, for tests of partial failure; an outage
+    fails every call from the Nth on, whatever its action (S3 calls have none)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending: list[dict[str, Any]] = []
+        self.outage_after: int | None = None
+
+    def outage(self, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.outage_after = None if body.get("end") else int(body["after"])
+
+    def in_outage(self) -> bool:
+        """Counts one call; whether it falls in the outage."""
+        with self.lock:
+            if self.outage_after is None:
+                return False
+            if self.outage_after > 0:
+                self.outage_after -= 1
+                return False
+            return True
 
     def add(self, fault: dict[str, Any]) -> None:
         if "action" not in fault:
@@ -734,6 +776,11 @@ class ControlApp:
 
         environ["wsgi.input"] = io.BytesIO(body)
         action, is_json = request_action(environ, body)
+        if self.faults.in_outage():
+            log(f"outage: failing {action or environ.get('REQUEST_METHOD')} {path}")
+            return self.fault_response({"status": 503, "code": "ServiceUnavailable",
+                                        "message": "the endpoint is gone (gluepipe test bench outage)"},
+                                       is_json, start_response)
         fault = self.faults.take(action)
         if fault is not None:
             log(f"injecting fault into {action}: {fault['code']}")
@@ -768,6 +815,9 @@ class ControlApp:
                 result = self.runner.report()
             elif path == "/_gluepipe/faults" and environ["REQUEST_METHOD"] == "POST":
                 self.faults.add(body)
+                result = {"ok": True}
+            elif path == "/_gluepipe/outage" and environ["REQUEST_METHOD"] == "POST":
+                self.faults.outage(body)
                 result = {"ok": True}
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])

@@ -176,6 +176,17 @@ impl Emulator {
         )
     }
 
+    /// The endpoint "goes away": the next `after` AWS calls succeed, every later one fails with
+    /// HTTP 503 until [`Emulator::end_outage`].
+    pub fn outage_after(&self, after: u32) -> Result<()> {
+        self.control("/_gluepipe/outage", serde_json::json!({ "after": after }))
+    }
+
+    /// The endpoint is back.
+    pub fn end_outage(&self) -> Result<()> {
+        self.control("/_gluepipe/outage", serde_json::json!({ "end": true }))
+    }
+
     /// Every job run the runner started: state, command, exit code, stdout and stderr.
     pub fn job_runs(&self) -> Result<serde_json::Value> {
         let body = control::request(

@@ -284,6 +284,13 @@ async fn verify_task_definition(aws: &Aws, tag: &str, memory: &str, arch: &str) 
         .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or("")))
         .collect();
     tags.sort();
+    // Besides tags_all, the owning instance's marker (see docs: Lifecycle, Ownership).
+    assert!(
+        tags.iter()
+            .any(|(k, v)| *k == "gluepipe:instance" && v.len() == 32),
+        "{tags:?}"
+    );
+    tags.retain(|(k, _)| *k != "gluepipe:instance");
     assert_eq!(tags, [("env", "test"), ("team", "data")]);
     Ok(active[0].clone())
 }

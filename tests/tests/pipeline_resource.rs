@@ -650,8 +650,8 @@ async fn a_create_failing_midway_converges_on_reapply() -> Result<()> {
     tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
     assert_eq!(aws.leftovers().await?, Vec::<String>::new());
 
-    // 2. The job itself fails: nothing is in state, the roles and artifacts already exist, and
-    //    the re-apply adopts them instead of failing with EntityAlreadyExists.
+    // 2. The job itself fails: the roles and artifacts already exist and the state (tainted)
+    //    lists them, so the re-apply replaces them instead of failing with EntityAlreadyExists.
     emu.inject_fault("CreateJob", "InjectedFault", 1)?;
     let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
     assert_ne!(out.code, 0);

@@ -5,7 +5,8 @@
 //! object that exists is already right and is never uploaded again; the spec has a fixed key
 //! and is compared by content. Each object carries its SHA-256 and, for a binary given as
 //! `runtime.etl_binary`, that path (import reads it back) as user metadata; a binary the provider
-//! found beside itself records no path.
+//! found beside itself records no path. Every object also names the pipeline instance that wrote
+//! it ([`META_INSTANCE`]), and delete removes only objects that are that instance's, by key.
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
@@ -14,10 +15,12 @@ use gluepipe_spec::S3Uri;
 use super::error::{AwsError, OptionalExt};
 use crate::pipeline::expand::{LAUNCHER_SCRIPT, sha256_hex};
 
-const NOT_FOUND: &[&str] = &["NotFound", "NoSuchKey"];
+/// A missing bucket is a missing object: refresh sees drift, delete has nothing to do.
+const NOT_FOUND: &[&str] = &["NotFound", "NoSuchKey", "NoSuchBucket"];
 /// User metadata keys (S3 lower-cases them; they come back as `x-amz-meta-…`).
 pub const META_SHA256: &str = "gluepipe-sha256";
 pub const META_SOURCE: &str = "gluepipe-source";
+pub const META_INSTANCE: &str = "gluepipe-instance";
 
 /// `HeadObject`: the object's user metadata; a missing object is [`AwsError::NotFound`].
 pub async fn find_object(
@@ -59,12 +62,14 @@ async fn put(
     uri: &S3Uri,
     body: Vec<u8>,
     source: Option<&str>,
+    owner: &str,
 ) -> Result<(), AwsError> {
     let mut request = s3
         .put_object()
         .bucket(&uri.bucket)
         .key(&uri.key)
         .metadata(META_SHA256, sha256_hex(&body))
+        .metadata(META_INSTANCE, owner)
         .body(ByteStream::from(body));
     if let Some(source) = source {
         request = request.metadata(META_SOURCE, source);
@@ -76,16 +81,26 @@ async fn put(
         .map_err(|e| AwsError::from_sdk(format!("uploading S3 Object ({uri})"), &[], e))
 }
 
-/// Uploads the spec unless the object already holds the same spec.
-pub async fn ensure_spec(s3: &Client, uri: &S3Uri, spec_json: &str) -> Result<bool, AwsError> {
-    if get_text(s3, uri)
+/// Uploads the spec unless the object already holds the same spec with `owner`'s marker.
+pub async fn ensure_spec(
+    s3: &Client,
+    uri: &S3Uri,
+    spec_json: &str,
+    owner: &str,
+) -> Result<bool, AwsError> {
+    let marked = find_object(s3, uri)
         .await
         .optional()?
-        .is_some_and(|current| same_spec(&current, spec_json))
+        .is_some_and(|m| m.get(META_INSTANCE).map(String::as_str) == Some(owner));
+    if marked
+        && get_text(s3, uri)
+            .await
+            .optional()?
+            .is_some_and(|current| same_spec(&current, spec_json))
     {
         return Ok(false);
     }
-    put(s3, uri, spec_json.as_bytes().to_vec(), None).await?;
+    put(s3, uri, spec_json.as_bytes().to_vec(), None, owner).await?;
     Ok(true)
 }
 
@@ -100,12 +115,12 @@ fn same_spec(a: &str, b: &str) -> bool {
     }
 }
 
-/// Uploads the launcher unless its content-addressed key exists.
-pub async fn ensure_launcher(s3: &Client, uri: &S3Uri) -> Result<bool, AwsError> {
-    if find_object(s3, uri).await.optional()?.is_some() {
+/// Uploads the launcher unless its content-addressed key exists with `owner`'s marker.
+pub async fn ensure_launcher(s3: &Client, uri: &S3Uri, owner: &str) -> Result<bool, AwsError> {
+    if owned_by(s3, uri, owner).await? {
         return Ok(false);
     }
-    put(s3, uri, LAUNCHER_SCRIPT.as_bytes().to_vec(), None).await?;
+    put(s3, uri, LAUNCHER_SCRIPT.as_bytes().to_vec(), None, owner).await?;
     Ok(true)
 }
 
@@ -118,8 +133,9 @@ pub async fn ensure_binary(
     local_path: &str,
     sha256: &str,
     source: Option<&str>,
+    owner: &str,
 ) -> Result<bool, AwsError> {
-    if find_object(s3, uri).await.optional()?.is_some() {
+    if owned_by(s3, uri, owner).await? {
         return Ok(false);
     }
     let context = || format!("uploading the ETL binary {local_path} to {uri}");
@@ -135,8 +151,35 @@ pub async fn ensure_binary(
             ),
         ));
     }
-    put(s3, uri, body, source).await?;
+    put(s3, uri, body, source, owner).await?;
     Ok(true)
+}
+
+/// Whether the object exists and carries `owner`'s marker (an unmarked one, from a release
+/// before the marker, is written again with it).
+async fn owned_by(s3: &Client, uri: &S3Uri, owner: &str) -> Result<bool, AwsError> {
+    Ok(find_object(s3, uri)
+        .await
+        .optional()?
+        .is_some_and(|m| m.get(META_INSTANCE).map(String::as_str) == Some(owner)))
+}
+
+/// The instance an object's metadata names.
+pub fn marker(metadata: &std::collections::HashMap<String, String>) -> Option<String> {
+    metadata.get(META_INSTANCE).cloned()
+}
+
+/// Deletes the object at `uri` if it is `me`'s (see [`crate::pipeline::ownership::is_mine`]);
+/// a missing object or bucket is success. Returns whether it was left as another's.
+pub async fn delete_owned(s3: &Client, uri: &S3Uri, me: Option<&str>) -> Result<bool, AwsError> {
+    let Some(metadata) = find_object(s3, uri).await.optional()? else {
+        return Ok(false);
+    };
+    if !crate::pipeline::ownership::is_mine(me, marker(&metadata).as_deref()) {
+        return Ok(true);
+    }
+    delete_object(s3, uri).await?;
+    Ok(false)
 }
 
 /// Deletes one object; a missing one is success (S3's own semantics).
@@ -150,44 +193,6 @@ pub async fn delete_object(s3: &Client, uri: &S3Uri) -> Result<(), AwsError> {
         .map_err(|e| AwsError::from_sdk(format!("deleting S3 Object ({uri})"), NOT_FOUND, e))
         .optional()
         .map(|_| ())
-}
-
-/// Deletes every object under the pipeline's folder (the folder belongs to the pipeline; old
-/// binaries and launchers of earlier versions go too). A missing bucket is success.
-pub async fn delete_folder(s3: &Client, folder: &S3Uri) -> Result<(), AwsError> {
-    let context = || format!("listing S3 Objects under {folder}");
-    let mut token: Option<String> = None;
-    loop {
-        let out = match s3
-            .list_objects_v2()
-            .bucket(&folder.bucket)
-            .prefix(folder.prefix())
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(context(), &["NoSuchBucket"], e))
-            .optional()?
-        {
-            Some(out) => out,
-            None => return Ok(()),
-        };
-        for object in out.contents() {
-            if let Some(key) = object.key() {
-                delete_object(
-                    s3,
-                    &S3Uri {
-                        bucket: folder.bucket.clone(),
-                        key: key.to_owned(),
-                    },
-                )
-                .await?;
-            }
-        }
-        match out.next_continuation_token() {
-            Some(next) if out.is_truncated() == Some(true) => token = Some(next.to_owned()),
-            _ => return Ok(()),
-        }
-    }
 }
 
 #[cfg(test)]

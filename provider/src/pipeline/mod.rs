@@ -10,6 +10,7 @@
 //! - [`etl_binary`]: which gluepipe-etl is uploaded (found beside the provider, or given), checked;
 //! - [`expand`]: configuration → desired AWS state (pure);
 //! - [`validate`]: plan-time checks with attribute paths;
+//! - [`ownership`]: the instance marker every child carries, and the claim a create checks;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
 //! - [`private`]: the private state Terraform keeps beside it (the binary's hash at refresh);
 //! - [`state`]: the state value from the plan or from what AWS reports (pure);
@@ -26,6 +27,7 @@ pub mod expand;
 pub mod lifecycle;
 pub mod model;
 pub mod names;
+pub mod ownership;
 pub mod policy;
 pub mod private;
 pub mod resource;

@@ -5,10 +5,16 @@
 //!   produce (ARNs, policies, the definition, artifact URIs and the binary's SHA-256 are all
 //!   known at plan time when the configuration is). A refreshed state that differs from that
 //!   is drift, and the plan shows it attribute by attribute.
+//! - **ownership** (see `ownership`): `instance_id` is made at create and marks every child; a
+//!   create refuses children that exist and are not its own, before anything is written.
 //! - **create/update**: one convergent walk over the children (see `lifecycle`), then a read
-//!   back. A failure midway returns the state of what exists, with the error.
-//! - **read**: refreshes every child; a pipeline whose Glue job is gone is removed from state.
-//! - **delete**: dependents first, waiting until AWS confirms; missing children are fine.
+//!   back. A failure midway returns the state of what exists, with the error (Terraform marks a
+//!   failed create tainted); if even the read back fails (the endpoint is gone), the planned
+//!   state, so that destroy finds everything the create may have made.
+//! - **read**: refreshes every child; a pipeline is removed from state only when none of its
+//!   own children is left.
+//! - **delete**: the instance's own children, dependents first, waiting until AWS confirms;
+//!   missing children are fine; objects by key.
 //! - **import** by name: the stub is completed by read from AWS and the spec in S3.
 //! - **runtime dispatch**: a pipeline with `runtime.kind = "ecs"` is planned, applied, read and
 //!   deleted by `ecs::resource` (a task definition and task roles instead of the Glue job and
@@ -25,6 +31,7 @@ use super::lifecycle::{self, ArtifactUris, Clients};
 use super::model::PipelineConfig;
 use super::names::{Arns, AwsEnv, Names, account_of_arn, check_pipeline_name};
 use super::private;
+use super::ownership::{check_claim, new_instance_id};
 use super::schema::{MIRRORED, schema};
 use super::state::{refreshed, set_planned};
 use super::validate::validate;
@@ -241,6 +248,31 @@ impl Resource<AwsContext> for PipelineResource {
         schema()
     }
 
+    fn upgrade_state(
+        &self,
+        version: i64,
+        mut state: serde_json::Value,
+    ) -> Result<serde_json::Value, Diagnostic> {
+        match version {
+            // 1 → 2: a pipeline made before the ownership marker gets its lineage id; its
+            // unmarked children are its own (an update marks them, no create adopts them).
+            1 => {
+                if let Some(obj) = state.as_object_mut() {
+                    obj.entry("instance_id")
+                        .or_insert_with(|| serde_json::Value::from(new_instance_id()));
+                }
+                Ok(state)
+            }
+            _ => Err(Diagnostic::error(
+                "Unsupported state version",
+                format!(
+                    "The state of this gluepipe_pipeline was written with schema version {version}, \
+                     which this provider version cannot upgrade. Remove it from state and import it."
+                ),
+            )),
+        }
+    }
+
     async fn validate(&self, config: &Value) -> Diagnostics {
         let decoded = decode(config);
         let mut diags = decoded.diags.clone();
@@ -254,6 +286,9 @@ impl Resource<AwsContext> for PipelineResource {
             return;
         }
         let planned = &mut plan.planned_state;
+        if req.prior_state.attr("instance_id").as_str().is_none() {
+            planned.set_attr("instance_id", Value::Unknown); // made at create
+        }
         apply_defaults(planned, &req.config);
         ecs::schema::apply_kind_defaults(planned, &req.config);
         let decoded = decode(planned);
@@ -465,9 +500,13 @@ impl Resource<AwsContext> for PipelineResource {
             }
         };
         let (names, arns) = names_and_arns(aws, &name, &account);
-        let folder = folder_in_state(&prior, &name);
-        match lifecycle::destroy(&Clients::new(aws), &names, &arns, folder.as_ref()).await {
-            Ok(()) => ApplyResponse::default(),
+        let known = prior_artifacts(&prior, &name);
+        let me = instance_of(&prior);
+        match lifecycle::destroy(&Clients::new(aws), &names, &arns, &known, me.as_deref()).await {
+            Ok(left) => ApplyResponse {
+                diagnostics: lifecycle::left_warning(&left).into_iter().collect(),
+                ..ApplyResponse::default()
+            },
             Err(e) => ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
         }
     }
@@ -515,9 +554,18 @@ impl PipelineResource {
             },
         };
         let (names, arns) = names_and_arns(aws, name, &account);
-        Ok(lifecycle::observe(&clients, &names, &arns)
-            .await?
-            .map(|observed| refreshed(prior, name, &observed, &aws.default_tags)))
+        let me = instance_of(prior);
+        let observed = lifecycle::observe(
+            &clients,
+            &names,
+            &arns,
+            &prior_artifacts(prior, name),
+            me.as_deref(),
+        )
+        .await?;
+        Ok(observed
+            .any_mine(me.as_deref())
+            .then(|| refreshed(prior, name, &observed, &aws.default_tags)))
     }
 
     /// Create and update: converge every child, then read back. On failure, the state of what
@@ -558,13 +606,29 @@ impl PipelineResource {
             }
         }
         let clients = Clients::new(aws);
+        let me = instance_of(&req.planned_state)
+            .or_else(|| instance_of(&prior))
+            .unwrap_or_else(new_instance_id);
+        let before = prior_artifacts(&prior, &name);
+        let known = ArtifactUris::of_desired(&desired).or(&before);
+        // The claim: nothing is written unless every existing child is this instance's.
+        match lifecycle::observe(&clients, &desired.names, &desired.arns, &known, Some(&me)).await {
+            Ok(found) => {
+                if let Err(d) = check_claim(&found.found, &me, prior.is_null()) {
+                    return ApplyResponse::error(prior, d);
+                }
+            }
+            Err(e) => {
+                let d = converge_error(&prior, &e);
+                return ApplyResponse::error(prior, d);
+            }
+        }
         let mut diags = Diagnostics::new();
-        let converged = lifecycle::converge(&clients, &desired).await;
+        let converged = lifecycle::converge(&clients, &desired, &me).await;
         match &converged {
             Ok(()) => {
-                let before = prior_artifacts(&prior, &name);
                 if let Err(e) =
-                    lifecycle::remove_replaced_artifacts(&clients, &before, &desired).await
+                    lifecycle::remove_replaced_artifacts(&clients, &before, &desired, &me).await
                 {
                     diags.push(Diagnostic::warning(
                         "Old artifacts left in S3",
@@ -576,12 +640,16 @@ impl PipelineResource {
         }
         // Read back what exists now; the planned state is the template, so equivalent values keep
         // their planned form.
-        let read = lifecycle::observe(&clients, &desired.names, &desired.arns)
+        let read = lifecycle::observe(&clients, &desired.names, &desired.arns, &known, Some(&me))
             .await
-            .map(|o| o.map(|o| refreshed(&req.planned_state, &name, &o, &aws.default_tags)));
+            .map(|o| {
+                o.any_mine(Some(&me))
+                    .then(|| refreshed(&req.planned_state, &name, &o, &aws.default_tags))
+            });
         applied(
             prior,
             &req.planned_state,
+            &me,
             converged.is_ok(),
             read,
             MIRRORED,
@@ -593,6 +661,21 @@ impl PipelineResource {
 /// The error of a failed converge: creating if there was no prior state, else updating.
 /// Shared by every runtime.
 pub(super) fn converge_error(prior: &Value, err: &AwsError) -> Diagnostic {
+    // A child created since the claim was checked, or a role whose name differs only in case
+    // (IAM compares role names case-insensitively, and GetRole found nothing).
+    if let Some(code @ ("EntityAlreadyExists" | "AlreadyExistsException")) = err.code() {
+        return Diagnostic::error(
+            "AlreadyExists: the pipeline's name is taken",
+            format!(
+                "{}: {code}: {}. Another pipeline (or another resource) holds this name, or one \
+                 that differs only in case (IAM role names are case-insensitive). Choose another \
+                 `name`, or import the existing pipeline: `terraform import <resource address> <name>`.",
+                err.context(),
+                err.message()
+            ),
+        )
+        .at(AttributePath::root("name"));
+    }
     aws_error(
         if prior.is_null() {
             "Cannot create the pipeline"
@@ -603,14 +686,21 @@ pub(super) fn converge_error(prior: &Value, err: &AwsError) -> Diagnostic {
     )
 }
 
+/// The instance id a state (or plan) holds.
+pub(super) fn instance_of(state: &Value) -> Option<String> {
+    state.attr("instance_id").as_str().map(str::to_owned)
+}
+
 /// How every runtime's apply ends, from what was read back after converging (`read`: the
-/// refreshed state and its warnings; `None` if the pipeline's anchor child does not exist).
+/// refreshed state and its warnings; `None` if none of instance `me`'s children exists).
 /// The refreshed state, checked against the planned `mirrored` attributes if converging
-/// succeeded; with nothing read back, the prior state (whatever was created, a re-apply
-/// adopts).
+/// succeeded; with nothing of its own there, the prior state. If the read back failed (the
+/// endpoint went away), a failed create returns the planned state with its unknowns null: it
+/// may name children that do not exist, never omits one, and destroy removes what is there.
 pub(super) fn applied<'a>(
     prior: Value,
     planned: &Value,
+    me: &str,
     converged: bool,
     read: Result<Option<(Value, Diagnostics)>, AwsError>,
     mirrored: impl IntoIterator<Item = &'a str>,
@@ -627,9 +717,17 @@ pub(super) fn applied<'a>(
         Ok(None) => prior,
         Err(e) => {
             diags.push(aws_error("Cannot read the pipeline back", &e));
-            prior
+            if prior.is_null() {
+                crate::pipeline::state::replace_unknown(planned.clone())
+            } else {
+                prior
+            }
         }
     };
+    let mut new_state = new_state;
+    if !new_state.is_null() {
+        new_state.set_attr("instance_id", Value::from(me));
+    }
     ApplyResponse {
         new_state,
         private: Vec::new(),

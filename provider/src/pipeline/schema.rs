@@ -1,4 +1,4 @@
-//! The `gluepipe_pipeline` schema (version 1): every attribute, its Markdown description (the
+//! The `gluepipe_pipeline` schema (version 2): every attribute, its Markdown description (the
 //! registry documentation is written from these), and the defaults the plan fills in for
 //! optional attributes left unset.
 
@@ -7,7 +7,8 @@ use gluepipe_spec::pipeline::DEFAULT_RULESET;
 use super::model::defaults;
 use crate::protocol::{Attribute, Block, NestedBlock, Number, Schema, Type, Value};
 
-pub const SCHEMA_VERSION: i64 = 1;
+/// 2: `instance_id`, the owning instance's lineage id (see `ownership`).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Computed attributes that mirror what AWS holds; a difference between them and the plan is
 /// drift (or a change) that the next apply repairs.
@@ -80,6 +81,13 @@ pub fn schema() -> Schema {
              repaired by the next apply.",
         )
         .attribute(Attribute::string("id").computed().use_state_for_unknown().description("The pipeline name."))
+        .attribute(Attribute::string("instance_id").computed().use_state_for_unknown().description(
+            "Lineage id of this resource instance, made at create. Every child carries it (the tag \
+             `gluepipe:instance` on the Glue job, the roles, the state machine and the task \
+             definition; the user metadata `gluepipe-instance` on each S3 object), and the \
+             pipeline creates, changes and deletes only children that carry it: a create whose \
+             name is taken by another pipeline fails with `AlreadyExists` instead of adopting it.",
+        ))
         .attribute(Attribute::string("name").required().requires_replace().description(
             "Name of the pipeline, the Glue job and the state machine; the IAM roles are named \
              `<name>-glue` and `<name>-sfn`. ASCII letters, digits, `-` and `_`, starting with a \
@@ -336,7 +344,7 @@ mod tests {
             }
         }
         let schema = schema();
-        assert_eq!(schema.version, 1);
+        assert_eq!(schema.version, 2);
         check(&schema.block, "");
     }
 

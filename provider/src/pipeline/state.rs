@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use gluepipe_spec::S3Uri;
 
-use super::expand::{DesiredPipeline, RoleSpec, StateMachineSpec, args};
+use super::expand::{DesiredPipeline, JobSettings, RoleSpec, StateMachineSpec, args};
 use super::lifecycle::{Observed, SpecObject};
 use super::model::{PipelineConfig, RuntimeConfig, ScaleOut};
 use super::scale_out;
@@ -84,17 +84,85 @@ pub fn refreshed(
     observed: &Observed,
     default_tags: &BTreeMap<String, String>,
 ) -> (Value, Diagnostics) {
-    let mut diags = Diagnostics::new();
+    let diags = Diagnostics::new();
     let (mut state, before) = refresh_spec(prior, name, &observed.spec);
-    let job = &observed.job;
+    set_instance_id(&mut state, prior, observed.owner());
+    // Without its job (deleted out of band) the pipeline keeps its configured settings; the
+    // job's own attributes go null, so the plan shows the drift and the next apply recreates it.
+    let Some(job) = &observed.job else {
+        let no_job = JobSettings {
+            description: before.spec.description.clone(),
+            role_arn: String::new(),
+            command_name: String::new(),
+            script_location: String::new(),
+            python_version: String::new(),
+            glue_version: String::new(),
+            default_arguments: BTreeMap::new(),
+            non_overridable_arguments: BTreeMap::new(),
+            max_capacity: before.runtime.max_capacity,
+            timeout_minutes: before.runtime.timeout_minutes,
+            max_retries: before.runtime.max_retries,
+            max_concurrent_runs: before.runtime.max_concurrent_runs,
+        };
+        let (mut state, diags) = refreshed_with(
+            state,
+            prior,
+            name,
+            observed,
+            &no_job,
+            &before,
+            default_tags,
+            diags,
+        );
+        for attr in [
+            "glue_job_name",
+            "glue_version",
+            "python_version",
+            "etl_binary_sha256",
+            "glue_job_default_arguments",
+            "glue_job_non_overridable_arguments",
+        ] {
+            state.set_attr(attr, Value::Null);
+        }
+        return (state, diags);
+    };
     if job.description != before.spec.description {
         state.set_attr("description", Value::from(job.description.clone()));
     }
+    refreshed_with(
+        state,
+        prior,
+        name,
+        observed,
+        job,
+        &before,
+        default_tags,
+        diags,
+    )
+}
 
+/// `instance_id`: the prior one, else (import) the marker the children carry.
+pub(crate) fn set_instance_id(state: &mut Value, prior: &Value, owner: Option<String>) {
+    if let (None, Some(owner)) = (prior.attr("instance_id").as_str(), owner) {
+        state.set_attr("instance_id", Value::from(owner));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn refreshed_with(
+    mut state: Value,
+    prior: &Value,
+    name: &str,
+    observed: &Observed,
+    job: &JobSettings,
+    before: &PipelineConfig,
+    default_tags: &BTreeMap<String, String>,
+    mut diags: Diagnostics,
+) -> (Value, Diagnostics) {
     let (artifact_bucket, artifact_prefix) =
         artifact_location(&before.runtime, name, observed.artifacts.folder.as_ref());
     let runtime = RuntimeConfig {
-        kind: if job.command_name == "pythonshell" {
+        kind: if job.command_name == "pythonshell" || job.command_name.is_empty() {
             "python-shell".into()
         } else {
             job.command_name.clone()
@@ -181,7 +249,7 @@ pub fn refreshed(
     set_state_machine(&mut state, prior, sm, sm_role);
 
     let children: Vec<&BTreeMap<String, String>> = [
-        Some(&observed.job_tags),
+        observed.job.as_ref().map(|_| &observed.job_tags),
         job_role.map(|r| &r.tags),
         sm_role.map(|r| &r.tags),
     ]
@@ -490,7 +558,7 @@ mod tests {
             tags: d.tags_all.clone(),
         };
         Observed {
-            job: d.job.settings.clone(),
+            job: Some(d.job.settings.clone()),
             job_tags: d.tags_all.clone(),
             artifacts: ArtifactUris::of_job(&d.job.settings),
             spec: SpecObject::Present(Box::new(config.spec.clone())),
@@ -507,6 +575,7 @@ mod tests {
                 role_arn: d.state_machine_role.arn.clone(),
             }),
             state_machine_tags: d.tags_all.clone(),
+            found: Vec::new(),
         }
     }
 
@@ -521,13 +590,37 @@ mod tests {
     }
 
     #[test]
+    fn a_pipeline_without_its_job_is_drift_not_gone() {
+        let c = config();
+        let d = desired(&c);
+        let plan = planned(&c, &d);
+        let mut o = observed(&c, &d);
+        o.job = None;
+        o.artifacts = ArtifactUris::of_desired(&d);
+        let (state, _) = refreshed(&plan, "orders", &o, &default_tags());
+        assert!(state.attr("glue_job_name").is_null());
+        assert!(state.attr("glue_job_non_overridable_arguments").is_null());
+        // Everything else still exists and stays in state, so destroy finds it.
+        for attr in [
+            "glue_job_role_arn",
+            "state_machine_arn",
+            "spec_uri",
+            "etl_binary_uri",
+        ] {
+            assert_eq!(state.attr(attr), plan.attr(attr), "{attr}");
+        }
+        assert_eq!(state.attr("runtime"), plan.attr("runtime"));
+    }
+
+    #[test]
     fn drift_takes_the_value_aws_holds() {
         let c = config();
         let d = desired(&c);
         let plan = planned(&c, &d);
         let mut o = observed(&c, &d);
-        o.job.default_arguments.insert("--extra".into(), "x".into());
-        o.job.max_capacity = 1.0;
+        let job = o.job.as_mut().unwrap();
+        job.default_arguments.insert("--extra".into(), "x".into());
+        job.max_capacity = 1.0;
         let broad = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
         o.job_role.as_mut().unwrap().policy = Some(broad.into());
         o.state_machine.as_mut().unwrap().definition =

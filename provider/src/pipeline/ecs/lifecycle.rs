@@ -7,7 +7,9 @@
 //! - [`observe`]: reads every child back. The task definition family is the anchor: without an
 //!   ACTIVE revision the pipeline is gone.
 //! - [`destroy`]: state machine → task definitions (deregistered, then deleted) → roles →
-//!   artifact folder; missing children are fine.
+//!   spec object; missing children are fine, and children another instance owns stay.
+//!
+//! Every child carries the owning instance's marker (see `pipeline::ownership`).
 
 use std::collections::BTreeMap;
 
@@ -24,6 +26,7 @@ use crate::pipeline::lifecycle::{
     SpecObject, converge_role, converge_state_machine, folder_of_spec, observe_state_machine,
     read_spec,
 };
+use crate::pipeline::ownership::{Found, is_mine, marked, take_marker};
 use crate::provider::AwsContext;
 
 /// One client per service an ECS pipeline uses.
@@ -45,9 +48,25 @@ impl EcsClients {
     }
 }
 
-/// Brings every child to `desired`; stops at the first failure (what was done stays done).
-pub async fn converge(c: &EcsClients, desired: &DesiredEcsPipeline) -> Result<(), AwsError> {
-    artifacts::ensure_spec(&c.s3, &desired.spec.uri, &desired.spec.json).await?;
+/// Brings every child to `desired`, marked as `owner`'s; stops at the first failure (what was
+/// done stays done).
+pub async fn converge(
+    c: &EcsClients,
+    desired: &DesiredEcsPipeline,
+    owner: &str,
+) -> Result<(), AwsError> {
+    let mut d = desired.clone();
+    for tags in [
+        &mut d.task_role.tags,
+        &mut d.execution_role.tags,
+        &mut d.state_machine_role.tags,
+        &mut d.task_definition.tags,
+        &mut d.state_machine.tags,
+    ] {
+        *tags = marked(tags, owner);
+    }
+    let desired = &d;
+    artifacts::ensure_spec(&c.s3, &desired.spec.uri, &desired.spec.json, owner).await?;
     for role in [
         &desired.task_role,
         &desired.execution_role,
@@ -96,32 +115,68 @@ pub struct ObservedEcs {
     pub state_machine_role: Option<ObservedRole>,
     pub state_machine: Option<ObservedStateMachine>,
     pub state_machine_tags: BTreeMap<String, String>,
+    /// Every child that exists, the instance's own or not, with its marker.
+    pub found: Vec<Found>,
 }
 
-/// Reads every child of the ECS pipeline `names`. `Ok(None)`: the task definition family has
-/// no ACTIVE revision, so the pipeline is gone (the next create adopts what remains).
+/// Reads every child of the ECS pipeline `names` that is `me`'s. `Ok(None)`: the task
+/// definition family has no ACTIVE revision of `me`'s, so the pipeline is gone.
 pub async fn observe(
     c: &EcsClients,
     names: &EcsNames,
     arns: &EcsArns,
+    me: Option<&str>,
 ) -> Result<Option<ObservedEcs>, AwsError> {
-    let Some(task_definition) = task_definition::find_task_definition(&c.ecs, &names.family)
+    let mut found = Vec::new();
+    let mut note = |kind: &'static str, name: &str, owner: Option<String>| {
+        let mine = is_mine(me, owner.as_deref());
+        found.push(Found {
+            kind,
+            name: name.to_owned(),
+            owner,
+        });
+        mine
+    };
+    let Some(mut task_definition) = task_definition::find_task_definition(&c.ecs, &names.family)
         .await
         .optional()?
     else {
         return Ok(None);
     };
+    let owner = take_marker(&mut task_definition.tags);
+    if !note("ECS Task Definition", &names.family, owner) {
+        return Ok(None);
+    }
     let spec_uri = task_definition.settings.spec_uri();
     let spec = read_spec(&c.s3, spec_uri.as_ref()).await?;
-    let task_role = iam_role::observe_role(&c.iam, &names.task_role, TASK_POLICY_NAME).await?;
-    let execution_role =
-        iam_role::observe_role(&c.iam, &names.execution_role, EXECUTION_POLICY_NAME).await?;
-    let state_machine_role =
-        iam_role::observe_role(&c.iam, &names.state_machine_role, STATE_MACHINE_POLICY_NAME)
-            .await?;
-    let (state_machine, state_machine_tags) =
+    let mut roles = Vec::new();
+    for (name, policy) in [
+        (&names.task_role, TASK_POLICY_NAME),
+        (&names.execution_role, EXECUTION_POLICY_NAME),
+        (&names.state_machine_role, STATE_MACHINE_POLICY_NAME),
+    ] {
+        let role = match iam_role::observe_role(&c.iam, name, policy).await? {
+            Some(mut r) => {
+                let owner = take_marker(&mut r.tags);
+                note("IAM Role", name, owner).then_some(r)
+            }
+            None => None,
+        };
+        roles.push(role);
+    }
+    let [task_role, execution_role, state_machine_role]: [Option<ObservedRole>; 3] =
+        roles.try_into().unwrap_or_default();
+    let (mut state_machine, mut state_machine_tags) =
         observe_state_machine(&c.sfn, &arns.state_machine).await?;
+    if state_machine.is_some() {
+        let owner = take_marker(&mut state_machine_tags);
+        if !note("Step Functions State Machine", &arns.state_machine, owner) {
+            state_machine = None;
+            state_machine_tags = BTreeMap::new();
+        }
+    }
     Ok(Some(ObservedEcs {
+        found,
         folder: spec_uri.as_ref().and_then(folder_of_spec),
         spec_uri,
         spec,
@@ -142,25 +197,51 @@ pub async fn exists(c: &EcsClients, names: &EcsNames) -> Result<bool, AwsError> 
         .is_some())
 }
 
-/// Deletes every child, dependents first; missing children are fine. `folder` is the artifact
-/// folder (deleted with everything in it).
+/// Deletes every child that is `me`'s, dependents first; missing children are fine. `spec` is
+/// the spec object's key (the only object an ECS pipeline writes).
 pub async fn destroy(
     c: &EcsClients,
     names: &EcsNames,
     arns: &EcsArns,
-    folder: Option<&S3Uri>,
+    spec: Option<&S3Uri>,
+    me: Option<&str>,
 ) -> Result<(), AwsError> {
-    state_machine::delete_state_machine(&c.sfn, &arns.state_machine).await?;
-    task_definition::delete_family(&c.ecs, &names.family).await?;
+    let mine = |tags: &mut BTreeMap<String, String>| is_mine(me, take_marker(tags).as_deref());
+    if let Some(sm) = state_machine::find_state_machine(&c.sfn, &arns.state_machine)
+        .await
+        .optional()?
+    {
+        let mut tags = state_machine::state_machine_tags(&c.sfn, &sm.arn).await?;
+        if mine(&mut tags) {
+            state_machine::delete_state_machine(&c.sfn, &arns.state_machine).await?;
+        }
+    }
+    if let Some(mut td) = task_definition::find_task_definition(&c.ecs, &names.family)
+        .await
+        .optional()?
+    {
+        if mine(&mut td.tags) {
+            task_definition::delete_family(&c.ecs, &names.family).await?;
+        }
+    }
     for role in [
         &names.state_machine_role,
         &names.execution_role,
         &names.task_role,
     ] {
-        iam_role::delete_role(&c.iam, role).await?;
+        if let Some(r) = iam_role::find_role(&c.iam, role).await.optional()? {
+            let mut tags: BTreeMap<String, String> = r
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect();
+            if mine(&mut tags) {
+                iam_role::delete_role(&c.iam, role).await?;
+            }
+        }
     }
-    if let Some(folder) = folder {
-        artifacts::delete_folder(&c.s3, folder).await?;
+    if let Some(spec) = spec {
+        artifacts::delete_owned(&c.s3, spec, me).await?;
     }
     Ok(())
 }

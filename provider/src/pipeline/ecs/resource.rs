@@ -7,15 +7,16 @@ use super::expand::{DesiredEcsPipeline, EcsArns, EcsExpandInput, EcsNames, expan
 use super::lifecycle::{self, EcsClients};
 use super::schema::MIRRORED;
 use super::state::{refreshed, set_planned};
-use crate::aws::{AwsError, artifacts};
+use crate::aws::{AwsError, OptionalExt, artifacts};
 use crate::framework::{
     ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value,
 };
 use crate::pipeline::model::PipelineConfig;
 use crate::pipeline::names::AwsEnv;
+use crate::pipeline::ownership::{Found, check_claim, new_instance_id, take_marker};
 use crate::pipeline::resource::{
     PipelineResource, account_in_state, applied, aws_error, converge_error, folder_in_state,
-    resolve,
+    instance_of, resolve,
 };
 use crate::pipeline::values::{Decoded, decode};
 use crate::provider::{AwsContext, Ctx};
@@ -127,14 +128,29 @@ pub async fn apply(
         }
     };
     let clients = EcsClients::new(aws);
+    let me = instance_of(&req.planned_state)
+        .or_else(|| instance_of(&prior))
+        .unwrap_or_else(new_instance_id);
+    // The claim: nothing is written unless every existing child is this instance's.
+    match claimed(&clients, &desired, &me).await {
+        Ok(found) => {
+            if let Err(d) = check_claim(&found, &me, prior.is_null()) {
+                return ApplyResponse::error(prior, d);
+            }
+        }
+        Err(e) => {
+            let d = converge_error(&prior, &e);
+            return ApplyResponse::error(prior, d);
+        }
+    }
     let mut diags = Diagnostics::new();
-    let converged = lifecycle::converge(&clients, &desired).await;
+    let converged = lifecycle::converge(&clients, &desired, &me).await;
     match &converged {
         Ok(()) => {
-            // The artifact location moved: the old folder goes.
-            if let Some(old) = folder_in_state(&prior, &name) {
-                if old != desired.spec.folder {
-                    if let Err(e) = artifacts::delete_folder(&clients.s3, &old).await {
+            // The artifact location moved: the old spec goes.
+            if let Some(old) = spec_in_state(&prior, &name) {
+                if old != desired.spec.uri {
+                    if let Err(e) = artifacts::delete_owned(&clients.s3, &old, Some(&me)).await {
                         diags.push(Diagnostic::warning(
                             "Old artifacts left in S3",
                             e.to_string(),
@@ -145,12 +161,13 @@ pub async fn apply(
         }
         Err(e) => diags.push(converge_error(&prior, e)),
     }
-    let read = lifecycle::observe(&clients, &desired.names, &desired.arns)
+    let read = lifecycle::observe(&clients, &desired.names, &desired.arns, Some(&me))
         .await
         .map(|o| o.map(|o| refreshed(&req.planned_state, &name, &o, &aws.default_tags)));
     applied(
         prior,
         &req.planned_state,
+        &me,
         converged.is_ok(),
         read,
         SHARED_MIRRORED.into_iter().chain(MIRRORED),
@@ -174,9 +191,11 @@ pub async fn observe(
     }
     let env = AwsEnv::new(aws.region(), resource.account(aws, prior).await?);
     let arns = EcsArns::new(&env, &names);
-    Ok(lifecycle::observe(&clients, &names, &arns)
-        .await?
-        .map(|observed| refreshed(prior, name, &observed, &aws.default_tags)))
+    Ok(
+        lifecycle::observe(&clients, &names, &arns, instance_of(prior).as_deref())
+            .await?
+            .map(|observed| refreshed(prior, name, &observed, &aws.default_tags)),
+    )
 }
 
 /// Deletes every child of the ECS pipeline `name`, dependents first.
@@ -192,9 +211,91 @@ pub async fn delete(
     };
     let names = EcsNames::new(name);
     let arns = EcsArns::new(&AwsEnv::new(aws.region(), account), &names);
-    let folder = folder_in_state(&prior, name);
-    match lifecycle::destroy(&EcsClients::new(aws), &names, &arns, folder.as_ref()).await {
+    let spec = spec_in_state(&prior, name);
+    let me = instance_of(&prior);
+    match lifecycle::destroy(
+        &EcsClients::new(aws),
+        &names,
+        &arns,
+        spec.as_ref(),
+        me.as_deref(),
+    )
+    .await
+    {
         Ok(()) => ApplyResponse::default(),
         Err(e) => ApplyResponse::error(prior, aws_error("Cannot delete the pipeline", &e)),
     }
+}
+
+/// The spec object a state names: `spec_uri`, else `spec.json` in its artifact folder.
+fn spec_in_state(state: &Value, name: &str) -> Option<gluepipe_spec::S3Uri> {
+    state
+        .attr("spec_uri")
+        .as_str()
+        .and_then(|u| gluepipe_spec::S3Uri::parse(u).ok())
+        .or_else(|| {
+            folder_in_state(state, name).map(|f| gluepipe_spec::S3Uri {
+                key: format!("{}spec.json", f.key),
+                bucket: f.bucket,
+            })
+        })
+}
+
+/// Every child of `desired` that exists, with its marker (what a create may not take).
+async fn claimed(
+    c: &EcsClients,
+    desired: &DesiredEcsPipeline,
+    me: &str,
+) -> Result<Vec<Found>, AwsError> {
+    let mut found = lifecycle::observe(c, &desired.names, &desired.arns, Some(me))
+        .await?
+        .map(|o| o.found)
+        .unwrap_or_default();
+    if found.is_empty() {
+        // The task definition is another's (or gone): list the rest directly.
+        for (kind, name) in [
+            ("IAM Role", &desired.names.task_role),
+            ("IAM Role", &desired.names.execution_role),
+            ("IAM Role", &desired.names.state_machine_role),
+        ] {
+            if let Some(r) = crate::aws::iam_role::find_role(&c.iam, name)
+                .await
+                .optional()?
+            {
+                let mut tags = r
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect();
+                found.push(Found {
+                    kind,
+                    name: name.clone(),
+                    owner: take_marker(&mut tags),
+                });
+            }
+        }
+        if let Some(td) =
+            crate::aws::ecs_task_definition::find_task_definition(&c.ecs, &desired.names.family)
+                .await
+                .optional()?
+        {
+            let mut tags = td.tags.clone();
+            found.push(Found {
+                kind: "ECS Task Definition",
+                name: desired.names.family.clone(),
+                owner: take_marker(&mut tags),
+            });
+        }
+    }
+    if let Some(meta) = artifacts::find_object(&c.s3, &desired.spec.uri)
+        .await
+        .optional()?
+    {
+        found.push(Found {
+            kind: "S3 Object",
+            name: desired.spec.uri.to_string(),
+            owner: artifacts::marker(&meta),
+        });
+    }
+    Ok(found)
 }

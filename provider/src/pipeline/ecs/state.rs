@@ -74,6 +74,11 @@ pub fn refreshed(
     default_tags: &BTreeMap<String, String>,
 ) -> (Value, Diagnostics) {
     let (mut state, before) = refresh_spec(prior, name, &observed.spec);
+    crate::pipeline::state::set_instance_id(
+        &mut state,
+        prior,
+        observed.found.iter().find_map(|f| f.owner.clone()),
+    );
 
     let target = observed
         .state_machine
@@ -318,6 +323,7 @@ mod tests {
                 role_arn: desired.state_machine.role_arn.clone(),
             }),
             state_machine_tags: desired.tags_all.clone(),
+            found: Vec::new(),
         }
     }
 
