@@ -534,8 +534,8 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
     assert!(statement(&task, "ReadSpec").is_ok(), "{task}");
     assert_no_changes(&tf, "repairing the task role policy")?;
 
-    // Drift: the revision deregistered out of band — the pipeline's anchor is gone, so it is
-    // planned anew, and the apply adopts the roles and state machine that are still there.
+    // Drift: the revision deregistered out of band. No child is the anchor: the pipeline stays
+    // in state, the plan registers a revision in place, and the roles and state machine stay.
     aws.ecs
         .deregister_task_definition()
         .task_definition(&second)
@@ -543,7 +543,16 @@ async fn ecs_pipeline_lifecycle() -> Result<()> {
         .await?;
     let (code, plan) = plan_code(&tf)?;
     assert_eq!(code, 2);
-    assert!(plan.stdout.contains("1 to add"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("1 to change") && !plan.stdout.contains("must be replaced"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("task_definition_arn") && plan.stdout.contains("(known after apply)"),
+        "{}",
+        plan.stdout
+    );
     apply(&tf)?;
     let third = verify_task_definition(&aws, "1.1", "2048", "ARM64").await?;
     assert_ne!(third, second);

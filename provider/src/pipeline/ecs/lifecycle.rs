@@ -4,8 +4,8 @@
 //!   definition → state machine. Create and update are the same walk, so children left by a
 //!   failed create are adopted. A task definition whose settings differ from the desired ones
 //!   gets a new revision, and the revisions it supersedes are deregistered.
-//! - [`observe`]: reads every child back. The task definition family is the anchor: without an
-//!   ACTIVE revision the pipeline is gone.
+//! - [`observe`]: reads every child back. No child is the anchor: the pipeline is gone only when
+//!   none of its own children is left.
 //! - [`destroy`]: state machine → task definitions (deregistered, then deleted) → roles →
 //!   spec object; missing children are fine, and children another instance owns stay.
 //!
@@ -102,11 +102,13 @@ pub async fn converge_task_definition(
     Ok(arn)
 }
 
-/// Everything AWS says about an ECS pipeline's children. `None`: that child does not exist.
+/// Everything AWS says about an ECS pipeline's children that are the instance's own. `None`:
+/// that child does not exist (or is another instance's).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ObservedEcs {
-    pub task_definition: ObservedTaskDefinition,
-    /// The spec the task runs (from its entry point) and its folder.
+    pub task_definition: Option<ObservedTaskDefinition>,
+    /// The spec the task runs (from its entry point, else the one the state knows) and its
+    /// folder.
     pub spec_uri: Option<S3Uri>,
     pub folder: Option<S3Uri>,
     pub spec: SpecObject,
@@ -119,14 +121,29 @@ pub struct ObservedEcs {
     pub found: Vec<Found>,
 }
 
-/// Reads every child of the ECS pipeline `names` that is `me`'s. `Ok(None)`: the task
-/// definition family has no ACTIVE revision of `me`'s, so the pipeline is gone.
+impl ObservedEcs {
+    /// Whether any child of `me` exists (if none, the pipeline is gone).
+    pub fn any_mine(&self, me: Option<&str>) -> bool {
+        self.found.iter().any(|f| is_mine(me, f.owner.as_deref()))
+    }
+
+    /// The marker the instance's children carry (an import takes it over).
+    pub fn owner(&self) -> Option<String> {
+        self.found.iter().find_map(|f| f.owner.clone())
+    }
+}
+
+/// Reads every child of the ECS pipeline `names` that is `me`'s (`None`: an import, whose
+/// children are all taken). No child is the anchor: a task definition deregistered out of band
+/// is drift like any other. The spec is where the task definition says, else at `known_spec`
+/// (the state's or the desired URI). Children marked by another instance are in `found` only.
 pub async fn observe(
     c: &EcsClients,
     names: &EcsNames,
     arns: &EcsArns,
+    known_spec: Option<&S3Uri>,
     me: Option<&str>,
-) -> Result<Option<ObservedEcs>, AwsError> {
+) -> Result<ObservedEcs, AwsError> {
     let mut found = Vec::new();
     let mut note = |kind: &'static str, name: &str, owner: Option<String>| {
         let mine = is_mine(me, owner.as_deref());
@@ -137,18 +154,28 @@ pub async fn observe(
         });
         mine
     };
-    let Some(mut task_definition) = task_definition::find_task_definition(&c.ecs, &names.family)
+    let mut task_definition = None;
+    if let Some(mut td) = task_definition::find_task_definition(&c.ecs, &names.family)
         .await
         .optional()?
-    else {
-        return Ok(None);
-    };
-    let owner = take_marker(&mut task_definition.tags);
-    if !note("ECS Task Definition", &names.family, owner) {
-        return Ok(None);
+    {
+        let owner = take_marker(&mut td.tags);
+        if note("ECS Task Definition", &names.family, owner) {
+            task_definition = Some(td);
+        }
     }
-    let spec_uri = task_definition.settings.spec_uri();
-    let spec = read_spec(&c.s3, spec_uri.as_ref()).await?;
+    let spec_uri = task_definition
+        .as_ref()
+        .and_then(|td| td.settings.spec_uri())
+        .or_else(|| known_spec.cloned());
+    let mut spec = SpecObject::Missing;
+    if let Some(uri) = &spec_uri {
+        if let Some(meta) = artifacts::find_object(&c.s3, uri).await.optional()? {
+            if note("S3 Object", &uri.to_string(), artifacts::marker(&meta)) {
+                spec = read_spec(&c.s3, Some(uri)).await?;
+            }
+        }
+    }
     let mut roles = Vec::new();
     for (name, policy) in [
         (&names.task_role, TASK_POLICY_NAME),
@@ -175,7 +202,7 @@ pub async fn observe(
             state_machine_tags = BTreeMap::new();
         }
     }
-    Ok(Some(ObservedEcs {
+    Ok(ObservedEcs {
         found,
         folder: spec_uri.as_ref().and_then(folder_of_spec),
         spec_uri,
@@ -186,7 +213,7 @@ pub async fn observe(
         state_machine_role,
         state_machine,
         state_machine_tags,
-    }))
+    })
 }
 
 /// Whether anything of an ECS pipeline named `names.family` exists (import: which runtime).

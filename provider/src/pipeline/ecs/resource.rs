@@ -7,13 +7,13 @@ use super::expand::{DesiredEcsPipeline, EcsArns, EcsExpandInput, EcsNames, expan
 use super::lifecycle::{self, EcsClients};
 use super::schema::MIRRORED;
 use super::state::{refreshed, set_planned};
-use crate::aws::{AwsError, OptionalExt, artifacts};
+use crate::aws::{AwsError, artifacts};
 use crate::framework::{
     ApplyRequest, ApplyResponse, Diagnostic, Diagnostics, PlanRequest, PlanResponse, Value,
 };
 use crate::pipeline::model::PipelineConfig;
 use crate::pipeline::names::AwsEnv;
-use crate::pipeline::ownership::{Found, check_claim, new_instance_id, take_marker};
+use crate::pipeline::ownership::{Found, check_claim, new_instance_id};
 use crate::pipeline::resource::{
     PipelineResource, account_in_state, applied, aws_error, converge_error, folder_in_state,
     instance_of, resolve,
@@ -161,9 +161,18 @@ pub async fn apply(
         }
         Err(e) => diags.push(converge_error(&prior, e)),
     }
-    let read = lifecycle::observe(&clients, &desired.names, &desired.arns, Some(&me))
-        .await
-        .map(|o| o.map(|o| refreshed(&req.planned_state, &name, &o, &aws.default_tags)));
+    let read = lifecycle::observe(
+        &clients,
+        &desired.names,
+        &desired.arns,
+        Some(&desired.spec.uri),
+        Some(&me),
+    )
+    .await
+    .map(|o| {
+        o.any_mine(Some(&me))
+            .then(|| refreshed(&req.planned_state, &name, &o, &aws.default_tags))
+    });
     applied(
         prior,
         &req.planned_state,
@@ -175,8 +184,8 @@ pub async fn apply(
     )
 }
 
-/// Reads every child of the ECS pipeline `name`; `None` if its task definition family has no
-/// ACTIVE revision (the pipeline is gone).
+/// Reads every child of the ECS pipeline `name`; `None` if none of the instance's own children
+/// is left (the pipeline is gone).
 pub async fn observe(
     resource: &PipelineResource,
     aws: &AwsContext,
@@ -191,11 +200,18 @@ pub async fn observe(
     }
     let env = AwsEnv::new(aws.region(), resource.account(aws, prior).await?);
     let arns = EcsArns::new(&env, &names);
-    Ok(
-        lifecycle::observe(&clients, &names, &arns, instance_of(prior).as_deref())
-            .await?
-            .map(|observed| refreshed(prior, name, &observed, &aws.default_tags)),
+    let me = instance_of(prior);
+    let observed = lifecycle::observe(
+        &clients,
+        &names,
+        &arns,
+        spec_in_state(prior, name).as_ref(),
+        me.as_deref(),
     )
+    .await?;
+    Ok(observed
+        .any_mine(me.as_deref())
+        .then(|| refreshed(prior, name, &observed, &aws.default_tags)))
 }
 
 /// Deletes every child of the ECS pipeline `name`, dependents first.
@@ -247,55 +263,13 @@ async fn claimed(
     desired: &DesiredEcsPipeline,
     me: &str,
 ) -> Result<Vec<Found>, AwsError> {
-    let mut found = lifecycle::observe(c, &desired.names, &desired.arns, Some(me))
-        .await?
-        .map(|o| o.found)
-        .unwrap_or_default();
-    if found.is_empty() {
-        // The task definition is another's (or gone): list the rest directly.
-        for (kind, name) in [
-            ("IAM Role", &desired.names.task_role),
-            ("IAM Role", &desired.names.execution_role),
-            ("IAM Role", &desired.names.state_machine_role),
-        ] {
-            if let Some(r) = crate::aws::iam_role::find_role(&c.iam, name)
-                .await
-                .optional()?
-            {
-                let mut tags = r
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect();
-                found.push(Found {
-                    kind,
-                    name: name.clone(),
-                    owner: take_marker(&mut tags),
-                });
-            }
-        }
-        if let Some(td) =
-            crate::aws::ecs_task_definition::find_task_definition(&c.ecs, &desired.names.family)
-                .await
-                .optional()?
-        {
-            let mut tags = td.tags.clone();
-            found.push(Found {
-                kind: "ECS Task Definition",
-                name: desired.names.family.clone(),
-                owner: take_marker(&mut tags),
-            });
-        }
-    }
-    if let Some(meta) = artifacts::find_object(&c.s3, &desired.spec.uri)
-        .await
-        .optional()?
-    {
-        found.push(Found {
-            kind: "S3 Object",
-            name: desired.spec.uri.to_string(),
-            owner: artifacts::marker(&meta),
-        });
-    }
-    Ok(found)
+    let observed = lifecycle::observe(
+        c,
+        &desired.names,
+        &desired.arns,
+        Some(&desired.spec.uri),
+        Some(me),
+    )
+    .await?;
+    Ok(observed.found)
 }

@@ -93,17 +93,21 @@ pub fn refreshed(
         state.set_attr("runtime", block);
     }
 
-    let td = &observed.task_definition;
+    // A task definition deregistered out of band: its attributes go null, so the plan shows
+    // the drift and the next apply registers a revision again.
+    let td = observed.task_definition.as_ref();
     let (task_role, execution_role, sm_role) = (
         observed.task_role.as_ref(),
         observed.execution_role.as_ref(),
         observed.state_machine_role.as_ref(),
     );
     let sm = observed.state_machine.as_ref();
-    let task_definition = match parse_settings(prior.attr("task_definition")) {
-        Some(s) if s == td.settings => prior.attr("task_definition").clone(),
-        _ => Value::from(td.settings.to_json()),
+    let task_definition = match (td, parse_settings(prior.attr("task_definition"))) {
+        (None, _) => Value::Null,
+        (Some(td), Some(s)) if s == td.settings => prior.attr("task_definition").clone(),
+        (Some(td), _) => Value::from(td.settings.to_json()),
     };
+    let td_role = |role: fn(&TaskDefinitionSettings) -> &str| td.map_or("", |td| role(&td.settings));
     for (attr, value) in [
         ("id", Value::from(name)),
         (
@@ -113,15 +117,18 @@ pub fn refreshed(
                 _ => Value::Null,
             },
         ),
-        ("task_definition_arn", Value::from(&td.arn)),
+        (
+            "task_definition_arn",
+            td.map_or(Value::Null, |td| Value::from(&td.arn)),
+        ),
         ("task_definition", task_definition),
         (
             "task_role_arn",
-            role_arn(task_role, &td.settings.task_role_arn),
+            role_arn(task_role, td_role(|s| &s.task_role_arn)),
         ),
         (
             "execution_role_arn",
-            role_arn(execution_role, &td.settings.execution_role_arn),
+            role_arn(execution_role, td_role(|s| &s.execution_role_arn)),
         ),
         (
             "state_machine_role_arn",
@@ -137,8 +144,9 @@ pub fn refreshed(
         state.set_attr(attr, Value::Null);
     }
 
-    // The task definition is the anchor: its tags stand for the pipeline's when all agree.
-    let children: Vec<&BTreeMap<String, String>> = std::iter::once(&td.tags)
+    let children: Vec<&BTreeMap<String, String>> = td
+        .map(|td| &td.tags)
+        .into_iter()
         .chain(
             [task_role, execution_role, sm_role]
                 .into_iter()
@@ -167,8 +175,8 @@ fn observed_runtime(
     target: Option<&RunTaskTarget>,
 ) -> RuntimeConfig {
     let prior = &before.ecs;
-    let settings = &observed.task_definition.settings;
-    let container = settings.container_definitions.first();
+    let settings = observed.task_definition.as_ref().map(|td| &td.settings);
+    let container = settings.and_then(|s| s.container_definitions.first());
     let number = |text: &str, fallback: i64| text.parse().unwrap_or(fallback);
     let ecs = EcsSettings {
         cluster: match (target, &observed.state_machine) {
@@ -186,13 +194,14 @@ fn observed_runtime(
             |t| t.security_groups.clone(),
         ),
         image: container.map_or_else(|| prior.image.clone(), |c| c.image.clone()),
-        cpu: number(&settings.cpu, prior.cpu),
-        memory: number(&settings.memory, prior.memory),
+        cpu: settings.map_or(prior.cpu, |s| number(&s.cpu, prior.cpu)),
+        memory: settings.map_or(prior.memory, |s| number(&s.memory, prior.memory)),
         assign_public_ip: target.map_or(prior.assign_public_ip, |t| t.assign_public_ip),
-        cpu_architecture: if settings.runtime_platform.cpu_architecture.is_empty() {
-            prior.cpu_architecture.clone()
-        } else {
-            settings.runtime_platform.cpu_architecture.clone()
+        cpu_architecture: match settings {
+            Some(s) if !s.runtime_platform.cpu_architecture.is_empty() => {
+                s.runtime_platform.cpu_architecture.clone()
+            }
+            _ => prior.cpu_architecture.clone(),
         },
     };
     let (artifact_bucket, artifact_prefix) =
@@ -306,11 +315,11 @@ mod tests {
             tags: r.tags.clone(),
         };
         ObservedEcs {
-            task_definition: ObservedTaskDefinition {
+            task_definition: Some(ObservedTaskDefinition {
                 arn: TD_ARN.into(),
                 settings: desired.task_definition.settings.clone(),
                 tags: desired.tags_all.clone(),
-            },
+            }),
             spec_uri: Some(desired.spec.uri.clone()),
             folder: Some(desired.spec.folder.clone()),
             spec: SpecObject::Present(Box::new(config.spec.clone())),
@@ -393,8 +402,9 @@ mod tests {
         );
 
         let mut o = observed(&desired, &config);
-        o.task_definition.settings.container_definitions[0].image = "other:2".into();
-        o.task_definition.settings.memory = "4096".into();
+        let td = o.task_definition.as_mut().unwrap();
+        td.settings.container_definitions[0].image = "other:2".into();
+        td.settings.memory = "4096".into();
         o.task_role.as_mut().unwrap().policy =
             Some(r#"{"Version":"2012-10-17","Statement":[]}"#.into());
         o.state_machine = None;
