@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_glue::Client;
-use aws_sdk_glue::error::DisplayErrorContext;
+use aws_sdk_glue::error::ProvideErrorMetadata;
 use aws_sdk_glue::types::{Column, PartitionInput, SerDeInfo, StorageDescriptor, TableInput};
 use gluepipe_spec::pipeline::Compression;
 use gluepipe_spec::{GlueType, Location, parse_glue_type};
@@ -554,7 +554,7 @@ fn parquet_compression_name(compression: Compression) -> &'static str {
     }
 }
 
-fn failed<E: std::error::Error + 'static>(
+fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     op: &'static str,
     database: &str,
     table: &str,
@@ -564,7 +564,7 @@ fn failed<E: std::error::Error + 'static>(
         op,
         database: database.to_string(),
         table: table.to_string(),
-        message: DisplayErrorContext(&err).to_string(),
+        message: gluepipe_spec::aws_error::describe(&err),
     }
 }
 

@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod mapping;
 pub mod progress;
 pub mod quality;
+pub mod reason;
 pub mod rejects;
 pub mod run;
 pub mod run_history;

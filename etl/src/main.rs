@@ -22,6 +22,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if e.use_stderr() {
+                gluepipe_etl::reason::record(&e.render().to_string());
+            }
             return ExitCode::from(if e.use_stderr() {
                 exit::USAGE
             } else {
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn report(err: &anyhow::Error, format: LogFormat) {
+    gluepipe_etl::reason::record(&format!("{err:#}"));
     match format {
         LogFormat::Text => eprintln!("error: {err:#}"),
         LogFormat::Json => {

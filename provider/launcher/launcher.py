@@ -8,7 +8,12 @@ The gluepipe Terraform provider uploads this file and makes it the job's script.
 4. runs `gluepipe-etl run SPEC --results FILE`, adding flags for the run arguments that override
    the spec (`--input`, `--output`, `--on_dq_failure`, ...), and streams its output to the job log;
 5. ends the run by the binary's exit code: 0 succeeds; 3 (data quality) fails naming the rules that
-   failed; anything else fails with the binary's last error line.
+   failed; anything else fails with the binary's one-line reason, which it writes to the file
+   named by `GLUEPIPE_REASON_FILE` (else its last stderr line), its CLI flags named as the run
+   arguments and attributes they come from.
+
+A run argument the launcher does not know (`--ouput`) fails the run before anything is fetched,
+listing the run arguments there are; the arguments Glue itself passes are accepted.
 
 A scaled-out pipeline's state machine runs the job in one of three more modes (`--gluepipe_mode`):
 - `shard`: convert one batch of the source's objects, `--gluepipe_shard_inputs` (JSON, as the
@@ -75,6 +80,35 @@ OVERRIDES = {
 }
 # Overrides whose value may list several items, separated by commas.
 MULTI_VALUED = {"input"}
+# What each override stands for in the configuration, for messages in the user's terms.
+OVERRIDDEN = {
+    "input": "the source",
+    "output": "target.path",
+    "on_dq_failure": "data_quality.on_failure",
+    "compression": "target.compression",
+    "partition_by": "target.partition_by",
+    "write_mode": "target.write_mode",
+    "max_bad_records": "max_bad_records",
+}
+
+# Where gluepipe-etl writes its one-line reason for failing (read after it exits).
+REASON_FILE_ENV = "GLUEPIPE_REASON_FILE"
+
+# Arguments Glue passes or reads itself (its special job parameters, '-' read as '_'; its own
+# ids and paths are capitalised: JOB_RUN_ID, TempDir, scriptLocation), and the provider's; any
+# other key is a mistyped run argument.
+GLUE_ARGS = frozenset({
+    "job_language", "job_bookmark_option", "job_bookmark_from", "job_bookmark_to", "class",
+    "extra_py_files", "extra_jars", "extra_files", "user_jars_first", "use_postgres_driver",
+    "additional_python_modules", "python_modules_installer_option", "python_version", "conf",
+    "datalake_formats", "security_configuration", "encryption_type", "library_set",
+    "disable_proxy_v2", "auto_scale_within_microbatch", "customer_driver_env_vars",
+    "customer_executor_env_vars", "write_shuffle_files_to_s3", "write_shuffle_spills_to_s3",
+    "shuffle_storage_path", "spark_event_logs_path", "executor_cores",
+})
+GLUE_ARG_PREFIXES = ("enable_", "continuous_log_")
+PROVIDER_ARGS = frozenset({ARG_SPEC_URI, ARG_ETL_URI, ARG_ETL_SHA256, ARG_MODE, ARG_RUN_ID,
+                           ARG_EVALUATED_AT, ARG_SHARD_INPUTS})
 
 
 class LaunchError(Exception):
@@ -98,6 +132,54 @@ def parse_job_args(argv):
             args[key] = ""
         i += 1
     return args
+
+
+def known_run_arguments():
+    """The run arguments there are, as the docs name them: `--output (target.path)`, ..."""
+    return ", ".join("--{} ({})".format(k, OVERRIDDEN[k]) for k in OVERRIDES)
+
+
+def check_run_arguments(args):
+    """Refuses a key that is neither a run argument, the provider's, nor Glue's own."""
+    unknown = sorted(
+        k for k in args
+        if k not in OVERRIDES and k not in PROVIDER_ARGS and k not in GLUE_ARGS
+        and not k.startswith(GLUE_ARG_PREFIXES) and k == k.lower()
+    )
+    if unknown:
+        raise LaunchError("unknown run argument{} {}; the run arguments are {}".format(
+            "s" if len(unknown) > 1 else "", ", ".join("--" + k for k in unknown),
+            known_run_arguments()))
+
+
+def in_user_terms(reason):
+    """The ETL's reason with its CLI flags (`--on-dq-failure <ON_DQ_FAILURE>`) named as the run
+    arguments that set them (`run argument --on_dq_failure (data_quality.on_failure)`)."""
+    for key, flag in OVERRIDES.items():
+        name = "run argument --{} ({})".format(key, OVERRIDDEN[key])
+        placeholder = " <{}>".format(flag[2:].replace("-", "_").upper())
+        for text in ("'" + flag + placeholder + "'", flag + placeholder, "'" + flag + "'"):
+            reason = reason.replace(text, name)
+        reason = re_flag(flag).sub(name, reason)
+    return reason.replace(" For more information, try '--help'.", "").strip()
+
+
+def re_flag(flag):
+    import re
+
+    return re.compile(re.escape(flag) + r"(?![\w-])")
+
+
+def read_reason(path):
+    """The first non-empty line of the reason file, or None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.strip():
+                    return line.strip()
+    except OSError:
+        pass
+    return None
 
 
 def split_s3_uri(uri):
@@ -228,12 +310,13 @@ def override_flags(args):
     return flags
 
 
-def run_streaming(command, out=None, err=None):
+def run_streaming(command, out=None, err=None, env=None):
     """Runs `command`, copying its stdout and stderr line by line as they come (so the job log
     shows progress), and returns (exit code, last non-empty stderr line)."""
     out = out or sys.stdout
     err = err or sys.stderr
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, env=env)
     last = {"line": ""}
 
     def pump(stream, sink, remember):
@@ -355,6 +438,7 @@ def launch_in(argv, s3, workdir, out, err):
         import boto3  # only needed where it runs for real
 
         s3 = boto3.client("s3")
+    check_run_arguments(args)
     mode = run_mode(args)
     job_run_id = args.get("JOB_RUN_ID", "local")
     items = write_shard_inputs(args, workdir) if mode == MODE_SHARD else None
@@ -368,8 +452,13 @@ def launch_in(argv, s3, workdir, out, err):
     command = etl_command(binary, spec, results, args, mode, items)
     out.write("gluepipe: running {}\n".format(" ".join(command[1:])))
     out.flush()
-    code, last = run_streaming(command, out, err)
-    message = outcome_message(code, last, results)
+    reason_path = os.path.join(workdir, "reason.txt")
+    if os.path.exists(reason_path):  # an earlier run's reason is not this one's
+        os.remove(reason_path)
+    env = dict(os.environ, **{REASON_FILE_ENV: reason_path})
+    code, last = run_streaming(command, out, err, env)
+    reason = read_reason(reason_path)
+    message = outcome_message(code, in_user_terms(reason) if reason else last, results)
     # A shard's outcome is in its state file and the merge keeps the record; a discard has none.
     if mode in (MODE_RUN, MODE_MERGE):
         keep_run_record(s3, results, spec, args, job_run_id, out)

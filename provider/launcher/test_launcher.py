@@ -399,6 +399,51 @@ class LauncherTest(unittest.TestCase):
         message = self.launch(fixture)
         self.assertEqual(message, "gluepipe-etl failed with exit code 1: error: s3://raw/a.json line 7: expected value")
 
+    def test_the_reason_file_is_reported_not_the_last_stderr_line(self):
+        fixture = Fixture(stand_in_binary("""
+            echo "s3://raw/a.json line 7: expected value" > "$GLUEPIPE_REASON_FILE"
+            echo "error: s3://raw/a.json line 7: expected value" >&2
+            echo "" >&2
+            echo "For more information, try '--help'." >&2
+            exit 1
+        """))
+        message = self.launch(fixture)
+        self.assertEqual(message, "gluepipe-etl failed with exit code 1: s3://raw/a.json line 7: expected value")
+
+    def test_the_reason_names_run_arguments_not_etl_flags(self):
+        fixture = Fixture(stand_in_binary("""
+            echo "invalid value 'stop' for '--on-dq-failure <ON_DQ_FAILURE>' [possible values: fail, warn, quarantine]" > "$GLUEPIPE_REASON_FILE"
+            echo "For more information, try '--help'." >&2
+            exit 2
+        """))
+        message = self.launch(fixture, "--on_dq_failure", "stop")
+        self.assertIn("run argument --on_dq_failure (data_quality.on_failure)", message)
+        self.assertNotIn("--on-dq-failure", message)
+        self.assertNotIn("--help", message)
+
+    def test_a_stale_reason_file_is_not_reported(self):
+        with open(os.path.join(self.workdir, "reason.txt"), "w") as f:
+            f.write("an earlier run's reason\n")
+        fixture = Fixture(stand_in_binary("echo 'error: this run' >&2; exit 1\n"))
+        self.assertEqual(self.launch(fixture), "gluepipe-etl failed with exit code 1: error: this run")
+
+    def test_unknown_run_arguments_are_refused_with_the_known_ones(self):
+        fixture = Fixture(stand_in_binary("exit 0\n"))
+        with self.assertRaises(launcher.LaunchError) as ctx:
+            self.launch(fixture, "--ouput", "s3://curated/x/")
+        text = str(ctx.exception)
+        self.assertIn("unknown run argument --ouput", text)
+        self.assertIn("--output (target.path)", text)
+        self.assertIn("--on_dq_failure (data_quality.on_failure)", text)
+        self.assertEqual(fixture.s3.downloads, [], "refused before anything is fetched")
+
+    def test_arguments_glue_itself_passes_are_accepted(self):
+        fixture = Fixture(stand_in_binary("exit 0\n"))
+        message = self.launch(fixture, "--job-bookmark-option", "job-bookmark-disable",
+                              "--TempDir", "s3://tmp/", "--enable-metrics", "--JOB_ID", "j_1",
+                              "--scriptLocation", "s3://a/launcher.py", "--output", "s3://c/x/")
+        self.assertIsNone(message, self.out.getvalue())
+
     def test_killed_binary(self):
         fixture = Fixture(stand_in_binary("kill -9 $$\n"))
         self.assertEqual(self.launch(fixture), "gluepipe-etl was killed by signal 9")

@@ -12,6 +12,8 @@ use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
+use crate::aws::call_log::CallLog;
+use crate::aws::retry::STOP;
 use crate::framework::{
     Attribute, AttributePath, ConfigureRequest, Diagnostics, Provider, ProviderData, Schema, Type,
     Value,
@@ -25,7 +27,8 @@ pub struct AwsContext {
     pub sdk: aws_config::SdkConfig,
     /// The endpoint every service uses, when overridden (emulators).
     pub endpoint_url: Option<String>,
-    /// `default_tags`: merged into every taggable resource's `tags_all`.
+    /// `default_tags`: merged into every taggable resource's `tags_all`. Empty while they
+    /// depend on values known only after apply (the framework then plans `tags_all` unknown).
     pub default_tags: BTreeMap<String, String>,
 }
 
@@ -34,7 +37,10 @@ pub type Ctx = ProviderData<AwsContext>;
 
 impl AwsContext {
     pub fn glue(&self) -> aws_sdk_glue::Client {
-        aws_sdk_glue::Client::new(&self.sdk)
+        let config = aws_sdk_glue::config::Builder::from(&self.sdk)
+            .interceptor(CallLog)
+            .build();
+        aws_sdk_glue::Client::from_conf(config)
     }
 
     /// S3 with path-style addressing when the endpoint is overridden:
@@ -42,16 +48,37 @@ impl AwsContext {
     pub fn s3(&self) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.sdk)
             .force_path_style(self.endpoint_url.is_some())
+            .interceptor(CallLog)
             .build();
         aws_sdk_s3::Client::from_conf(config)
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.sdk)
+        let config = aws_sdk_iam::config::Builder::from(&self.sdk)
+            .interceptor(CallLog)
+            .build();
+        aws_sdk_iam::Client::from_conf(config)
     }
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
-        aws_sdk_sfn::Client::new(&self.sdk)
+        let config = aws_sdk_sfn::config::Builder::from(&self.sdk)
+            .interceptor(CallLog)
+            .build();
+        aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    pub fn ecs(&self) -> aws_sdk_ecs::Client {
+        let config = aws_sdk_ecs::config::Builder::from(&self.sdk)
+            .interceptor(CallLog)
+            .build();
+        aws_sdk_ecs::Client::from_conf(config)
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        let config = aws_sdk_sts::config::Builder::from(&self.sdk)
+            .interceptor(CallLog)
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
     }
 
     /// The configured region (always set: configure fails without one).
@@ -108,6 +135,16 @@ impl Provider for GluepipeProvider {
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         validate_config(config)
+    }
+
+    /// Only tags can wait (they make `tags_all`); where to reach AWS (region, profile,
+    /// endpoint, retries) cannot.
+    fn deferrable(&self, attribute: &str) -> Option<&'static [&'static str]> {
+        (attribute == "default_tags").then_some(&["tags_all"])
+    }
+
+    async fn stop(&self) {
+        STOP.request();
     }
 
     async fn configure(&self, req: ConfigureRequest) -> Result<AwsContext, Diagnostics> {

@@ -5,10 +5,13 @@
 //! - [`column_name`]: column names as Glue compares them (case-insensitive, never empty);
 //! - [`field_path`]: dotted paths into nested fields (mapping `from`, DQ columns, `records_path`);
 //! - [`location`]: `s3://` URIs and local paths;
-//! - [`version`]: the release version and the ETL binary's version marker.
+//! - [`version`]: the release version and the ETL binary's version marker;
+//! - `aws_error` (feature `aws`): AWS errors rendered as operation, code and message.
 //!
-//! No I/O, no AWS, no CLI here.
+//! No I/O, no AWS calls, no CLI here.
 
+#[cfg(feature = "aws")]
+pub mod aws_error;
 pub mod column_name;
 pub mod dqdl;
 pub mod field_path;

@@ -383,10 +383,9 @@ impl PipelineSpec {
                 Err(e) => push(
                     vec![Field("data_quality"), Field("ruleset")],
                     "Invalid DQDL ruleset",
-                    format!(
-                        "line {}, column {}: {}\n{}",
-                        e.line, e.column, e.message, e.source_line
-                    ),
+                    // The ruleset may come from a sensitive variable (Terraform does not say
+                    // so to providers): the position, never its text.
+                    e.without_input(),
                 ),
                 Ok(ruleset)
                     if dq.on_failure == OnFailure::Quarantine
@@ -809,6 +808,39 @@ mod tests {
             issues(&spec),
             ["source.catalog_database: Invalid catalog name"]
         );
+    }
+
+    #[test]
+    fn ruleset_errors_give_the_position_not_the_text() {
+        let secret = "s3cr3t-4111111111111111";
+        for ruleset in [
+            format!("Rules = [ ColumnCount > \"{secret}\" ]"),
+            format!("Rules = [ ColumnValues \"{secret}\" in [ 1, ]"),
+            format!("Rules = [ {secret} > 1 ]"),
+            format!("Rules = [ IsComplete \"{secret}\" > ]"),
+        ] {
+            let mut spec = minimal();
+            spec.data_quality = Some(DataQuality {
+                ruleset: ruleset.clone(),
+                on_failure: OnFailure::Fail,
+                results_path: None,
+                quarantine_path: None,
+            });
+            let issues = spec.validate();
+            assert_eq!(issues.len(), 1, "{ruleset}: {issues:?}");
+            let issue = &issues[0];
+            assert_eq!(issue.summary, "Invalid DQDL ruleset");
+            assert!(
+                issue.detail.starts_with("line 1, column "),
+                "{}",
+                issue.detail
+            );
+            assert!(
+                !issue.detail.contains("s3cr3t") && !issue.detail.contains("4111"),
+                "{ruleset}: {}",
+                issue.detail
+            );
+        }
     }
 
     #[test]

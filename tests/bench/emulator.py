@@ -27,6 +27,11 @@ it was written against, and refuses to start otherwise):
   does (role names are unique case-insensitively; moto compared them exactly).
 - Fault injection for tests: `POST /_gluepipe/faults` makes the next N calls of one API action fail;
   `POST /_gluepipe/outage` makes every AWS call fail from the Nth on, as if the endpoint went away.
+- With `--iam`, IAM enforcement (see `iam_enforcement.py`): every request is authorized against
+  the caller's policies; the test bench acts as an admin user (`GET /_gluepipe/iam` gives its
+  keys); a job run acts with a session of its job role (its script download, the command's
+  environment, its CloudWatch Logs streams), and a Step Functions execution with its state
+  machine's role.
 
 Control endpoints (JSON bodies), served beside the AWS APIs on the same port:
 - `POST /_gluepipe/job-runner` `{"command": [...], "env": {...}}` — run this command for every
@@ -38,6 +43,8 @@ Control endpoints (JSON bodies), served beside the AWS APIs on the same port:
 - `POST /_gluepipe/outage` `{"after": N}` — the first N AWS calls from now succeed, every later
   one fails with HTTP 503 `ServiceUnavailable` until `{"end": true}`.
 - `GET /_gluepipe/job-runs` — every run the runner started, with its command, exit code and logs.
+- `GET /_gluepipe/iam` — with `--iam`, the admin user's keys; `GET /_gluepipe/denials` — every
+  request IAM denied so far (principal, action, resource).
 """
 
 from __future__ import annotations
@@ -533,12 +540,18 @@ def components(root: Any, kind: type) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
+# Where Glue writes a Python shell run's output and errors (streams named after the run).
+PYTHON_SHELL_LOG_GROUPS = ("/aws-glue/python-jobs/output", "/aws-glue/python-jobs/error")
+
+
 class JobRunner:
     """Executes a local command for every Glue job run; reports its state through GetJobRun."""
 
-    def __init__(self, endpoint: str, workdir: str) -> None:
+    def __init__(self, endpoint: str, workdir: str, iam: Any = None) -> None:
         self.endpoint = endpoint
         self.workdir = workdir
+        # With IAM enforcement, runs act as their job role (an `IamEnforcement`).
+        self.iam = iam
         self.config: dict[str, Any] = {}
         self.lock = threading.Lock()
         self.runs: list[dict[str, Any]] = []
@@ -604,10 +617,16 @@ class JobRunner:
             args += [key, str(value)]
         env = {**os.environ, **self.aws_env(), **config.get("env", {})}
         state: dict[str, Any] = {"started": datetime.datetime.now(datetime.timezone.utc),
-                                 "dir": run_dir, "error": None, "ended": None, "stopped": False}
+                                 "dir": run_dir, "error": None, "ended": None, "stopped": False,
+                                 "lock": threading.Lock()}
         try:
+            if self.iam is not None:
+                state["role"] = self.assume_job_role(run)
+                env.update(state["role"])
+                self.open_log_streams(run, state["role"])
             if config.get("mode") == "script":
-                command = [config.get("python", sys.executable), self.fetch_script(run.job_name, run_dir)]
+                command = [config.get("python", sys.executable),
+                           self.fetch_script(run.job_name, run_dir, state.get("role"))]
             else:
                 command = list(config["command"])
             command += args
@@ -627,15 +646,54 @@ class JobRunner:
             self.runs.append({"run": run, "state": state})
         return state
 
-    def fetch_script(self, job_name: str, run_dir: str) -> str:
+    def job(self, job_name: str) -> Any:
+        from moto.glue.models import glue_backends
+
+        return glue_backends["123456789012"]["us-east-1"].get_job(job_name)
+
+    def assume_job_role(self, run: Any) -> dict[str, str]:
+        """Glue acts for a run with a session of the job's role (its trust policy must let
+        glue.amazonaws.com assume it)."""
+        return self.iam.assume(self.job(run.job_name).role, "glue.amazonaws.com")
+
+    def client(self, service: str, creds: dict[str, str] | None) -> Any:
         import boto3
 
-        glue = boto3.client("glue", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-        location = glue.get_job(JobName=job_name)["Job"]["Command"]["ScriptLocation"]
+        if creds is None:
+            creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+                            aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+                            aws_session_token=creds.get("AWS_SESSION_TOKEN"))
+
+    def open_log_streams(self, run: Any, creds: dict[str, str]) -> None:
+        """As Glue does for a Python shell run, with the job role: the output and error log
+        groups (created when missing) get a stream named after the run."""
+        from moto.logs.models import logs_backends
+
+        logs = self.client("logs", creds)
+        existing = logs_backends["123456789012"]["us-east-1"].groups
+        for group in PYTHON_SHELL_LOG_GROUPS:
+            if group not in existing:
+                logs.create_log_group(logGroupName=group)
+            logs.create_log_stream(logGroupName=group, logStreamName=run.job_run_id)
+
+    def write_logs(self, run: Any, state: dict[str, Any]) -> None:
+        """The run's stdout and stderr into its streams, with the job role."""
+        import time
+
+        logs = self.client("logs", state["role"])
+        for stream, group in zip(("stdout", "stderr"), PYTHON_SHELL_LOG_GROUPS):
+            with open(os.path.join(state["dir"], f"{stream}.log"), "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()[-1000:] or ["(no output)"]
+            now = int(time.time() * 1000)
+            logs.put_log_events(logGroupName=group, logStreamName=run.job_run_id,
+                                logEvents=[{"timestamp": now, "message": line or " "} for line in lines])
+
+    def fetch_script(self, job_name: str, run_dir: str, creds: dict[str, str] | None = None) -> str:
+        location = self.job(job_name).command["ScriptLocation"]
         bucket, _, key = location.removeprefix("s3://").partition("/")
-        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        s3 = self.client("s3", creds)
         path = os.path.join(run_dir, os.path.basename(key) or "script.py")
         s3.download_file(bucket, key, path)
         return path
@@ -649,6 +707,11 @@ class JobRunner:
         code = process.poll()
         if code is None:
             return "RUNNING"
+        with state["lock"]:  # GetJobRun calls poll from several threads; one ends the run
+            self.end(run, state, code)
+        return "SUCCEEDED" if state["exit_code"] == 0 else "FAILED"
+
+    def end(self, run: Any, state: dict[str, Any], code: int) -> None:
         if state["ended"] is None:
             state["ended"] = datetime.datetime.now(datetime.timezone.utc)
             state["exit_code"] = code
@@ -656,8 +719,13 @@ class JobRunner:
                 state[stream].close()
             if code != 0:
                 state["error"] = self.last_stderr_line(state) or f"command exited with code {code}"
+            if state.get("role") is not None:
+                try:
+                    self.write_logs(run, state)
+                except Exception as exc:  # the role cannot write its logs: a run IAM broke
+                    state["exit_code"] = code = code or 1
+                    state["error"] = f"job runner: writing the run's logs with its role failed: {exc}"
             log(f"job run {run.job_run_id[:12]} ended with exit code {code}")
-        return "SUCCEEDED" if state["exit_code"] == 0 else "FAILED"
 
     @staticmethod
     def last_stderr_line(state: dict[str, Any]) -> str | None:
@@ -765,6 +833,7 @@ class ControlApp:
         self.moto_app = moto_app
         self.runner = runner
         self.faults = faults
+        self.iam = runner.iam
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -775,6 +844,10 @@ class ControlApp:
         import io
 
         environ["wsgi.input"] = io.BytesIO(body)
+        if self.iam is not None:
+            from iam_enforcement import REQUEST
+
+            REQUEST.body = body
         action, is_json = request_action(environ, body)
         if self.faults.in_outage():
             log(f"outage: failing {action or environ.get('REQUEST_METHOD')} {path}")
@@ -813,6 +886,10 @@ class ControlApp:
                 result = {"ok": True}
             elif path == "/_gluepipe/job-runs":
                 result = self.runner.report()
+            elif path == "/_gluepipe/iam" and self.iam is not None:
+                result = self.iam.admin
+            elif path == "/_gluepipe/denials" and self.iam is not None:
+                result = self.iam.denials()
             elif path == "/_gluepipe/faults" and environ["REQUEST_METHOD"] == "POST":
                 self.faults.add(body)
                 result = {"ok": True}
@@ -835,6 +912,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     parser.add_argument("--workdir", default=None, help="where job runs keep their files")
+    parser.add_argument("--iam", action="store_true",
+                        help="enforce IAM: requests are authorized against the caller's policies")
     args = parser.parse_args()
 
     port = args.port or free_port()
@@ -851,10 +930,17 @@ def main() -> int:
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="gluepipe-emulator-")
     os.makedirs(workdir, exist_ok=True)
-    runner = JobRunner(endpoint, workdir)
+    iam = None
+    if args.iam:
+        from iam_enforcement import IamEnforcement
+
+        iam = IamEnforcement()
+    runner = JobRunner(endpoint, workdir, iam)
     try:
         mend_moto(runner)
-    except MendError as exc:
+        if iam is not None:
+            iam.mend_step_functions()
+    except (MendError, RuntimeError) as exc:
         log(f"cannot start: {exc}")
         return 2
 
@@ -869,6 +955,8 @@ def main() -> int:
         data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
         headers={"Content-Type": "application/json"}, method="POST")
     urllib.request.urlopen(request, timeout=10).read()
+    if iam is not None:
+        iam.enable()  # after the unsigned set-up above
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

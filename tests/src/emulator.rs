@@ -4,6 +4,13 @@
 //! The server is `tests/bench/emulator.py`: moto 5.2.5 with the gaps we need mended, Step
 //! Functions executions switched on, and a Glue job runner. Its log is kept in a temporary file
 //! and printed when the test that owned it panics, so a failure shows what the emulator saw.
+//!
+//! [`Emulator::start_with_iam`] turns on IAM enforcement (`emulator.py --iam`, see
+//! `tests/bench/iam_enforcement.py` for exactly what moto evaluates): every request must be
+//! signed by a known principal and is authorized against its policies. [`Emulator::env`] and
+//! [`Emulator::sdk_config`] then carry the bench's admin user's keys (so Terraform and the
+//! tests act as an administrator), Glue job runs act with their job role and Step Functions
+//! executions with their state machine's role; [`Emulator::denials`] lists what IAM refused.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -23,6 +30,8 @@ pub struct Emulator {
     endpoint: String,
     port: u16,
     log_path: PathBuf,
+    /// The access key and secret every client of this emulator signs with.
+    credentials: (String, String),
     // Holds the log file and the job runs' folders; removed on drop.
     _dir: tempfile::TempDir,
 }
@@ -30,6 +39,15 @@ pub struct Emulator {
 impl Emulator {
     /// Starts the emulator and waits until it serves.
     pub fn start() -> Result<Emulator> {
+        Emulator::launch(false)
+    }
+
+    /// Starts the emulator with IAM enforcement on (see the module documentation).
+    pub fn start_with_iam() -> Result<Emulator> {
+        Emulator::launch(true)
+    }
+
+    fn launch(iam: bool) -> Result<Emulator> {
         let python = bins::python()?;
         let script = bins::repo_root().join("tests/bench/emulator.py");
         let dir = tempfile::Builder::new()
@@ -43,6 +61,7 @@ impl Emulator {
             .arg(&script)
             .arg("--workdir")
             .arg(&runs)
+            .args(iam.then_some("--iam"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
@@ -80,13 +99,42 @@ impl Emulator {
             .next()
             .and_then(|p| p.parse().ok())
             .with_context(|| format!("no port in {endpoint}"))?;
-        Ok(Emulator {
+        let mut emulator = Emulator {
             child,
             endpoint,
             port,
             log_path,
+            credentials: ("testing".into(), "testing".into()),
             _dir: dir,
-        })
+        };
+        if iam {
+            let keys: serde_json::Value = serde_json::from_str(&control::request(
+                port,
+                "GET",
+                "/_gluepipe/iam",
+                &serde_json::json!({}),
+            )?)?;
+            let key = |name: &str| {
+                keys[name]
+                    .as_str()
+                    .map(str::to_string)
+                    .with_context(|| format!("no {name} in the emulator's IAM answer {keys}"))
+            };
+            emulator.credentials = (key("access_key_id")?, key("secret_access_key")?);
+        }
+        Ok(emulator)
+    }
+
+    /// Every request IAM denied so far: `[{"principal", "action", "resource"}]` (empty unless
+    /// started with [`Emulator::start_with_iam`]).
+    pub fn denials(&self) -> Result<Vec<serde_json::Value>> {
+        let body = control::request(
+            self.port,
+            "GET",
+            "/_gluepipe/denials",
+            &serde_json::json!({}),
+        )?;
+        serde_json::from_str(&body).context("parsing the denials report")
     }
 
     /// `http://127.0.0.1:PORT`: one endpoint for every AWS service.
@@ -104,8 +152,8 @@ impl Emulator {
             ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ACCESS_KEY_ID", self.credentials.0.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", self.credentials.1.as_str()),
             ("AWS_EC2_METADATA_DISABLED", "true"),
         ]
         .into_iter()
@@ -113,12 +161,12 @@ impl Emulator {
         .collect()
     }
 
-    /// An SDK configuration for this emulator (static dummy credentials, us-east-1). For S3 use
+    /// An SDK configuration for this emulator (its static credentials, us-east-1). For S3 use
     /// `aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true)`.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         let credentials = aws_sdk_s3::config::Credentials::new(
-            "testing",
-            "testing",
+            &self.credentials.0,
+            &self.credentials.1,
             None,
             None,
             "gluepipe-tests",
@@ -185,6 +233,23 @@ impl Emulator {
     /// The endpoint is back.
     pub fn end_outage(&self) -> Result<()> {
         self.control("/_gluepipe/outage", serde_json::json!({ "end": true }))
+    }
+
+    /// [`Emulator::inject_fault`] with the error's message too (retry predicates read it, e.g.
+    /// Glue's "Service is unable to assume provided role").
+    pub fn inject_fault_with_message(
+        &self,
+        action: &str,
+        code: &str,
+        message: &str,
+        count: u32,
+    ) -> Result<()> {
+        self.control(
+            "/_gluepipe/faults",
+            serde_json::json!({
+                "action": action, "code": code, "message": message, "count": count, "status": 400,
+            }),
+        )
     }
 
     /// Every job run the runner started: state, command, exit code, stdout and stderr.

@@ -134,6 +134,25 @@ impl Terraform {
     }
 }
 
+impl Terraform {
+    /// The command [`Terraform::run`] would run, to start it in the background (and signal or
+    /// kill it); the caller adds `TF_LOG` or the like.
+    pub fn command(&self, args: &[&str]) -> Result<Command> {
+        let terraform = bins::terraform()?;
+        let mut command = Command::new(&terraform);
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env_remove("TF_LOG")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        Ok(command)
+    }
+}
+
 /// Copies a folder recursively, leaving out Terraform's working data and state.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;

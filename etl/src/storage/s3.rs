@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use gluepipe_spec::S3Uri;
@@ -318,12 +318,13 @@ pub(crate) fn http_status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-/// An SDK error with its whole cause chain (the SDK's own `Display` says only "service error").
+/// An SDK error as code and message, or its causes (the SDK's own `Display` says only
+/// "service error", and its `DisplayErrorContext` appends a `Debug` dump).
 pub(crate) fn sdk_error<E>(op: &'static str, uri: &str, err: E) -> StorageError
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    StorageError::failed(op, uri, DisplayErrorContext(&err))
+    StorageError::failed(op, uri, gluepipe_spec::aws_error::describe(&err))
 }
 
 /// `CopySource` is `bucket/key` with the key URL-encoded (S3 decodes it); `/` stays literal.

@@ -5,7 +5,6 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// A failed AWS call, described as "<verb>ing <Thing> (<id>)".
@@ -35,9 +34,10 @@ impl AwsError {
         {
             return AwsError::NotFound { context };
         }
+        // Without a service answer (no connection, timeout), the causes say what happened.
         let message = match err.message() {
             Some(m) if !m.is_empty() => m.to_owned(),
-            _ => DisplayErrorContext(&err).to_string(),
+            _ => gluepipe_spec::aws_error::causes(&err),
         };
         AwsError::Failed {
             context,

@@ -4,12 +4,14 @@
 //!
 //! - [`error`]: [`AwsError`], with NotFound as its own variant;
 //! - [`retry`]: named retry predicates (`is_iam_propagation`, …) with bounded timeouts;
+//! - [`call_log`]: a debug log line per AWS request;
 //! - [`json_equiv`]: IAM policy and state machine definition equivalence;
 //! - [`tags`]: tag reconciliation;
 //! - children: [`glue_job`], [`iam_role`], [`state_machine`], [`artifacts`], and for the ECS
 //!   runtime [`ecs_task_definition`].
 
 pub mod artifacts;
+pub mod call_log;
 pub mod ecs_task_definition;
 pub mod error;
 pub mod glue_job;

@@ -5,11 +5,80 @@
 //! `InvalidInputException` ("Service is unable to assume provided role") for a few seconds.
 //! [`is_iam_propagation`] recognises exactly those answers; a genuine permission gap gives up
 //! after [`IAM_PROPAGATION_TIMEOUT`] with AWS's own message.
+//!
+//! Every wait between attempts ends early when Terraform stops the provider ([`STOP`]:
+//! `StopProvider`, i.e. Ctrl-C, or Terraform gone): the call in flight is let finish (cutting it
+//! off could orphan what it creates), then the last answer is returned as "stopped".
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use super::error::AwsError;
+use crate::log_debug;
+
+/// A cancellation flag that sleeping retries wake up for.
+#[derive(Debug)]
+pub struct Stop {
+    requested: AtomicBool,
+    notify: Notify,
+}
+
+impl Stop {
+    pub const fn new() -> Stop {
+        Stop {
+            requested: AtomicBool::new(false),
+            notify: Notify::const_new(),
+        }
+    }
+
+    /// Stops every retry and poll of this process; there is no way back (Terraform only asks
+    /// when it is ending the operation).
+    pub fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    pub fn is_requested(&self) -> bool {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once [`Stop::request`] was called.
+    pub async fn requested(&self) {
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a request between the two is not missed.
+            notified.as_mut().enable();
+            if self.is_requested() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Sleeps for `delay`; false if a stop came first.
+    async fn sleep(&self, delay: Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => !self.is_requested(),
+            () = self.requested() => false,
+        }
+    }
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop::new()
+    }
+}
+
+/// The provider process's stop: requested by `StopProvider` and when Terraform goes away.
+pub static STOP: Stop = Stop::new();
+
+/// The message of a wait cut short by [`STOP`].
+pub const STOPPED: &str = "stopped: Terraform interrupted the operation";
 
 /// How long a new role may take to become assumable (the AWS provider's `propagationTimeout`).
 pub const IAM_PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
@@ -71,9 +140,36 @@ impl Backoff {
     }
 }
 
-/// Runs `op` until it succeeds, fails with an error `retryable` rejects, or the backoff's
-/// timeout has passed (then the last error is returned).
+/// What a retryable answer means, for the log line of the retry.
+fn waiting_for(err: &AwsError) -> &'static str {
+    if is_iam_propagation(err) {
+        "waiting for IAM to propagate the role (AWS cannot assume it yet)"
+    } else if is_state_machine_deleting(err) {
+        "waiting for the state machine of this name to finish deleting"
+    } else if is_delete_conflict(err) {
+        "waiting for IAM to see the role's policies removed"
+    } else {
+        "retrying"
+    }
+}
+
+/// Runs `op` until it succeeds, fails with an error `retryable` rejects, the backoff's
+/// timeout has passed (then the last error is returned), or [`STOP`] is requested.
 pub async fn retry_while<T, F, Fut>(
+    retryable: fn(&AwsError) -> bool,
+    backoff: Backoff,
+    op: F,
+) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    retry_while_or_stop(&STOP, retryable, backoff, op).await
+}
+
+/// [`retry_while`] with its own stop.
+pub async fn retry_while_or_stop<T, F, Fut>(
+    stop: &Stop,
     retryable: fn(&AwsError) -> bool,
     backoff: Backoff,
     mut op: F,
@@ -82,12 +178,24 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    let deadline = Instant::now() + backoff.timeout;
+    let start = Instant::now();
+    let deadline = start + backoff.timeout;
     let mut delay = backoff.first;
     loop {
         match op().await {
             Err(err) if retryable(&err) && Instant::now() + delay < deadline => {
-                tokio::time::sleep(delay).await;
+                log_debug!(
+                    "{err}; {} — attempt again in {delay:?} (waited {:?} of at most {:?})",
+                    waiting_for(&err),
+                    start.elapsed(),
+                    backoff.timeout
+                );
+                if !stop.sleep(delay).await {
+                    return Err(AwsError::local(
+                        err.context(),
+                        format!("{STOPPED} (last answer: {})", last_answer(&err)),
+                    ));
+                }
                 delay = (delay * 2).min(backoff.max);
             }
             result => return result,
@@ -95,8 +203,25 @@ where
     }
 }
 
+fn last_answer(err: &AwsError) -> String {
+    match err.code() {
+        Some(code) => format!("{code}: {}", err.message()),
+        None => err.message().to_owned(),
+    }
+}
+
 /// Polls `check` until it returns `Some`, or fails once the backoff's timeout has passed.
-pub async fn wait_until<T, F, Fut>(
+pub async fn wait_until<T, F, Fut>(what: &str, backoff: Backoff, check: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, AwsError>>,
+{
+    wait_until_or_stop(&STOP, what, backoff, check).await
+}
+
+/// [`wait_until`] with its own stop.
+pub async fn wait_until_or_stop<T, F, Fut>(
+    stop: &Stop,
     what: &str,
     backoff: Backoff,
     mut check: F,
@@ -117,7 +242,10 @@ where
                 format!("still not done after {:?}", backoff.timeout),
             ));
         }
-        tokio::time::sleep(delay).await;
+        log_debug!("{what}: not yet, checking again in {delay:?}");
+        if !stop.sleep(delay).await {
+            return Err(AwsError::local(what, STOPPED));
+        }
         delay = (delay * 2).min(backoff.max);
     }
 }
@@ -237,6 +365,44 @@ mod tests {
         .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_retries_and_waits_at_once() {
+        let stop = Stop::new();
+        let slow = Backoff {
+            first: Duration::from_secs(30),
+            max: Duration::from_secs(30),
+            timeout: Duration::from_secs(600),
+        };
+        let start = Instant::now();
+        let calls = AtomicU32::new(0);
+        let (result, ()) = tokio::join!(
+            retry_while_or_stop(&stop, is_iam_propagation, slow, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(failed(
+                    "InvalidInputException",
+                    "Service is unable to assume provided role",
+                ))
+            }),
+            async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                stop.request();
+            }
+        );
+        let err = result.unwrap_err();
+        assert!(err.to_string().contains(STOPPED), "{err}");
+        assert!(err.to_string().contains("unable to assume"), "{err}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Already stopped: a wait ends before its first sleep.
+        let waited: Result<(), _> =
+            wait_until_or_stop(&stop, "deleting z", slow, || async { Ok(None) }).await;
+        assert_eq!(waited.unwrap_err().message(), STOPPED);
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test]

@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_glue::types::{Column, Table};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::framework::{
     Attribute, AttributePath, DataSource, Diagnostic, Diagnostics, ReadDataResponse, Schema, Type,
@@ -163,7 +162,7 @@ pub async fn find_table(
             Some(se) if se.is_entity_not_found_exception() => {
                 FindError::NotFound(se.meta().message().unwrap_or("entity not found").to_owned())
             }
-            _ => FindError::Aws(DisplayErrorContext(&e).to_string()),
+            _ => FindError::Aws(gluepipe_spec::aws_error::describe(&e)),
         })?;
     out.table
         .ok_or_else(|| FindError::NotFound("GetTable returned no table".to_owned()))

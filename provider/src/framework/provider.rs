@@ -7,7 +7,8 @@ use async_trait::async_trait;
 
 use crate::protocol::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 
-/// `ConfigureProvider`, with the provider block decoded and fully known.
+/// `ConfigureProvider`, with the provider block decoded and known except for
+/// [`Provider::deferrable`] attributes.
 #[derive(Debug, Clone)]
 pub struct ConfigureRequest {
     pub terraform_version: String,
@@ -30,11 +31,24 @@ pub trait Provider: Send + Sync + 'static {
         Diagnostics::new()
     }
 
-    /// Builds the shared context. Only called with a fully known config:
-    /// when the provider block depends on values known after apply, the
-    /// framework skips this and resources see [`ProviderData::get`] fail with
-    /// a clear diagnostic until Terraform configures the provider again.
+    /// Builds the shared context. Called when every attribute is known except
+    /// [`Provider::deferrable`] ones: when another depends on values known
+    /// after apply, the framework skips this and resources see
+    /// [`ProviderData::get`] fail with a clear diagnostic until Terraform
+    /// configures the provider again.
     async fn configure(&self, req: ConfigureRequest) -> Result<Self::Data, Diagnostics>;
+
+    /// For a top-level attribute whose unknown value `configure` accepts (e.g.
+    /// tags that only planned values use, so reads still work): the computed
+    /// resource attributes it makes, which plans then leave unknown, and which
+    /// apply refuses to compute until it is known. `None`: it must be known.
+    fn deferrable(&self, _attribute: &str) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// Terraform asked the provider to stop (Ctrl-C, or it is going away):
+    /// cancel retries and waits in progress.
+    async fn stop(&self) {}
 }
 
 /// The outcome of the configure step, as resources see it.

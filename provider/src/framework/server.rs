@@ -53,6 +53,8 @@ pub struct Framework<P: Provider> {
     resources: BTreeMap<&'static str, Registered<dyn Resource<P::Data>>>,
     data_sources: BTreeMap<&'static str, Registered<dyn DataSource<P::Data>>>,
     data: RwLock<ProviderData<P::Data>>,
+    /// Provider attributes configured while unknown ([`Provider::deferrable`]).
+    deferred: RwLock<Vec<String>>,
 }
 
 impl<P: Provider> Framework<P> {
@@ -63,6 +65,7 @@ impl<P: Provider> Framework<P> {
             resources: BTreeMap::new(),
             data_sources: BTreeMap::new(),
             data: RwLock::new(ProviderData::NotConfigured),
+            deferred: RwLock::new(Vec::new()),
         }
     }
 
@@ -99,6 +102,31 @@ impl<P: Provider> Framework<P> {
         match self.data.write() {
             Ok(mut guard) => *guard = data,
             Err(poisoned) => *poisoned.into_inner() = data,
+        }
+    }
+
+    fn deferred(&self) -> Vec<String> {
+        match self.deferred.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set_deferred(&self, attrs: Vec<String>) {
+        match self.deferred.write() {
+            Ok(mut guard) => *guard = attrs,
+            Err(poisoned) => *poisoned.into_inner() = attrs,
+        }
+    }
+
+    /// Sets what deferred provider attributes make to unknown (where the schema has it).
+    fn defer_computed(&self, schema: &Schema, planned: &mut Value) {
+        for attr in self.deferred() {
+            for computed in self.provider.deferrable(&attr).unwrap_or_default() {
+                if schema.block.attributes.iter().any(|a| a.name == *computed) {
+                    planned.set_attr(computed, Value::Unknown);
+                }
+            }
         }
     }
 
@@ -298,10 +326,12 @@ impl<P: Provider> ProviderServer for Framework<P> {
             Ok(c) => c,
             Err(d) => return d.into(),
         };
-        if let Some(path) = config.first_unknown() {
+        let deferrable = |attr: &str| self.provider.deferrable(attr).is_some();
+        if let Some(path) = blocking_unknown(&config, deferrable) {
             self.set_provider_data(ProviderData::Unknown(path));
             return Diagnostics::new();
         }
+        self.set_deferred(unknown_attributes(&config));
         let request = ConfigureRequest {
             terraform_version: req.terraform_version,
             config,
@@ -358,6 +388,9 @@ impl<P: Provider> ProviderServer for Framework<P> {
             .inner
             .plan(&self.provider_data(), &request, &mut planned)
             .await;
+        if !request.proposed_new_state.is_null() {
+            self.defer_computed(&entry.schema, &mut planned.planned_state);
+        }
         resp.diagnostics = planned.diagnostics;
         resp.requires_replace = planned.requires_replace;
         resp.planned_private = planned.planned_private;
@@ -381,6 +414,22 @@ impl<P: Provider> ProviderServer for Framework<P> {
             planned_private: req.planned_private,
         };
         let ctx = self.provider_data();
+        let deferred = self.deferred();
+        if !request.planned_state.is_null() && !deferred.is_empty() {
+            resp.diagnostics.error(
+                "Provider configuration is not known yet",
+                format!(
+                    "The provider block's `{}` depends on values known only after apply. Create \
+                     what it depends on first (`terraform apply -target=…`).",
+                    deferred.join("`, `")
+                ),
+            );
+            resp.new_state = Some(try_diag!(
+                encode(&request.prior_state, &entry.ty, "prior state", false),
+                resp
+            ));
+            return resp;
+        }
         let applied = if request.planned_state.is_null() {
             entry.inner.delete(&ctx, request).await
         } else if request.prior_state.is_null() {
@@ -437,9 +486,43 @@ impl<P: Provider> ProviderServer for Framework<P> {
     }
 
     async fn stop_provider(&self) -> Result<(), String> {
-        // Calls in flight run to completion; Terraform stops issuing new ones.
+        // Retries and waits end now; the calls they wait on return soon with "stopped".
+        self.provider.stop().await;
         Ok(())
     }
+}
+
+/// The top-level attributes with an unknown part.
+fn unknown_attributes(config: &Value) -> Vec<String> {
+    match config {
+        Value::Object(attrs) => attrs
+            .iter()
+            .filter(|(_, v)| !v.is_fully_known())
+            .map(|(k, _)| k.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The first unknown part of the provider block outside the attributes `deferrable` accepts.
+fn blocking_unknown(
+    config: &Value,
+    deferrable: impl Fn(&str) -> bool,
+) -> Option<crate::protocol::AttributePath> {
+    if !config.is_known() {
+        return Some(crate::protocol::AttributePath::empty());
+    }
+    let Value::Object(attrs) = config else {
+        return config.first_unknown();
+    };
+    attrs
+        .iter()
+        .filter(|(name, _)| !deferrable(name))
+        .find_map(|(name, value)| {
+            value
+                .first_unknown()
+                .map(|_| crate::protocol::AttributePath::root(name))
+        })
 }
 
 #[cfg(test)]
@@ -770,5 +853,29 @@ mod tests {
         );
         let schema = fw.get_provider_schema().await;
         assert_eq!(schema.resources["test_note"].version, 2);
+    }
+
+    #[test]
+    fn only_deferrable_attributes_may_be_unknown() {
+        let config = |tags: Value, region: Value| {
+            Value::object([("default_tags", tags), ("region", region)])
+        };
+        let deferrable = |attr: &str| attr == "default_tags";
+        let known = config(Value::map([("a", "1")]), Value::from("eu-west-1"));
+        assert_eq!(blocking_unknown(&known, deferrable), None);
+        let tags = config(
+            Value::object([("a", Value::Unknown)]),
+            Value::from("eu-west-1"),
+        );
+        assert_eq!(blocking_unknown(&tags, deferrable), None);
+        let region = config(Value::Unknown, Value::Unknown);
+        assert_eq!(
+            blocking_unknown(&region, deferrable),
+            Some(AttributePath::root("region"))
+        );
+        assert_eq!(
+            blocking_unknown(&Value::Unknown, deferrable),
+            Some(AttributePath::empty())
+        );
     }
 }

@@ -188,13 +188,7 @@ pub fn expand(input: &ExpandInput<'_>) -> DesiredPipeline {
         description: format!("gluepipe pipeline {}: the Glue job's role", names.pipeline),
         assume_role_policy: glue_trust_policy(),
         policy_name: JOB_POLICY_NAME.into(),
-        policy: job_policy(
-            &config.spec,
-            input.env,
-            &artifacts,
-            source_data.as_ref(),
-            config.runtime.scale_out.is_sharded(),
-        ),
+        policy: job_policy(&config.spec, input.env, &artifacts, source_data.as_ref()),
         tags: tags_all.clone(),
     };
     let state_machine_role = RoleSpec {
@@ -386,14 +380,12 @@ pub(crate) fn source_data_location(
     )
 }
 
-/// The Glue job role's policy; a `sharded` pipeline's job may also list the uploads its shards
-/// staged (see `scale_out::job_statements`).
+/// The Glue job role's policy.
 fn job_policy(
     spec: &PipelineSpec,
     env: &AwsEnv,
     artifacts: &Artifacts,
     source: Option<&Vec<S3Uri>>,
-    sharded: bool,
 ) -> PolicyDocument {
     let p = &env.partition;
     let mut statements = vec![Statement::allow(
@@ -406,9 +398,6 @@ fn job_policy(
         )],
     )];
     statements.extend(data_access_statements(spec, env, source));
-    if sharded {
-        statements.extend(scale_out::job_statements(spec, env));
-    }
 
     let log_arn = |group: &str, suffix: &str| {
         format!(
@@ -421,10 +410,17 @@ fn job_policy(
         ["logs:CreateLogGroup"],
         PYTHON_SHELL_LOG_GROUPS.iter().map(|g| log_arn(g, ":*")),
     ));
+    // CreateLogStream is authorized against the log group (resource type log-group, whose
+    // ARN IAM matches as `log-group:NAME:*`), not against the stream it creates.
+    statements.push(Statement::allow(
+        "CreateLogStreams",
+        ["logs:CreateLogStream"],
+        PYTHON_SHELL_LOG_GROUPS.iter().map(|g| log_arn(g, ":*")),
+    ));
     statements.push(Statement::allow(
         "WriteLogs",
         // Glue names each stream after the job run, so streams are matched within the groups.
-        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ["logs:PutLogEvents"],
         PYTHON_SHELL_LOG_GROUPS
             .iter()
             .map(|g| log_arn(g, ":log-stream:*")),
@@ -502,11 +498,24 @@ pub(crate) fn data_access_statements(
                 .iter()
                 .map(|(bucket, pattern)| format!("arn:{p}:s3:::{bucket}/{pattern}")),
         ));
-        for (bucket, pattern) in &write {
-            list.add(bucket, pattern.clone());
-        }
+    }
+    // Listed: the target and the quarantine location (each commit lists their locks, intents
+    // and manifests). The results location is only written and read back, never listed.
+    let quarantine = match spec.quarantine_location() {
+        Some(Ok(Location::S3(uri))) => Some(uri),
+        _ => None,
+    };
+    for uri in S3Uri::parse(&spec.target.path)
+        .ok()
+        .into_iter()
+        .chain(quarantine)
+    {
+        list.add(&uri.bucket, format!("{}*", uri.prefix()));
     }
     statements.extend(list.statements(p));
+    // Every commit sweeps the uploads abandoned runs staged, and a sharded run's merge and
+    // discard abort its shards' uploads: both list the uploads in the buckets written to.
+    statements.extend(scale_out::job_statements(spec, env));
 
     if let (Some(db), Some(table)) = (&spec.source.catalog_database, &spec.source.catalog_table) {
         statements.push(Statement::allow(
@@ -873,6 +882,12 @@ mod tests {
                 "arn:aws:s3:::dq-bucket/results/*"
             ]
         );
+        // Results are written and read back, never listed.
+        assert!(
+            g.values()
+                .all(|(a, r)| a != &["s3:ListBucket"] || !r.iter().any(|r| r.contains("dq-bucket"))),
+            "{g:?}"
+        );
     }
 
     #[test]
@@ -923,14 +938,26 @@ mod tests {
         assert_eq!(
             g["WriteLogs"],
             (
-                vec!["logs:CreateLogStream".into(), "logs:PutLogEvents".into()],
+                vec!["logs:PutLogEvents".into()],
                 vec![
                     "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/error:log-stream:*".into(),
                     "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/output:log-stream:*".into(),
                 ]
             )
         );
-        assert_eq!(g["CreateLogGroups"].0, ["logs:CreateLogGroup"]);
+        let groups = vec![
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/error:*"
+                .to_string(),
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws-glue/python-jobs/output:*".into(),
+        ];
+        assert_eq!(
+            g["CreateLogStreams"],
+            (vec!["logs:CreateLogStream".into()], groups.clone())
+        );
+        assert_eq!(
+            g["CreateLogGroups"],
+            (vec!["logs:CreateLogGroup".into()], groups)
+        );
     }
 
     #[test]
@@ -1143,21 +1170,17 @@ mod tests {
         assert_eq!(map["MaxConcurrency"], 3);
         assert_eq!(map["ItemBatcher"]["MaxItemsPerBatch"], 2);
         assert_eq!(asl["States"]["Merge"]["Parameters"]["JobName"], "orders");
-        // The job is the same job; its role may also list the uploads the shards staged.
+        // The job is the same job, with the same role as a single run's (whose commits sweep
+        // staged uploads too, so it lists them as well).
         let single = run(&path_config(), None).job_role.policy;
         let policy = &desired.job_role.policy;
-        let added: Vec<&Statement> = policy
-            .statements
-            .iter()
-            .filter(|s| !single.statements.contains(s))
-            .collect();
+        assert_eq!(policy, &single);
         let list_uploads = Statement::allow(
             "ListStagedUploads",
             ["s3:ListBucketMultipartUploads"],
             ["arn:aws:s3:::curated-bucket"],
         );
-        assert_eq!(added, [&list_uploads]);
-        assert_eq!(policy.statements.len(), single.statements.len() + 1);
+        assert!(policy.statements.contains(&list_uploads));
         assert_least_privilege(policy);
     }
 
@@ -1182,9 +1205,12 @@ mod tests {
                 ]
             )
         );
-        // A single run never lists uploads: its policy is what it always was.
+        // A single run lists them too: each commit sweeps what abandoned runs staged.
         config.runtime.scale_out = ScaleOut::default();
-        assert!(!grants(&run(&config, None).job_role.policy).contains_key("ListStagedUploads"));
+        assert_eq!(
+            grants(&run(&config, None).job_role.policy)["ListStagedUploads"],
+            g["ListStagedUploads"]
+        );
     }
 
     #[test]

@@ -67,17 +67,13 @@ impl PipelineResource {
         }
         self.account
             .get_or_try_init(|| async {
-                let out = aws_sdk_sts::Client::new(&aws.sdk)
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::from_sdk(
-                            "reading the caller's account (sts:GetCallerIdentity)",
-                            &[],
-                            e,
-                        )
-                    })?;
+                let out = aws.sts().get_caller_identity().send().await.map_err(|e| {
+                    AwsError::from_sdk(
+                        "reading the caller's account (sts:GetCallerIdentity)",
+                        &[],
+                        e,
+                    )
+                })?;
                 out.account.ok_or_else(|| {
                     AwsError::local("reading the caller's account", "STS returned no account")
                 })

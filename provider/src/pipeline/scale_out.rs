@@ -251,11 +251,12 @@ fn mode_arguments(
     Value::Object(arguments)
 }
 
-/// What the job role needs besides a single run's grants: list the multipart uploads in the
-/// buckets shards stage their files in (the target's and the quarantine location's), so that
-/// the merge and the discard find the uploads of a run's shards and abort them. The listing
-/// is granted on the bucket (it shows upload keys, no data); aborting stays limited to the
-/// prefixes the run writes.
+/// Listing the multipart uploads in the buckets a run stages its files in (the target's and
+/// the quarantine location's): every commit sweeps what abandoned runs staged there, and a
+/// sharded run's merge and discard find the uploads of its shards and abort them. Every role
+/// that runs the ETL gets it (a single run's sweep needs it too). The listing is granted on
+/// the bucket (it shows upload keys, no data); aborting stays limited to the prefixes the run
+/// writes.
 pub(crate) fn job_statements(spec: &PipelineSpec, env: &AwsEnv) -> Vec<Statement> {
     let quarantine = spec.quarantine_location().and_then(Result::ok);
     let buckets: BTreeSet<String> = S3Uri::parse(&spec.target.path)

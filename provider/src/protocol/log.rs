@@ -2,6 +2,11 @@
 //! which go-plugin parses and forwards into Terraform's own log at the right
 //! level. Stdout belongs to the handshake and must stay silent.
 //!
+//! The provider logs through `tracing` (the `log_*` macros are its events);
+//! [`HclogSubscriber`] writes this crate's events as hclog lines, their fields
+//! as hclog fields. The AWS SDK's own events are left out: one line per AWS
+//! request comes from `aws::call_log`.
+//!
 //! The level comes from `TF_LOG_PROVIDER_GLUEPIPE`, else `TF_LOG_PROVIDER`,
 //! else `TF_LOG` (`trace`, `debug`, `info`, `warn`, `error`, `off`; `json`
 //! means trace), and defaults to `warn`.
@@ -21,6 +26,16 @@ pub enum Level {
 }
 
 impl Level {
+    fn of(level: &tracing::Level) -> Level {
+        match *level {
+            tracing::Level::TRACE => Level::Trace,
+            tracing::Level::DEBUG => Level::Debug,
+            tracing::Level::INFO => Level::Info,
+            tracing::Level::WARN => Level::Warn,
+            _ => Level::Error,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Level::Trace => "trace",
@@ -61,17 +76,92 @@ pub fn enabled(level: Level) -> bool {
 
 /// Writes one log line if `level` is enabled.
 pub fn write(level: Level, message: fmt::Arguments<'_>) {
+    write_fields(level, &message.to_string(), serde_json::Map::new());
+}
+
+fn write_fields(level: Level, message: &str, fields: serde_json::Map<String, serde_json::Value>) {
     if !enabled(level) {
         return;
     }
-    let line = serde_json::json!({
+    let mut line = serde_json::json!({
         "@level": level.name(),
-        "@message": message.to_string(),
+        "@message": message,
         "@module": "provider.gluepipe",
         "@timestamp": timestamp(SystemTime::now()),
     });
+    if let Some(object) = line.as_object_mut() {
+        object.extend(fields);
+    }
     // A failed write to stderr has nowhere better to go.
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// The crate whose events are logged (the SDK's and others' are not).
+const OWN_TARGET: &str = "terraform_provider_gluepipe";
+
+/// `tracing` events of this crate as hclog lines; spans are not kept.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HclogSubscriber;
+
+impl HclogSubscriber {
+    /// Makes this the process's subscriber (once; later calls change nothing).
+    pub fn install() {
+        let _ = tracing::subscriber::set_global_default(HclogSubscriber);
+    }
+}
+
+impl tracing::Subscriber for HclogSubscriber {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target().starts_with(OWN_TARGET) && enabled(Level::of(metadata.level()))
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        write_fields(
+            Level::of(event.metadata().level()),
+            &fields.message,
+            fields.others,
+        );
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// An event's message and its other fields.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    others: serde_json::Map<String, serde_json::Value>,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_owned();
+        } else {
+            self.others.insert(field.name().to_owned(), value.into());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.message = format!("{value:?}");
+        } else {
+            self.others
+                .insert(field.name().to_owned(), format!("{value:?}").into());
+        }
+    }
 }
 
 /// hclog's timestamp layout, `2006-01-02T15:04:05.000000Z07:00`, in UTC.
@@ -105,15 +195,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 #[macro_export]
-macro_rules! log_trace { ($($t:tt)*) => { $crate::protocol::log::write($crate::protocol::log::Level::Trace, format_args!($($t)*)) } }
+macro_rules! log_trace { ($($t:tt)*) => { ::tracing::trace!($($t)*) } }
 #[macro_export]
-macro_rules! log_debug { ($($t:tt)*) => { $crate::protocol::log::write($crate::protocol::log::Level::Debug, format_args!($($t)*)) } }
+macro_rules! log_debug { ($($t:tt)*) => { ::tracing::debug!($($t)*) } }
 #[macro_export]
-macro_rules! log_info { ($($t:tt)*) => { $crate::protocol::log::write($crate::protocol::log::Level::Info, format_args!($($t)*)) } }
+macro_rules! log_info { ($($t:tt)*) => { ::tracing::info!($($t)*) } }
 #[macro_export]
-macro_rules! log_warn { ($($t:tt)*) => { $crate::protocol::log::write($crate::protocol::log::Level::Warn, format_args!($($t)*)) } }
+macro_rules! log_warn { ($($t:tt)*) => { ::tracing::warn!($($t)*) } }
 #[macro_export]
-macro_rules! log_error { ($($t:tt)*) => { $crate::protocol::log::write($crate::protocol::log::Level::Error, format_args!($($t)*)) } }
+macro_rules! log_error { ($($t:tt)*) => { ::tracing::error!($($t)*) } }
 
 #[cfg(test)]
 mod tests {

@@ -54,6 +54,7 @@ enum ServeError {
 /// the process exit code. `provider_address` is the provider's source
 /// address for debug mode (`registry.terraform.io/ns/name`).
 pub fn serve<S: ProviderServer>(server: S, provider_address: &str) -> ExitCode {
+    super::log::HclogSubscriber::install();
     let debug = std::env::args()
         .skip(1)
         .any(|a| a == "--debug" || a == "-debug");
@@ -137,7 +138,7 @@ async fn run<S: ProviderServer>(server: Arc<S>, mode: Mode) -> Result<(), ServeE
     health
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
-    let provider = GrpcProviderServer::from_arc(Arc::new(GrpcProvider::new(server)))
+    let provider = GrpcProviderServer::from_arc(Arc::new(GrpcProvider::new(Arc::clone(&server))))
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
     let serving = tonic::transport::Server::builder()
@@ -162,6 +163,7 @@ async fn run<S: ProviderServer>(server: Arc<S>, mode: Mode) -> Result<(), ServeE
             );
             tokio::spawn(ignore_interrupts());
             tokio::spawn(stop_on_terminate(Arc::clone(&shutdown)));
+            tokio::spawn(stop_when_orphaned(server, Arc::clone(&shutdown)));
         }
         Mode::Debug { provider_address } => {
             announce(&reattach_instructions(provider_address, &address));
@@ -214,6 +216,26 @@ async fn stop_on_terminate(shutdown: Arc<Notify>) {
     if let Ok(mut term) = signal(SignalKind::terminate()) {
         if term.recv().await.is_some() {
             shutdown.notify_one();
+        }
+    }
+}
+
+/// How often the provider checks that Terraform is still there.
+const PARENT_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Terraform started us; when it dies (killed, crashed) we are re-parented, and nobody will
+/// ever call or stop us again: stop what is in progress and exit, instead of calling AWS on.
+/// (The parent process is what go-plugin hosts have in common; stdin is the user's terminal,
+/// and the gRPC connection may be closed and reopened by a healthy host.)
+async fn stop_when_orphaned<S: ProviderServer>(server: Arc<S>, shutdown: Arc<Notify>) {
+    let parent = std::os::unix::process::parent_id();
+    loop {
+        tokio::time::sleep(PARENT_CHECK_INTERVAL).await;
+        if std::os::unix::process::parent_id() != parent {
+            log_warn!("Terraform (process {parent}) is gone: stopping");
+            let _ = server.stop_provider().await;
+            shutdown.notify_one();
+            return;
         }
     }
 }

@@ -63,6 +63,79 @@ impl DqdlError {
     }
 }
 
+impl DqdlError {
+    /// `line L, column C: message` with nothing of the input in it: every quoted piece of the
+    /// message that is not DQDL's own vocabulary (a rule type, a keyword, punctuation) becomes
+    /// `…`, and the source line is left out. For diagnostics about a ruleset that may be
+    /// sensitive; the position still finds the spot.
+    pub fn without_input(&self) -> String {
+        format!(
+            "line {}, column {}: {}",
+            self.line,
+            self.column,
+            elide_quoted(&self.message)
+        )
+    }
+}
+
+/// DQDL words a message may quote without quoting the input.
+const VOCABULARY: &[&str] = &[
+    "Rules",
+    "Analyzers",
+    "and",
+    "or",
+    "of",
+    "NULL",
+    "in",
+    "not",
+    "between",
+    "with",
+    "where",
+    "now",
+    "last",
+    "true",
+    "false",
+    "days",
+    "hours",
+    "minutes",
+];
+
+fn is_vocabulary(text: &str) -> bool {
+    VOCABULARY.contains(&text)
+        || super::catalog::RuleType::from_name(text).is_some()
+        || text
+            .chars()
+            .all(|c| c.is_ascii_punctuation() && c != '"' && c != '\'')
+}
+
+/// Replaces the content of each `…`, "…" or '…' quote that is not vocabulary by `…`.
+fn elide_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"', '\'']) {
+        let quote = rest[open..].chars().next().unwrap_or('"');
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find(quote) {
+            Some(close) => {
+                let inner = &after[..close];
+                out.push(quote);
+                out.push_str(if is_vocabulary(inner) { inner } else { "…" });
+                out.push(quote);
+                rest = &after[close + 1..];
+            }
+            None => {
+                // An unclosed quote: whatever follows may be input.
+                out.push(quote);
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn clamp_to_char(src: &str, mut at: usize) -> usize {
     at = at.min(src.len());
     while !src.is_char_boundary(at) {

@@ -610,7 +610,13 @@ mod tests {
                 .statements
                 .iter()
                 .filter(|s| {
-                    !["ReadArtifacts", "CreateLogGroups", "WriteLogs"].contains(&s.sid.as_str())
+                    ![
+                        "ReadArtifacts",
+                        "CreateLogGroups",
+                        "CreateLogStreams",
+                        "WriteLogs",
+                    ]
+                    .contains(&s.sid.as_str())
                 })
                 .cloned()
                 .collect();
@@ -675,9 +681,10 @@ mod tests {
             g["CreateLogGroup"].1,
             ["arn:aws:logs:us-east-1:123456789012:log-group:/gluepipe/orders:*"]
         );
+        assert_eq!(g["WriteLogs"].0, ["logs:PutLogEvents"]);
         assert_eq!(
-            g["WriteLogs"].0,
-            ["logs:CreateLogStream", "logs:PutLogEvents"]
+            g["CreateLogGroup"].0,
+            ["logs:CreateLogGroup", "logs:CreateLogStream"]
         );
         assert_eq!(
             g["WriteLogs"].1,

@@ -99,16 +99,17 @@ pub fn execution_policy(env: &AwsEnv, image: &str, log_group: &str) -> PolicyDoc
         "arn:{}:logs:{}:{}:log-group:{log_group}",
         env.partition, env.region, env.account_id
     );
-    // The awslogs driver creates the group on the first run (`awslogs-create-group`).
+    // The awslogs driver creates the group on the first run (`awslogs-create-group`), and a
+    // stream per task: CreateLogStream is authorized against the group (IAM's `…:NAME:*`).
     statements.push(Statement::allow(
         "CreateLogGroup",
-        ["logs:CreateLogGroup"],
+        ["logs:CreateLogGroup", "logs:CreateLogStream"],
         [format!("{log_group_arn}:*")],
     ));
     // ECS names each stream after the task, so streams are matched within the group.
     statements.push(Statement::allow(
         "WriteLogs",
-        ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ["logs:PutLogEvents"],
         [format!("{log_group_arn}:log-stream:*")],
     ));
     PolicyDocument::new(statements)

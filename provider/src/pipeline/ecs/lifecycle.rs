@@ -43,7 +43,7 @@ impl EcsClients {
             s3: aws.s3(),
             iam: aws.iam(),
             sfn: aws.sfn(),
-            ecs: aws_sdk_ecs::Client::new(&aws.sdk),
+            ecs: aws.ecs(),
         }
     }
 }
