@@ -1,13 +1,9 @@
 //! The provider's lifetime and its failures, under the real Terraform CLI (v1.0.3) on the
-//! emulator: Ctrl-C during a long retry ends the run within seconds; the provider exits when
-//! Terraform is killed; an unknown `default_tags` value plans (and refreshes); `TF_LOG=debug`
+//! emulator: an unknown `default_tags` value plans (and refreshes); `TF_LOG=debug`
 //! shows each AWS call and retry; an AWS error reads as its code and message, never an SDK
 //! `Debug` dump; a sensitive ruleset never appears in a diagnostic.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use gluepipe_tests::tf_helpers::{SdkClients, apply, plan_code};
 use gluepipe_tests::{Emulator, Terraform, bins};
 
@@ -68,189 +64,6 @@ async fn setup(provider_block: &str) -> Result<(Emulator, Terraform)> {
     write_standin(&tf)?;
     tf.write("main.tf", &main_tf(provider_block, RULESET))?;
     Ok((emu, tf))
-}
-
-/// A background Terraform run, killed (with its provider) if the test ends early.
-struct Running {
-    child: Option<Child>,
-    pid: u32,
-    provider: Option<u32>,
-}
-
-impl Running {
-    fn start(mut command: Command) -> Result<Running> {
-        let child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting terraform")?;
-        Ok(Running {
-            pid: child.id(),
-            child: Some(child),
-            provider: None,
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.pid
-    }
-
-    /// Waits up to `limit` for the exit; `None` if still running.
-    fn wait_for(&mut self, limit: Duration) -> Result<Option<std::process::ExitStatus>> {
-        let child = self.child.as_mut().context("already collected")?;
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(status) = child.try_wait()? {
-                return Ok(Some(status));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Ok(None)
-    }
-
-    /// Both streams, once the process has ended.
-    fn output(&mut self) -> Result<(String, String)> {
-        let out = self
-            .child
-            .take()
-            .context("already collected")?
-            .wait_with_output()?;
-        Ok((
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        ))
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if let Some(pid) = self.provider {
-            if alive(pid) {
-                signal(pid, "KILL");
-            }
-        }
-    }
-}
-
-fn signal(pid: u32, name: &str) {
-    let _ = Command::new("kill")
-        .args([format!("-{name}"), pid.to_string()])
-        .status();
-}
-
-/// True while `pid` exists and is not a zombie (a re-parented process may never be reaped).
-fn alive(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
-/// The provider process among `pid`'s children.
-fn provider_child(pid: u32) -> Option<u32> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    tasks
-        .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .flat_map(|c| {
-            c.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok())
-                .collect::<Vec<_>>()
-        })
-        .find(|child| {
-            std::fs::read(format!("/proc/{child}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("terraform-provider-gluepipe"))
-        })
-}
-
-/// Waits until the emulator has answered `action` with an injected fault.
-fn wait_for_fault(emu: &Emulator, action: &str, limit: Duration) -> Result<()> {
-    let start = Instant::now();
-    let needle = format!("injecting fault into {action}");
-    while start.elapsed() < limit {
-        if emu.log().contains(&needle) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!("{action} was not called within {limit:?}:\n{}", emu.log())
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_during_a_long_retry_ends_within_seconds() -> Result<()> {
-    let (emu, tf) = setup("").await?;
-    // Glue keeps answering as if the new role had not propagated: two minutes of retries.
-    emu.inject_fault_with_message("CreateJob", PROPAGATION_CODE, PROPAGATION_MESSAGE, 10_000)?;
-    let mut run = Running::start(tf.command(&["apply", "-auto-approve", "-no-color"])?)?;
-    wait_for_fault(&emu, "CreateJob", Duration::from_secs(90))?;
-    std::thread::sleep(Duration::from_secs(2)); // well into the retries
-    let interrupted = Instant::now();
-    signal(run.pid(), "INT");
-    let status = run.wait_for(Duration::from_secs(20))?;
-    let took = interrupted.elapsed();
-    let Some(status) = status else {
-        bail!("terraform still running {took:?} after Ctrl-C");
-    };
-    let (stdout, stderr) = run.output()?;
-    eprintln!(
-        "timing: apply ended {:.2} s after Ctrl-C",
-        took.as_secs_f64()
-    );
-    assert!(!status.success(), "{stdout}");
-    assert!(
-        took < Duration::from_secs(12),
-        "took {took:?}\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stderr.contains("stopped: Terraform interrupted the operation")
-            && stderr.contains(PROPAGATION_CODE),
-        "the error says it was stopped, and what AWS last said:\n{stderr}"
-    );
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_provider_exits_when_terraform_is_killed() -> Result<()> {
-    let (emu, tf) = setup("").await?;
-    emu.inject_fault_with_message("CreateJob", PROPAGATION_CODE, PROPAGATION_MESSAGE, 10_000)?;
-    let mut run = Running::start(tf.command(&["apply", "-auto-approve", "-no-color"])?)?;
-    wait_for_fault(&emu, "CreateJob", Duration::from_secs(90))?;
-    let provider = provider_child(run.pid()).context("no provider process under terraform")?;
-    run.provider = Some(provider);
-    assert!(alive(provider));
-    signal(run.pid(), "KILL");
-    run.wait_for(Duration::from_secs(10))?
-        .context("terraform survived SIGKILL")?;
-    let killed = Instant::now();
-    while alive(provider) && killed.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        !alive(provider),
-        "the provider (pid {provider}) still runs {:?} after Terraform was killed",
-        killed.elapsed()
-    );
-    eprintln!(
-        "timing: provider exited {:.2} s after Terraform was killed",
-        killed.elapsed().as_secs_f64()
-    );
-    // And it stopped calling AWS: no CreateJob after it went.
-    let calls = |log: &str| log.matches("injecting fault into CreateJob").count();
-    let before = calls(&emu.log());
-    std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(
-        calls(&emu.log()),
-        before,
-        "CreateJob called after the provider exited"
-    );
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -344,11 +157,9 @@ async fn an_aws_answer_reads_as_operation_code_and_message() -> Result<()> {
     let want = format!(
         "creating Glue Job ({NAME}): AccessDeniedException: User is not authorized to perform: glue:CreateJob"
     );
-    assert!(
-        out.stderr.contains(&want),
-        "{want:?} not in:\n{}",
-        out.stderr
-    );
+    // Terraform wraps diagnostics at the terminal width: compare with whitespace collapsed.
+    let stderr = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(stderr.contains(&want), "{want:?} not in:\n{}", out.stderr);
     Ok(())
 }
 

@@ -107,7 +107,8 @@ pub fn refreshed(
         (Some(td), Some(s)) if s == td.settings => prior.attr("task_definition").clone(),
         (Some(td), _) => Value::from(td.settings.to_json()),
     };
-    let td_role = |role: fn(&TaskDefinitionSettings) -> &str| td.map_or("", |td| role(&td.settings));
+    let td_role =
+        |role: fn(&TaskDefinitionSettings) -> &str| td.map_or("", |td| role(&td.settings));
     for (attr, value) in [
         ("id", Value::from(name)),
         (
