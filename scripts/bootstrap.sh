@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned Python tools the tests and the demo need (moto, boto3, pyarrow, duckdb,
-# PyYAML and the Terraform CLI v1.0.3) into an ignored project-local venv, and openssl and curl
-# from Debian's packages when they are missing. Idempotent: a second run with the
+# PyYAML, Selenium and the Terraform CLI v1.0.3) into an ignored project-local venv, and openssl,
+# curl, Chromium and chromedriver from Debian's packages when they are missing. Idempotent: a second run with the
 # same requirements only checks a stamp and returns.
 #
 # Environment: GLUEPIPE_TOOLS (default <repo>/.tools), PYTHON (default python3).
