@@ -7,6 +7,7 @@
 //!   `dev_overrides`, in a temporary directory, offline.
 //! - [`bins`]: where the built binaries and the project's Python tools are.
 //! - [`install`]: the provider packaged into a mirror, and an HTTPS server to serve it.
+//! - [`process`]: a command run in its own process group, to press Ctrl-C or kill it.
 //! - [`readback`]: our Parquet read back independently, with pyarrow.
 //! - [`tf_helpers`]: Terraform steps, IAM document decoding and SDK clients the pipeline
 //!   end-to-end tests share.
@@ -18,6 +19,7 @@ pub mod bins;
 mod control;
 pub mod emulator;
 pub mod install;
+pub mod process;
 pub mod readback;
 pub mod s3;
 pub mod terraform;

@@ -1,9 +1,13 @@
 //! The provider's lifetime and its failures, under the real Terraform CLI (v1.0.3) on the
 //! emulator: an unknown `default_tags` value plans (and refreshes); `TF_LOG=debug`
 //! shows each AWS call and retry; an AWS error reads as its code and message, never an SDK
-//! `Debug` dump; a sensitive ruleset never appears in a diagnostic.
+//! `Debug` dump; a sensitive ruleset never appears in a diagnostic; Ctrl-C during a long retry
+//! ends the apply within seconds; a killed Terraform takes its provider with it.
 
-use anyhow::Result;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use gluepipe_tests::process::{self, Running};
 use gluepipe_tests::tf_helpers::{SdkClients, apply, plan_code};
 use gluepipe_tests::{Emulator, Terraform, bins};
 
@@ -196,5 +200,117 @@ variable "rules" {
             out.stderr
         );
     }
+    Ok(())
+}
+
+/// Waits until the emulator has answered `action` with an injected fault.
+fn wait_for_fault(emu: &Emulator, action: &str, limit: Duration) -> Result<()> {
+    let start = Instant::now();
+    let needle = format!("injecting fault into {action}");
+    while start.elapsed() < limit {
+        if emu.log().contains(&needle) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("{action} was not called within {limit:?}:\n{}", emu.log())
+}
+
+/// An apply held in CreateJob's IAM-propagation retries (two minutes of them, if nothing
+/// stops it), in the background.
+async fn apply_held_in_retries() -> Result<(Emulator, Terraform, Running)> {
+    let (emu, tf) = setup("").await?;
+    emu.inject_fault_with_message("CreateJob", PROPAGATION_CODE, PROPAGATION_MESSAGE, 10_000)?;
+    let run = Running::start(tf.command(&["apply", "-auto-approve", "-no-color"])?)?;
+    wait_for_fault(&emu, "CreateJob", Duration::from_secs(90))?;
+    Ok((emu, tf, run))
+}
+
+fn provider_under(pid: u32) -> Option<u32> {
+    process::descendants(pid)
+        .into_iter()
+        .find(|(_, cmdline)| cmdline.contains("terraform-provider-gluepipe"))
+        .map(|(pid, _)| pid)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_during_a_long_retry_ends_within_seconds() -> Result<()> {
+    let (emu, tf, mut run) = apply_held_in_retries().await?;
+    let provider = provider_under(run.pid()).context("no provider process under terraform")?;
+    std::thread::sleep(Duration::from_secs(2)); // well into the retries
+    let interrupted = Instant::now();
+    run.interrupt();
+    let status = run.wait_for(Duration::from_secs(30))?;
+    let took = interrupted.elapsed();
+    let Some(status) = status else {
+        bail!("terraform still running {took:?} after Ctrl-C");
+    };
+    let (stdout, stderr) = run.output()?;
+    eprintln!(
+        "timing: apply ended {:.2} s after Ctrl-C",
+        took.as_secs_f64()
+    );
+    assert!(!status.success(), "{stdout}");
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}\n{stdout}\n{stderr}"
+    );
+    // Terraform stopped the provider, which answered with why: it was not killed by the
+    // Ctrl-C that reached its process group too. (Diagnostics wrap at the terminal width.)
+    let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        stderr.contains("stopped: Terraform interrupted the operation")
+            && stderr.contains(PROPAGATION_CODE),
+        "the error says it was stopped, and what AWS last said:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("plugin exited") && !stderr.contains("connection is shut down"),
+        "{stderr}"
+    );
+    assert!(!process::alive(provider), "the provider outlived Terraform");
+    // What the interrupted create made is in state (tainted), and destroy removes it.
+    let listed = tf.run(&["state", "list"])?;
+    assert!(
+        listed.stdout.contains("gluepipe_pipeline.orders"),
+        "{listed:?}"
+    );
+    tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
+    let roles = SdkClients::new(&emu).await.iam.list_roles().send().await?;
+    assert!(roles.roles().is_empty(), "{roles:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_provider_exits_when_terraform_is_killed() -> Result<()> {
+    let (emu, _tf, mut run) = apply_held_in_retries().await?;
+    let provider = provider_under(run.pid()).context("no provider process under terraform")?;
+    // Every Terraform process (the panic guard and its worker), not the provider.
+    let terraform = process::parent_of(provider).context("the provider's parent")?;
+    process::signal(&terraform.to_string(), "KILL");
+    process::signal(&run.pid().to_string(), "KILL");
+    run.wait_for(Duration::from_secs(10))?
+        .context("terraform survived SIGKILL")?;
+    let killed = Instant::now();
+    while process::alive(provider) && killed.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !process::alive(provider),
+        "the provider (pid {provider}) still runs {:?} after Terraform was killed",
+        killed.elapsed()
+    );
+    eprintln!(
+        "timing: provider exited {:.2} s after Terraform was killed",
+        killed.elapsed().as_secs_f64()
+    );
+    // And it stopped calling AWS: no CreateJob after it went.
+    let calls = |log: &str| log.matches("injecting fault into CreateJob").count();
+    let before = calls(&emu.log());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        calls(&emu.log()),
+        before,
+        "CreateJob called after the provider exited"
+    );
     Ok(())
 }
