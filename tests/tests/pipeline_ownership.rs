@@ -1,9 +1,11 @@
 //! Ownership of a pipeline's children under the real Terraform CLI on the emulator: a
 //! pipeline never takes, deletes or orphans what is not its own.
 //!
-//! - two configurations (and `count = 2`, and names differing only in case) claiming one name:
-//!   the second is refused with `AlreadyExists`, the first is left intact, and destroying the
-//!   second deletes nothing of the first;
+//! - two configurations (and names differing only in case) claiming one name: the second is
+//!   refused with `AlreadyExists`, the first is left intact, and destroying the second deletes
+//!   nothing of the first;
+//! - within one configuration (`count = 2`, `Orders` beside `orders`, nested artifact folders)
+//!   the same collisions are refused at plan, before anything is written;
 //! - `create_before_destroy` with a fixed name: the new instance is refused, the old survives;
 //! - a create failing at any step (CreateJob denied, the endpoint gone midway) leaves tainted
 //!   state naming what exists, and destroy removes all of it;
@@ -178,29 +180,83 @@ async fn a_second_configuration_claiming_the_name_is_refused() -> Result<()> {
     Ok(())
 }
 
+/// A plan that fails with `summary`, at `at` (the configuration line Terraform quotes), before
+/// anything is written.
+async fn assert_refused_at_plan(
+    tf: &Terraform,
+    aws: &SdkClients,
+    summary: &str,
+    at: &str,
+) -> Result<()> {
+    let out = tf.run(&["plan", "-no-color"])?;
+    assert_ne!(out.code, 0, "planned:\n{}", out.stdout);
+    let stderr = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        stderr.contains(summary) && stderr.contains(at),
+        "no \"{summary}\" at {at}:\n{}",
+        out.stderr
+    );
+    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
+    assert_ne!(out.code, 0, "applied:\n{}", out.stdout);
+    assert!(out.stderr.contains(summary), "{}", out.stderr);
+    assert_eq!(
+        everything(aws).await?,
+        Vec::<String>::new(),
+        "nothing written"
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn count_two_with_one_name_creates_one_and_refuses_the_other() -> Result<()> {
+async fn count_two_with_one_name_is_refused_at_plan() -> Result<()> {
     let (emu, aws) = setup().await?;
     let tf = workspace(
         &emu,
         &config(&pipeline("orders", "orders", "gluepipe/", "count = 2")),
     )?;
-    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
-    assert_ne!(out.code, 0, "both instances applied:\n{}", out.stdout);
-    assert!(out.stderr.contains("AlreadyExists"), "{}", out.stderr);
-    assert_eq!(
-        state_list(&tf)?.len(),
-        1,
-        "exactly one instance holds the name"
-    );
-    let held = everything(&aws).await?;
-    // Applying again refuses again (no silent fight over the children), changing nothing.
-    let out = tf.run(&["apply", "-auto-approve", "-no-color"])?;
-    assert!(out.stderr.contains("AlreadyExists"), "{}", out.stderr);
-    assert_eq!(everything(&aws).await?, held);
-    destroy(&tf)?;
-    assert_eq!(everything(&aws).await?, Vec::<String>::new());
-    Ok(())
+    assert_refused_at_plan(
+        &tf,
+        &aws,
+        "Two pipelines claim one name",
+        "another gluepipe_pipeline of this configuration is named \"orders\"",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_differing_only_in_case_in_one_configuration_are_refused_at_plan() -> Result<()> {
+    let (emu, aws) = setup().await?;
+    let both = config(&format!(
+        "{}{}",
+        pipeline("orders", "orders", "gluepipe/", ""),
+        pipeline("upper", "Orders", "gluepipe/", "")
+    ));
+    let tf = workspace(&emu, &both)?;
+    assert_refused_at_plan(
+        &tf,
+        &aws,
+        "Two pipelines claim one name",
+        "IAM role names are case-insensitive",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nested_artifact_folders_in_one_configuration_are_refused_at_plan() -> Result<()> {
+    let (emu, aws) = setup().await?;
+    let both = config(&format!(
+        "{}{}",
+        pipeline("a1", "a1", "gp/", ""),
+        pipeline("b2", "b2", "gp/a1/", "")
+    ));
+    let tf = workspace(&emu, &both)?;
+    assert_refused_at_plan(
+        &tf,
+        &aws,
+        "Artifact folders nest",
+        "s3://artifact-bucket/gp/a1/",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -367,27 +423,24 @@ async fn a_job_deleted_out_of_band_is_drift_and_destroy_removes_the_rest() -> Re
 #[tokio::test(flavor = "multi_thread")]
 async fn nested_artifact_folders_keep_each_others_objects() -> Result<()> {
     let (emu, aws) = setup().await?;
-    // `gp/a1/` is pipeline a1's folder and holds pipeline b2's (`gp/a1/b2/`).
-    let both = config(&format!(
-        "{}{}",
-        pipeline("a1", "a1", "gp/", ""),
-        pipeline("b2", "b2", "gp/a1/", "")
-    ));
-    let tf = workspace(&emu, &both)?;
-    apply(&tf)?;
+    // `gp/a1/` is pipeline a1's folder and holds pipeline b2's (`gp/a1/b2/`); two
+    // configurations, which plan apart, so nothing refuses the nesting before apply.
+    let outer = workspace(&emu, &config(&pipeline("a1", "a1", "gp/", "")))?;
+    let inner = workspace(&emu, &config(&pipeline("b2", "b2", "gp/a1/", "")))?;
+    apply(&outer)?;
+    apply(&inner)?;
     let b2_objects = aws.keys("artifact-bucket", "gp/a1/b2/").await?;
     assert_eq!(b2_objects.len(), 3, "{b2_objects:?}");
 
-    tf.write("main.tf", &config(&pipeline("b2", "b2", "gp/a1/", "")))?;
-    apply(&tf)?;
+    destroy(&outer)?;
     assert_eq!(aws.keys("artifact-bucket", "gp/a1/b2/").await?, b2_objects);
     let mut all = aws.keys("artifact-bucket", "gp/").await?;
     all.sort();
     let mut want = b2_objects.clone();
     want.sort();
     assert_eq!(all, want, "a1's objects are gone, b2's are all there");
-    assert_no_changes(&tf, "destroying the outer pipeline")?;
-    destroy(&tf)?;
+    assert_no_changes(&inner, "destroying the outer pipeline")?;
+    destroy(&inner)?;
     assert_eq!(everything(&aws).await?, Vec::<String>::new());
     Ok(())
 }

@@ -11,6 +11,8 @@
 //! - [`expand`]: configuration → desired AWS state (pure);
 //! - [`validate`]: plan-time checks with attribute paths;
 //! - [`ownership`]: the instance marker every child carries, and the claim a create checks;
+//! - [`siblings`]: the pipelines this configuration plans, refused at plan when two claim one
+//!   name or nest their artifact folders;
 //! - [`lifecycle`]: converge, observe and destroy the children in AWS;
 //! - [`private`]: the private state Terraform keeps beside it (the binary's hash at refresh);
 //! - [`state`]: the state value from the plan or from what AWS reports (pure);
@@ -33,6 +35,7 @@ pub mod private;
 pub mod resource;
 pub mod scale_out;
 pub mod schema;
+pub mod siblings;
 pub mod state;
 pub mod validate;
 pub mod values;

@@ -33,6 +33,7 @@ use super::names::{Arns, AwsEnv, Names, account_of_arn, check_pipeline_name};
 use super::ownership::{check_claim, new_instance_id};
 use super::private;
 use super::schema::{MIRRORED, schema};
+use super::siblings::{Claim, Siblings};
 use super::state::{refreshed, set_planned};
 use super::validate::validate;
 use super::values::{apply_defaults, decode};
@@ -49,6 +50,8 @@ use crate::provider::{AwsContext, Ctx};
 pub struct PipelineResource {
     /// The caller's account (STS), looked up once per provider process, for ARNs at plan time.
     account: OnceCell<String>,
+    /// Every pipeline this process planned: one configuration's (see `siblings`).
+    siblings: Siblings,
 }
 
 impl PipelineResource {
@@ -295,6 +298,11 @@ impl Resource<AwsContext> for PipelineResource {
             .extend(ecs::validate::check_kind_attributes(&req.config));
         if plan.diagnostics.has_error() {
             return;
+        }
+        if let Some(claim) = sibling_claim(req, &decoded.config, &decoded.unknown) {
+            if let Some(collision) = self.siblings.claim(claim) {
+                return plan.diagnostics.push(collision.diagnostic());
+            }
         }
         // Runtime dispatch: another kind is another set of children, so a change replaces.
         let kind = ecs::schema::kind_of(planned).to_owned();
@@ -683,6 +691,28 @@ pub(super) fn converge_error(prior: &Value, err: &AwsError) -> Diagnostic {
 }
 
 /// The instance id a state (or plan) holds.
+/// What this plan claims among its siblings, when the name and artifact folder are known.
+fn sibling_claim(
+    req: &PlanRequest,
+    config: &PipelineConfig,
+    unknown: &[AttributePath],
+) -> Option<Claim> {
+    let runtime = AttributePath::root("runtime");
+    let deciding = [
+        AttributePath::root("name"),
+        runtime.clone().attr("artifact_bucket"),
+        runtime.attr("artifact_prefix"),
+    ];
+    if unknown.iter().any(|p| deciding.contains(p)) {
+        return None;
+    }
+    Some(Claim {
+        name: config.name().to_owned(),
+        folder: super::expand::artifact_folder(config),
+        instance: instance_of(&req.prior_state),
+    })
+}
+
 pub(super) fn instance_of(state: &Value) -> Option<String> {
     state.attr("instance_id").as_str().map(str::to_owned)
 }
