@@ -180,14 +180,11 @@ async fn a_second_configuration_claiming_the_name_is_refused() -> Result<()> {
     Ok(())
 }
 
-/// A plan that fails with `summary`, at `at` (the configuration line Terraform quotes), before
-/// anything is written.
-async fn assert_refused_at_plan(
-    tf: &Terraform,
-    aws: &SdkClients,
-    summary: &str,
-    at: &str,
-) -> Result<()> {
+/// A configuration of `resources` whose plan fails with `summary`, at `at` (the detail or the
+/// configuration line Terraform quotes), and whose apply writes nothing.
+async fn assert_refused_at_plan(resources: &str, summary: &str, at: &str) -> Result<()> {
+    let (emu, aws) = setup().await?;
+    let tf = workspace(&emu, &config(resources))?;
     let out = tf.run(&["plan", "-no-color"])?;
     assert_ne!(out.code, 0, "planned:\n{}", out.stdout);
     let stderr = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -200,7 +197,7 @@ async fn assert_refused_at_plan(
     assert_ne!(out.code, 0, "applied:\n{}", out.stdout);
     assert!(out.stderr.contains(summary), "{}", out.stderr);
     assert_eq!(
-        everything(aws).await?,
+        everything(&aws).await?,
         Vec::<String>::new(),
         "nothing written"
     );
@@ -209,14 +206,8 @@ async fn assert_refused_at_plan(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn count_two_with_one_name_is_refused_at_plan() -> Result<()> {
-    let (emu, aws) = setup().await?;
-    let tf = workspace(
-        &emu,
-        &config(&pipeline("orders", "orders", "gluepipe/", "count = 2")),
-    )?;
     assert_refused_at_plan(
-        &tf,
-        &aws,
+        &pipeline("orders", "orders", "gluepipe/", "count = 2"),
         "Two pipelines claim one name",
         "another gluepipe_pipeline of this configuration is named \"orders\"",
     )
@@ -225,16 +216,9 @@ async fn count_two_with_one_name_is_refused_at_plan() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn names_differing_only_in_case_in_one_configuration_are_refused_at_plan() -> Result<()> {
-    let (emu, aws) = setup().await?;
-    let both = config(&format!(
-        "{}{}",
-        pipeline("orders", "orders", "gluepipe/", ""),
-        pipeline("upper", "Orders", "gluepipe/", "")
-    ));
-    let tf = workspace(&emu, &both)?;
     assert_refused_at_plan(
-        &tf,
-        &aws,
+        &(pipeline("orders", "orders", "gluepipe/", "")
+            + &pipeline("upper", "Orders", "gluepipe/", "")),
         "Two pipelines claim one name",
         "IAM role names are case-insensitive",
     )
@@ -243,16 +227,8 @@ async fn names_differing_only_in_case_in_one_configuration_are_refused_at_plan()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nested_artifact_folders_in_one_configuration_are_refused_at_plan() -> Result<()> {
-    let (emu, aws) = setup().await?;
-    let both = config(&format!(
-        "{}{}",
-        pipeline("a1", "a1", "gp/", ""),
-        pipeline("b2", "b2", "gp/a1/", "")
-    ));
-    let tf = workspace(&emu, &both)?;
     assert_refused_at_plan(
-        &tf,
-        &aws,
+        &(pipeline("a1", "a1", "gp/", "") + &pipeline("b2", "b2", "gp/a1/", "")),
         "Artifact folders nest",
         "s3://artifact-bucket/gp/a1/",
     )
