@@ -52,6 +52,21 @@ impl Terraform {
         Terraform::with_env(emulator.env())
     }
 
+    /// A working directory for plans that need no AWS answer (no emulator): a region and fake
+    /// credentials, so the provider configures, and `extra`.
+    pub fn offline(extra: Vec<(String, String)>) -> Result<Terraform> {
+        let mut env: Vec<(String, String)> = [
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into();
+        env.extend(extra);
+        Terraform::with_env(env)
+    }
+
     /// A working directory with the given extra environment (no emulator needed).
     pub fn with_env(env: Vec<(String, String)>) -> Result<Terraform> {
         let dir = tempfile::Builder::new().prefix("gluepipe-tf-").tempdir()?;

@@ -481,12 +481,7 @@ fn apply_clean_with_unknown_tag(tf: &Terraform) -> Result<()> {
 #[test]
 fn what_aws_would_reject_fails_at_plan_with_its_attribute() -> Result<()> {
     // No AWS call is needed to reject these: no emulator.
-    let tf = Terraform::with_env(vec![
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ])?;
+    let tf = Terraform::offline(vec![])?;
     write_standin(&tf, "exit 0")?;
     let config = main_tf(&Extra {
         top: r#"tags = { "aws:team" = "data", Env = "a", env = "b" }

@@ -672,12 +672,7 @@ async fn a_create_failing_midway_converges_on_reapply() -> Result<()> {
 #[test]
 fn invalid_configuration_fails_at_plan_with_attribute_paths() -> Result<()> {
     // No AWS call is needed to reject these: no emulator.
-    let tf = Terraform::with_env(vec![
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ])?;
+    let tf = Terraform::offline(vec![])?;
     let config = main_tf(&Config {
         id_type: "bigitn",
         ..Config::default()

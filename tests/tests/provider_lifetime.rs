@@ -122,16 +122,10 @@ fn an_aws_error_reads_as_code_and_message() -> Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let tf = Terraform::with_env(vec![
-        (
-            "AWS_ENDPOINT_URL".into(),
-            format!("http://127.0.0.1:{port}"),
-        ),
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ])?;
+    let tf = Terraform::offline(vec![(
+        "AWS_ENDPOINT_URL".into(),
+        format!("http://127.0.0.1:{port}"),
+    )])?;
     write_standin(&tf)?;
     tf.write("main.tf", &main_tf("  max_retries = 0", RULESET))?;
     let out = tf.run(&["plan", "-no-color"])?;
@@ -169,12 +163,7 @@ async fn an_aws_answer_reads_as_operation_code_and_message() -> Result<()> {
 
 #[test]
 fn a_sensitive_ruleset_is_not_quoted_in_diagnostics() -> Result<()> {
-    let tf = Terraform::with_env(vec![
-        ("AWS_REGION".into(), "us-east-1".into()),
-        ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
-        ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-    ])?;
+    let tf = Terraform::offline(vec![])?;
     write_standin(&tf)?;
     let config = main_tf("", "var.rules")
         + r#"

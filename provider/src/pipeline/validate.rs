@@ -65,20 +65,9 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
     if let Some(path) = spec.source.paths.first() {
         require_s3(&mut err, AttributePath::root("source").attr("path"), path);
     }
-    require_s3(
-        &mut err,
-        AttributePath::root("target").attr("path"),
-        &spec.target.path,
-    );
-    if let Some(dq) = &spec.data_quality {
-        for (field, value) in [
-            ("results_path", &dq.results_path),
-            ("quarantine_path", &dq.quarantine_path),
-        ] {
-            if let Some(v) = value {
-                require_s3(&mut err, AttributePath::root("data_quality").attr(field), v);
-            }
-        }
+    let written = written_locations(spec);
+    for (path, location) in &written {
+        require_s3(&mut err, path.clone(), location);
     }
 
     let rt = &config.runtime;
@@ -152,20 +141,8 @@ pub fn validate(config: &PipelineConfig, unknown: &[AttributePath]) -> Diagnosti
     if let Some(description) = &spec.description {
         check_description(&mut err, description);
     }
-    check_exact_location(
-        &mut err,
-        AttributePath::root("target").attr("path"),
-        &spec.target.path,
-    );
-    if let Some(dq) = &spec.data_quality {
-        for (field, value) in [
-            ("results_path", &dq.results_path),
-            ("quarantine_path", &dq.quarantine_path),
-        ] {
-            if let Some(v) = value {
-                check_exact_location(&mut err, AttributePath::root("data_quality").attr(field), v);
-            }
-        }
+    for (path, location) in &written {
+        check_exact_location(&mut err, path.clone(), location);
     }
     if rt.artifact_prefix.contains(['*', '?']) || rt.artifact_prefix.contains("${") {
         err(
@@ -399,6 +376,25 @@ pub fn check_table_location(spec: &PipelineSpec, location: &S3Uri) -> Diagnostic
         }
     }
     diags
+}
+
+/// Every location the job writes, with its attribute: the target and the data-quality outputs.
+fn written_locations(spec: &PipelineSpec) -> Vec<(AttributePath, &str)> {
+    let mut written = vec![(
+        AttributePath::root("target").attr("path"),
+        spec.target.path.as_str(),
+    )];
+    if let Some(dq) = &spec.data_quality {
+        for (field, value) in [
+            ("results_path", &dq.results_path),
+            ("quarantine_path", &dq.quarantine_path),
+        ] {
+            if let Some(v) = value {
+                written.push((AttributePath::root("data_quality").attr(field), v.as_str()));
+            }
+        }
+    }
+    written
 }
 
 fn require_s3(err: &mut impl FnMut(AttributePath, &str, String), path: AttributePath, value: &str) {
