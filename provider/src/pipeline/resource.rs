@@ -690,7 +690,6 @@ pub(super) fn converge_error(prior: &Value, err: &AwsError) -> Diagnostic {
     )
 }
 
-/// The instance id a state (or plan) holds.
 /// What this plan claims among its siblings, when the name and artifact folder are known.
 fn sibling_claim(
     req: &PlanRequest,
@@ -713,6 +712,7 @@ fn sibling_claim(
     })
 }
 
+/// The instance id a state (or plan) holds.
 pub(super) fn instance_of(state: &Value) -> Option<String> {
     state.attr("instance_id").as_str().map(str::to_owned)
 }
