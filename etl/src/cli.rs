@@ -108,6 +108,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_bad_records: Option<u64>,
 
+    /// After the run, publish CloudWatch metrics: Glue Data Quality's rule counts (namespace
+    /// `Glue Data Quality`) and the run's counts and duration (namespace `gluepipe`).
+    #[arg(long)]
+    pub cloudwatch_metrics: bool,
+
+    /// The `EvaluationContext` dimension of the data-quality metrics (default: the pipeline's
+    /// name); implies --cloudwatch-metrics.
+    #[arg(long, value_name = "NAME")]
+    pub evaluation_context: Option<String>,
+
     /// Write the run record (JSON) here, local path or s3:// URI.
     #[arg(long, value_name = "PATH")]
     pub results: Option<String>,

@@ -15,6 +15,7 @@ pub mod field_path;
 pub mod interrupt;
 pub mod ledger;
 pub mod mapping;
+pub mod metrics;
 pub mod progress;
 pub mod quality;
 pub mod reason;

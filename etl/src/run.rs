@@ -329,6 +329,17 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
             ));
         }
     }
+    if let Some(context) = settings.spec.evaluation_context() {
+        // A shard's counts are part of its run's, which the merge publishes.
+        if !matches!(settings.mode, RunMode::Shard(_) | RunMode::Discard) {
+            let data = crate::metrics::data(&record, context);
+            if let Err(e) = rt.block_on(crate::metrics::put(&aws, &data)) {
+                log.warn(&format!(
+                    "the run's CloudWatch metrics were not published: {e:#}"
+                ));
+            }
+        }
+    }
     if let Some(path) = &settings.results {
         let written = rt.block_on(write_results(path, &record, &aws));
         if let Err(e) = written {

@@ -278,6 +278,7 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
                     write_mode: WriteMode::default(),
                 },
                 max_bad_records: 0,
+                metrics: None,
             }
         }
     };
@@ -297,6 +298,12 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
     }
     if let Some(path) = &args.records_path {
         spec.source.records_path = Some(path.clone());
+    }
+    if args.cloudwatch_metrics || args.evaluation_context.is_some() {
+        let metrics = spec.metrics.get_or_insert_with(Default::default);
+        if let Some(context) = &args.evaluation_context {
+            metrics.evaluation_context = Some(context.clone());
+        }
     }
     if let Some(output) = &args.output {
         spec.target.path = output.clone();

@@ -81,6 +81,10 @@ resource "gluepipe_pipeline" "orders" {
     on_failure = "fail"
   }
 
+  # After every run: Glue Data Quality's rule counts (namespace "Glue Data Quality") and the
+  # run's counts and outcome (namespace "gluepipe"), for alarms and dashboards.
+  metrics {}
+
   target {
     path         = "s3://${var.curated_bucket}/orders/"
     compression  = "snappy"

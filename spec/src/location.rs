@@ -6,6 +6,16 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// The characters that start a wildcard in a source path, as `gluepipe-etl` matches it (the
+/// `glob` crate: `*`, `?` and `[…]`; braces are literal). One list, so that the provider cuts
+/// IAM grants and scale-out listings exactly where the ETL starts matching.
+pub const GLOB_CHARS: [char; 3] = ['*', '?', '['];
+
+/// Where the first wildcard of `text` is, if it has one.
+pub fn glob_start(text: &str) -> Option<usize> {
+    text.find(GLOB_CHARS)
+}
+
 /// A validated S3 location. `key` has no leading slash and may be empty (the bucket root).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct S3Uri {

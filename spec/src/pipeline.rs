@@ -45,6 +45,35 @@ pub struct PipelineSpec {
     /// fails. 0 fails on the first one, before anything is published.
     #[serde(default)]
     pub max_bad_records: u64,
+    /// CloudWatch metrics after each run; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+}
+
+/// CloudWatch metrics each run publishes when it ends: Glue Data Quality's own (namespace
+/// [`DQ_METRICS_NAMESPACE`]) and the run's counts (namespace [`RUN_METRICS_NAMESPACE`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// The `EvaluationContext` dimension of the data-quality metrics, as Glue's
+    /// `dataQualityEvaluationContext`; default the pipeline's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation_context: Option<String>,
+}
+
+/// Where Glue Data Quality publishes `glue.data.quality.rules.passed` and `.failed`.
+pub const DQ_METRICS_NAMESPACE: &str = "Glue Data Quality";
+/// Where gluepipe publishes each run's counts and duration, by `Pipeline` dimension.
+pub const RUN_METRICS_NAMESPACE: &str = "gluepipe";
+/// The longest CloudWatch dimension value.
+pub const MAX_DIMENSION_VALUE: usize = 1024;
+
+impl PipelineSpec {
+    /// The `EvaluationContext` the data-quality metrics carry.
+    pub fn evaluation_context(&self) -> Option<&str> {
+        let m = self.metrics.as_ref()?;
+        Some(m.evaluation_context.as_deref().unwrap_or(&self.name))
+    }
 }
 
 /// Where the input comes from: a Glue catalog table, or explicit paths.
@@ -275,6 +304,26 @@ impl PipelineSpec {
                     self.version
                 ),
             );
+        }
+        if let Some(context) = self
+            .metrics
+            .as_ref()
+            .and_then(|m| m.evaluation_context.as_ref())
+        {
+            let chars = context.chars().count();
+            if context.trim().is_empty()
+                || chars > MAX_DIMENSION_VALUE
+                || context.chars().any(char::is_control)
+            {
+                push(
+                    vec![Field("metrics"), Field("evaluation_context")],
+                    "Invalid evaluation context",
+                    format!(
+                        "a CloudWatch dimension value is 1 to {MAX_DIMENSION_VALUE} characters \
+                         with no control characters, not blank; this one has {chars}"
+                    ),
+                );
+            }
         }
         if self.name.trim().is_empty() {
             push(
@@ -598,7 +647,7 @@ pub fn overlap(input: &Location, target: &Location) -> Option<&'static str> {
             .collect();
         let first_glob = all
             .iter()
-            .position(|s| s.contains(['*', '?', '[']))
+            .position(|s| crate::location::glob_start(s).is_some())
             .unwrap_or(all.len());
         Segments {
             root,
@@ -698,6 +747,25 @@ mod tests {
             .iter()
             .map(|i| format!("{}: {}", i.path_string(), i.summary))
             .collect()
+    }
+
+    #[test]
+    fn metrics_default_their_context_to_the_name_and_refuse_a_bad_one() {
+        let mut spec = minimal();
+        assert_eq!(spec.evaluation_context(), None, "no metrics block");
+        spec.metrics = Some(Metrics::default());
+        assert_eq!(spec.evaluation_context(), Some("orders"));
+        assert!(issues(&spec).is_empty());
+        for bad in ["", " ", "a\nb", &"x".repeat(MAX_DIMENSION_VALUE + 1)] {
+            spec.metrics = Some(Metrics {
+                evaluation_context: Some(bad.to_string()),
+            });
+            assert_eq!(
+                issues(&spec),
+                ["metrics.evaluation_context: Invalid evaluation context"],
+                "{bad:?}"
+            );
+        }
     }
 
     fn mapped(columns: &[(&str, &str)]) -> PipelineSpec {

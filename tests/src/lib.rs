@@ -5,6 +5,7 @@
 //!   executions on, Glue job runs that execute a local command, fault injection).
 //! - [`Terraform`]: the real Terraform CLI v1.0.3 driving the freshly built provider through
 //!   `dev_overrides`, in a temporary directory, offline.
+//! - [`cloudwatch`]: metrics read back from the emulator's CloudWatch.
 //! - [`bins`]: where the built binaries and the project's Python tools are.
 //! - [`install`]: the provider packaged into a mirror, and an HTTPS server to serve it.
 //! - [`process`]: a command run in its own process group, to press Ctrl-C or kill it.
@@ -16,6 +17,7 @@
 //! `scripts/test.sh` does both before `cargo test`.
 
 pub mod bins;
+pub mod cloudwatch;
 mod control;
 pub mod emulator;
 pub mod install;

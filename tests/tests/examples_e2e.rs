@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use aws_sdk_glue::types::{Column, SerDeInfo, StorageDescriptor, TableInput};
 use gluepipe_tests::tf_helpers::run_execution;
-use gluepipe_tests::{Emulator, Terraform, bins, readback};
+use gluepipe_tests::{Emulator, Terraform, bins, cloudwatch, readback};
 use serde_json::{Value, json};
 
 const RAW: &str = "gluepipe-demo-raw";
@@ -230,6 +230,30 @@ async fn quickstart_runs_end_to_end_and_destroys_cleanly() -> Result<()> {
     let rules = record["data_quality"]["ruleOutcomes"].as_array().unwrap();
     assert_eq!(rules.len(), 6);
     assert!(rules.iter().all(|r| r["Outcome"] == "Passed"), "{rules:?}");
+
+    // `metrics {}`: the run's metrics are in CloudWatch, under Glue's names for the rules.
+    let cw = aws_sdk_cloudwatch::Client::new(&emu.sdk_config().await);
+    let name = "orders-json-to-parquet";
+    let dq = ("EvaluationContext", name);
+    let pipeline = ("Pipeline", name);
+    let metric = |ns, metric, dim| cloudwatch::sum(&cw, ns, metric, dim);
+    let glue_dq = "Glue Data Quality";
+    assert_eq!(
+        metric(glue_dq, "glue.data.quality.rules.passed", dq).await?,
+        Some(6.0)
+    );
+    assert_eq!(
+        metric(glue_dq, "glue.data.quality.rules.failed", dq).await?,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric("gluepipe", "RunSucceeded", pipeline).await?,
+        Some(1.0)
+    );
+    assert_eq!(
+        metric("gluepipe", "RowsWritten", pipeline).await?,
+        Some(rows as f64)
+    );
 
     tf.run(&["destroy", "-auto-approve", "-no-color"])?.ok()?;
     assert_gone(&emu, "orders-json-to-parquet").await

@@ -107,7 +107,23 @@ async fn every_optional_block_and_attribute_can_be_added_and_removed() -> Result
     let (_emu, tf, aws) = setup().await?;
     apply_clean(&tf, "create with required attributes only")?;
     let none = Extra::default();
-    let cases: [(&str, Extra); 21] = [
+    let cases: [(&str, Extra); 23] = [
+        (
+            "metrics (empty)",
+            Extra {
+                blocks: "metrics {}",
+                ..none.clone()
+            },
+        ),
+        (
+            "metrics",
+            Extra {
+                blocks: r#"metrics {
+    evaluation_context = "orders_ctx"
+  }"#,
+                ..none.clone()
+            },
+        ),
         (
             "description",
             Extra {

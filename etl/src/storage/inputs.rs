@@ -204,7 +204,7 @@ async fn matching(store: Store, pattern: &str) -> Result<Vec<InputFile>> {
 }
 
 fn has_wildcard(text: &str) -> bool {
-    text.contains(['*', '?', '['])
+    gluepipe_spec::location::glob_start(text).is_some()
 }
 
 /// Splits `a/b/*.json` into the literal folder `a/b` and the pattern `*.json` below it.
@@ -300,6 +300,22 @@ fn default_partition_location(table: &Location, values: &[PartitionValue]) -> Lo
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn the_wildcard_characters_are_the_ones_the_matcher_treats_as_such() {
+        // `GLOB_CHARS` is what the provider cuts grants at; `glob` escapes exactly the
+        // characters it does not take literally (and `]`, which only closes a `[`).
+        for c in (' '..='~').filter(|c| !c.is_alphanumeric()) {
+            let text = c.to_string();
+            let special = glob::Pattern::escape(&text) != text && c != ']';
+            assert_eq!(
+                gluepipe_spec::location::GLOB_CHARS.contains(&c),
+                special,
+                "{c:?}"
+            );
+        }
+        assert!(!has_wildcard("orders/{a,b}.json"));
+    }
     use crate::catalog::{CatalogColumn, TableFormat};
     use crate::storage::AwsOptions;
     use crate::storage::store::tests::seed;

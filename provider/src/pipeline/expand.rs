@@ -16,6 +16,8 @@
 
 use std::collections::BTreeMap;
 
+use gluepipe_spec::location::glob_start;
+use gluepipe_spec::pipeline::{DQ_METRICS_NAMESPACE, RUN_METRICS_NAMESPACE};
 use gluepipe_spec::{Location, PipelineSpec, S3Uri};
 use sha2::{Digest, Sha256};
 
@@ -52,9 +54,6 @@ pub mod args {
     pub const EVALUATED_AT: &str = "--gluepipe_evaluated_at";
     pub const SHARD_INPUTS: &str = "--gluepipe_shard_inputs";
 }
-
-/// The characters that start a glob in a source key.
-pub(crate) const GLOB_CHARS: [char; 4] = ['*', '?', '[', '{'];
 
 /// Log groups Glue writes a Python-shell job's output and errors to. Glue chooses these (they
 /// cannot be set per job), so the role may write there and nowhere else.
@@ -541,6 +540,17 @@ pub(crate) fn data_access_statements(
             catalog_arns(env, db, table),
         ));
     }
+    if spec.metrics.is_some() {
+        // PutMetricData has no resource type (IAM requires `*`); the namespace condition key
+        // is what confines it, to the two namespaces the ETL publishes in.
+        statements.push(
+            Statement::allow("PutRunMetrics", ["cloudwatch:PutMetricData"], ["*"]).when(
+                "StringEquals",
+                "cloudwatch:namespace",
+                [DQ_METRICS_NAMESPACE, RUN_METRICS_NAMESPACE],
+            ),
+        );
+    }
     statements
 }
 
@@ -559,7 +569,7 @@ fn catalog_arns(env: &AwsEnv, db: &str, table: &str) -> [String; 3] {
 /// `raw/orders/*`), or a glob, cut at its first wildcard (`raw/2024-*/x.json` → `raw/2024-*`).
 fn source_key_patterns(uri: &S3Uri) -> Vec<(String, String)> {
     let b = || uri.bucket.clone();
-    match uri.key.find(GLOB_CHARS) {
+    match glob_start(&uri.key) {
         Some(i) => vec![(b(), format!("{}*", &uri.key[..i]))],
         None if uri.key.is_empty() || uri.key.ends_with('/') => {
             vec![(b(), format!("{}*", uri.key))]
@@ -606,6 +616,22 @@ mod tests {
     use serde_json::Value;
 
     const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_brace_in_a_source_key_is_literal_as_the_etl_reads_it() {
+        // gluepipe-etl matches `{a,b}` literally, so the grant is the key, not `orders/*`.
+        let uri = S3Uri {
+            bucket: "raw".into(),
+            key: "orders/{a,b}.json".into(),
+        };
+        assert_eq!(
+            source_key_patterns(&uri),
+            vec![
+                ("raw".to_string(), "orders/{a,b}.json".to_string()),
+                ("raw".to_string(), "orders/{a,b}.json/*".to_string()),
+            ]
+        );
+    }
 
     fn env() -> AwsEnv {
         AwsEnv::new("us-east-1", "123456789012")
@@ -710,6 +736,15 @@ mod tests {
             }
             for resource in statement["Resource"].as_array().unwrap() {
                 let resource = resource.as_str().unwrap();
+                if statement["Action"] == serde_json::json!(["cloudwatch:PutMetricData"]) {
+                    // No resource type: `*`, confined by the namespace condition.
+                    assert_eq!(resource, "*");
+                    assert_eq!(
+                        statement["Condition"]["StringEquals"]["cloudwatch:namespace"],
+                        serde_json::json!(["Glue Data Quality", "gluepipe"])
+                    );
+                    continue;
+                }
                 assert_ne!(resource, "*", "bare * resource in {statement}");
                 assert!(resource.starts_with("arn:aws:"), "{resource}");
                 // A wildcard may only end an ARN (a key under a prefix, a log stream).
@@ -718,6 +753,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn metrics_grant_putting_metrics_in_their_two_namespaces_only() {
+        let mut config = path_config();
+        let without = run(&config, None);
+        assert!(without.job_role.policy.statement("PutRunMetrics").is_none());
+        config.spec.metrics = Some(Default::default());
+        let with = run(&config, None);
+        assert_least_privilege(&with.job_role.policy);
+        let g = grants(&with.job_role.policy);
+        assert_eq!(
+            g["PutRunMetrics"],
+            (vec!["cloudwatch:PutMetricData".into()], vec!["*".into()])
+        );
     }
 
     #[test]

@@ -42,11 +42,12 @@
 
 use std::collections::BTreeSet;
 
+use gluepipe_spec::location::glob_start;
 use gluepipe_spec::{Location, PipelineSpec, S3Uri};
 use serde_json::{Map, Value, json};
 
 use super::asl::{GLUE_RUN_ERRORS, add_argument_states, glue_run_task, to_pretty};
-use super::expand::{GLOB_CHARS, args};
+use super::expand::args;
 use super::model::{ScaleOut, defaults};
 use super::names::AwsEnv;
 use super::policy::Statement;
@@ -91,7 +92,7 @@ impl SourceListing {
     /// at its first wildcard (`raw/2024-*/` lists `raw/2024-`).
     pub fn of(source: &S3Uri) -> Self {
         let key = &source.key;
-        let prefix = key.find(GLOB_CHARS).map_or(key.as_str(), |i| &key[..i]);
+        let prefix = glob_start(key).map_or(key.as_str(), |i| &key[..i]);
         Self {
             bucket: source.bucket.clone(),
             prefix: prefix.to_string(),
@@ -659,7 +660,8 @@ mod tests {
             ("s3://b-1/raw/orders", "raw/orders"),
             ("s3://b-1/raw/2024-*/part.json", "raw/2024-"),
             ("s3://b-1/raw/day=1?/x", "raw/day=1"),
-            ("s3://b-1/raw/{a,b}/", "raw/"),
+            // Braces are literal, as gluepipe-etl matches them.
+            ("s3://b-1/raw/{a,b}/", "raw/{a,b}/"),
             ("s3://b-1", ""),
         ];
         for (uri, prefix) in cases {

@@ -166,6 +166,7 @@ pub fn schema() -> Schema {
         .block(NestedBlock::list("mapping", mapping_block()))
         .block(NestedBlock::single("data_quality", data_quality_block()).items(0, 1))
         .block(NestedBlock::single("target", target_block()).items(1, 1))
+        .block(NestedBlock::single("metrics", metrics_block()).items(0, 1))
         .block(NestedBlock::single("runtime", runtime_block()).items(1, 1))
 }
 
@@ -240,6 +241,22 @@ fn data_quality_block() -> Block {
         .attribute(Attribute::string("quarantine_path").optional().description(
             "S3 URI for quarantined rows. Default: beside the target, its folder name plus \
              `_quarantine` (`s3://b/orders/` → `s3://b/orders_quarantine/`), outside the table.",
+        ))
+}
+
+fn metrics_block() -> Block {
+    Block::new()
+        .description(
+            "CloudWatch metrics after every run: Glue Data Quality's `glue.data.quality.rules.passed` \
+             and `glue.data.quality.rules.failed` (namespace `Glue Data Quality`, dimension \
+             `EvaluationContext`), so alarms made for Glue jobs work unchanged, and the run's rows \
+             in, written, rejected, quarantined and discarded, its duration and its outcome \
+             (namespace `gluepipe`, dimension `Pipeline`). The job's role may put metrics in \
+             these two namespaces only.",
+        )
+        .attribute(Attribute::string("evaluation_context").optional().description(
+            "The `EvaluationContext` dimension of the data-quality metrics (Glue's \
+             `dataQualityEvaluationContext`). Default: the pipeline's name.",
         ))
 }
 
@@ -369,7 +386,8 @@ mod tests {
         for name in top.iter().chain(MIRRORED.iter()) {
             assert!(schema.block.find_attribute(name).is_some(), "{name}");
         }
-        let blocks: [(&str, &[&str]); 5] = [
+        let blocks: [(&str, &[&str]); 6] = [
+            ("metrics", &["evaluation_context"]),
             (
                 "source",
                 &[

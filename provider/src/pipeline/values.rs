@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use gluepipe_spec::PipelineSpec;
-use gluepipe_spec::pipeline::{DataQuality, Mapping, SPEC_VERSION, Source, Target};
+use gluepipe_spec::pipeline::{DataQuality, Mapping, Metrics, SPEC_VERSION, Source, Target};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -87,6 +87,14 @@ pub fn decode(value: &Value) -> Decoded {
         quarantine_path: r.opt_str(
             dq.attr("quarantine_path"),
             dp.clone().attr("quarantine_path"),
+        ),
+    });
+
+    let metrics = value.attr("metrics");
+    let metrics = (!metrics.is_null()).then(|| Metrics {
+        evaluation_context: r.opt_str(
+            metrics.attr("evaluation_context"),
+            at("metrics").attr("evaluation_context"),
         ),
     });
 
@@ -193,6 +201,7 @@ pub fn decode(value: &Value) -> Decoded {
         data_quality,
         target: spec_target,
         max_bad_records,
+        metrics,
     };
     let tags = r.string_map(value.attr("tags"), at("tags"));
     Decoded {
@@ -342,7 +351,7 @@ pub fn apply_defaults(planned: &mut Value, config: &Value) {
 }
 
 /// The attributes and blocks that hold the spec: `name`, `description`, `max_bad_records`,
-/// `source`, `mapping`, `data_quality`, `target`.
+/// `source`, `mapping`, `data_quality`, `target`, `metrics`.
 pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
     let s = &spec.source;
     let source = Value::object([
@@ -373,6 +382,12 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
             ("quarantine_path", Value::from(dq.quarantine_path.clone())),
         ])
     });
+    let metrics = spec.metrics.as_ref().map_or(Value::Null, |m| {
+        Value::object([(
+            "evaluation_context",
+            Value::from(m.evaluation_context.clone()),
+        )])
+    });
     let t = &spec.target;
     let partition_by = if t.partition_by.is_empty() {
         Value::Null
@@ -401,6 +416,7 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
         ("mapping".to_string(), mapping),
         ("data_quality".to_string(), data_quality),
         ("target".to_string(), target),
+        ("metrics".to_string(), metrics),
     ])
 }
 
