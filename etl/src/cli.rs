@@ -118,6 +118,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub evaluation_context: Option<String>,
 
+    /// After the run, send its summary to this SNS topic (when its outcome is in --notify-on).
+    #[arg(long, value_name = "ARN")]
+    pub sns_topic_arn: Option<String>,
+
+    /// The outcomes that send a notification, comma-separated: succeeded, failed,
+    /// data_quality_failed (default: failed,data_quality_failed).
+    #[arg(
+        long,
+        value_name = "OUTCOMES",
+        value_delimiter = ',',
+        requires = "sns_topic_arn"
+    )]
+    pub notify_on: Option<Vec<String>>,
+
     /// Write the run record (JSON) here, local path or s3:// URI.
     #[arg(long, value_name = "PATH")]
     pub results: Option<String>,

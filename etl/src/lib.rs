@@ -16,6 +16,7 @@ pub mod interrupt;
 pub mod ledger;
 pub mod mapping;
 pub mod metrics;
+pub mod notify;
 pub mod progress;
 pub mod quality;
 pub mod reason;

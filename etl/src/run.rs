@@ -321,6 +321,18 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
     if let Err(e) = &result {
         record.error = Some(format!("{e:#}"));
     }
+    // A discard is the clean-up of a run whose shard failed: its record (the history, the
+    // metrics, the notification) tells that run's outcome, not the clean-up's.
+    let discarded = settings.mode == RunMode::Discard && result.is_ok();
+    if discarded {
+        record.status = "failed".to_string();
+        record.error = Some(format!(
+            "a shard of run {} failed; the files its shards staged were discarded and nothing \
+             was published",
+            record.run_id
+        ));
+        count_as_discarded(&mut record);
+    }
     if !matches!(settings.mode, RunMode::Shard(_)) {
         if let Err(e) = rt.block_on(keep_in_history(settings, &mut record, &aws)) {
             record.record_path = None;
@@ -329,13 +341,22 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
             ));
         }
     }
-    if let Some(context) = settings.spec.evaluation_context() {
-        // A shard's counts are part of its run's, which the merge publishes.
-        if !matches!(settings.mode, RunMode::Shard(_) | RunMode::Discard) {
+    // A shard's outcome is part of its run's, which the merge (or the discard) tells.
+    if !matches!(settings.mode, RunMode::Shard(_)) {
+        if let Some(context) = settings.spec.evaluation_context() {
             let data = crate::metrics::data(&record, context);
             if let Err(e) = rt.block_on(crate::metrics::put(&aws, &data)) {
                 log.warn(&format!(
                     "the run's CloudWatch metrics were not published: {e:#}"
+                ));
+            }
+        }
+        if let Some(notifications) = &settings.spec.notifications {
+            let sent = crate::notify::send(&aws, notifications, &settings.spec, &record);
+            if let Err(e) = rt.block_on(sent) {
+                log.warn(&format!(
+                    "the run's notification to {} was not sent: {e:#}",
+                    notifications.sns_topic_arn
                 ));
             }
         }
@@ -350,7 +371,7 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
             });
         }
     }
-    print_summary(&log, &record, settings);
+    print_summary(&log, &record, settings, discarded);
     result.map(|()| record)
 }
 
@@ -385,6 +406,11 @@ fn settle_counts(record: &mut RunRecord, err: &anyhow::Error) {
     if record.manifest_path.is_some() || unfinished {
         return;
     }
+    count_as_discarded(record);
+}
+
+/// Nothing of the run is published: the rows it read and did not reject are discarded.
+fn count_as_discarded(record: &mut RunRecord) {
     record.rows_discarded = record.rows_in.saturating_sub(record.rows_rejected);
     record.rows_written = 0;
     record.rows_quarantined = 0;
@@ -1335,7 +1361,7 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
+fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings, discarded: bool) {
     let rate = r.input_bytes as f64 / r.duration_seconds.max(0.001);
     let written_bytes: u64 = r.outputs.iter().map(|o| o.bytes).sum();
     let mut lines = vec![
@@ -1351,7 +1377,7 @@ fn print_summary(log: &Log, r: &RunRecord, settings: &RunSettings) {
             human_bytes(rate as u64)
         ),
     ];
-    if settings.mode == RunMode::Discard && r.status == "succeeded" {
+    if discarded {
         lines.push(format!(
             "  discarded the staged files of {} record(s) from {} file(s); nothing was published",
             r.rows_in, r.input_files

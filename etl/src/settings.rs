@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use gluepipe_spec::PipelineSpec;
+use gluepipe_spec::notifications::{Notifications, RunOutcome};
 use gluepipe_spec::pipeline::{
     Compression, DEFAULT_RULESET, DataQuality, Mapping, OnFailure, Source, Target, WriteMode,
 };
@@ -279,6 +280,7 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
                 },
                 max_bad_records: 0,
                 metrics: None,
+                notifications: None,
             }
         }
     };
@@ -304,6 +306,26 @@ fn merge(base: Option<PipelineSpec>, args: &RunArgs) -> anyhow::Result<PipelineS
         if let Some(context) = &args.evaluation_context {
             metrics.evaluation_context = Some(context.clone());
         }
+    }
+    if let Some(arn) = &args.sns_topic_arn {
+        let on = match &args.notify_on {
+            None => gluepipe_spec::notifications::DEFAULT_ON.to_vec(),
+            Some(words) => words
+                .iter()
+                .map(|w| {
+                    RunOutcome::parse(w).ok_or_else(|| {
+                        usage(format!(
+                            "--notify-on: {w:?} is not an outcome; use succeeded, failed or \
+                             data_quality_failed"
+                        ))
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?,
+        };
+        spec.notifications = Some(Notifications {
+            sns_topic_arn: arn.clone(),
+            on,
+        });
     }
     if let Some(output) = &args.output {
         spec.target.path = output.clone();

@@ -454,6 +454,24 @@ fn discard_removes_a_runs_shards_and_a_second_merge_says_why_it_has_nothing() {
     };
     let err = run("merge", &no_time, &["--run-id", "lost", "--discard"], 0);
     assert!(err.contains("discarded the staged files"), "{err}");
+    // The history tells the run's outcome (failed, nothing published), not the discard's.
+    let history = etl_expect(&["runs", "--target", p(out), "--format", "json"], 0);
+    let history: Vec<Value> = String::from_utf8(history.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lost = history.iter().find(|r| r["run_id"] == "lost").unwrap();
+    assert_eq!(lost["status"], "failed", "{lost:#}");
+    assert_eq!(lost["rows_written"], 0, "{lost:#}");
+    assert!(lost["rows_discarded"].as_u64().unwrap() > 0, "{lost:#}");
+    assert!(
+        lost["error"]
+            .as_str()
+            .unwrap()
+            .contains("a shard of run lost failed"),
+        "{lost:#}"
+    );
     assert!(visible_files(out).is_empty());
     assert!(!out.join("_gluepipe/staging").exists());
     let states = out.join("_gluepipe/shards/lost");

@@ -17,6 +17,7 @@ pub mod dqdl;
 pub mod field_path;
 pub mod glue_type;
 pub mod location;
+pub mod notifications;
 pub mod pipeline;
 pub mod schedule;
 pub mod version;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::column_name::{column_key, same_column};
 use crate::glue_type::parse_glue_type;
 use crate::location::{Location, LocationError};
+use crate::notifications::Notifications;
 
 /// The spec format version this crate reads and writes.
 pub const SPEC_VERSION: u32 = 1;
@@ -48,6 +49,9 @@ pub struct PipelineSpec {
     /// CloudWatch metrics after each run; none when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Metrics>,
+    /// An SNS message after each run with one of the listed outcomes; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<Notifications>,
 }
 
 /// CloudWatch metrics each run publishes when it ends: Glue Data Quality's own (namespace
@@ -323,6 +327,13 @@ impl PipelineSpec {
                          with no control characters, not blank; this one has {chars}"
                     ),
                 );
+            }
+        }
+        if let Some(n) = &self.notifications {
+            for (path, summary, detail) in crate::notifications::validate(n) {
+                let mut full = vec![Field("notifications")];
+                full.extend(path);
+                push(full, summary, detail);
             }
         }
         if self.name.trim().is_empty() {

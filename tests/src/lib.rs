@@ -10,6 +10,7 @@
 //! - [`install`]: the provider packaged into a mirror, and an HTTPS server to serve it.
 //! - [`process`]: a command run in its own process group, to press Ctrl-C or kill it.
 //! - [`readback`]: our Parquet read back independently, with pyarrow.
+//! - [`sns`]: SNS topics with a subscribed SQS queue, to read what was published.
 //! - [`tf_helpers`]: Terraform steps, IAM document decoding and SDK clients the pipeline
 //!   end-to-end tests share.
 //!
@@ -24,6 +25,7 @@ pub mod install;
 pub mod process;
 pub mod readback;
 pub mod s3;
+pub mod sns;
 pub mod terraform;
 pub mod tf_helpers;
 

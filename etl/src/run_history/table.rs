@@ -80,6 +80,7 @@ pub fn json_lines(history: &History) -> String {
             "rows_written": run.rows_written,
             "rows_rejected": run.rows_rejected,
             "rows_quarantined": run.rows_quarantined,
+            "rows_discarded": run.rows_discarded,
             "data_quality": run.data_quality.as_ref().map(|d| d.outcome.as_str()),
             "error": run.error,
         });

@@ -551,6 +551,13 @@ pub(crate) fn data_access_statements(
             ),
         );
     }
+    if let Some(n) = &spec.notifications {
+        statements.push(Statement::allow(
+            "PublishRunNotifications",
+            ["sns:Publish"],
+            [n.sns_topic_arn.clone()],
+        ));
+    }
     statements
 }
 
@@ -767,6 +774,31 @@ mod tests {
         assert_eq!(
             g["PutRunMetrics"],
             (vec!["cloudwatch:PutMetricData".into()], vec!["*".into()])
+        );
+    }
+
+    #[test]
+    fn notifications_grant_publishing_to_their_topic_only() {
+        let mut config = path_config();
+        let without = run(&config, None);
+        assert!(
+            without
+                .job_role
+                .policy
+                .statement("PublishRunNotifications")
+                .is_none()
+        );
+        let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+        config.spec.notifications = Some(gluepipe_spec::notifications::Notifications {
+            sns_topic_arn: topic.into(),
+            on: vec![],
+        });
+        let with = run(&config, None);
+        assert_least_privilege(&with.job_role.policy);
+        let g = grants(&with.job_role.policy);
+        assert_eq!(
+            g["PublishRunNotifications"],
+            (vec!["sns:Publish".into()], vec![topic.into()])
         );
     }
 

@@ -2,6 +2,7 @@
 //! registry documentation is written from these), and the defaults the plan fills in for
 //! optional attributes left unset.
 
+use gluepipe_spec::notifications::DEFAULT_ON;
 use gluepipe_spec::pipeline::DEFAULT_RULESET;
 
 use super::model::defaults;
@@ -42,6 +43,11 @@ pub fn defaults() -> Vec<(&'static str, &'static str, Value)> {
         ("data_quality", "on_failure", Value::from("fail")),
         ("target", "compression", Value::from("snappy")),
         ("target", "write_mode", Value::from("append")),
+        (
+            "notifications",
+            "on",
+            Value::Set(DEFAULT_ON.iter().map(|o| Value::from(o.as_str())).collect()),
+        ),
         ("runtime", "kind", Value::from(defaults::RUNTIME_KIND)),
         (
             "runtime",
@@ -167,6 +173,7 @@ pub fn schema() -> Schema {
         .block(NestedBlock::single("data_quality", data_quality_block()).items(0, 1))
         .block(NestedBlock::single("target", target_block()).items(1, 1))
         .block(NestedBlock::single("metrics", metrics_block()).items(0, 1))
+        .block(NestedBlock::single("notifications", notifications_block()).items(0, 1))
         .block(NestedBlock::single("runtime", runtime_block()).items(1, 1))
 }
 
@@ -258,6 +265,29 @@ fn metrics_block() -> Block {
             "The `EvaluationContext` dimension of the data-quality metrics (Glue's \
              `dataQualityEvaluationContext`). Default: the pipeline's name.",
         ))
+}
+
+fn notifications_block() -> Block {
+    Block::new()
+        .description(
+            "An SNS message after every run whose outcome is listed in `on`: the run's status, \
+             counts, the rules that did not pass with their reasons, the error, and where the run \
+             record, rejects and quarantine are. Email and SMS subscribers get text; SQS, Lambda, \
+             HTTP(S) and Firehose subscribers get the same summary as JSON. The message \
+             attributes `pipeline`, `status` and `run_id` can be filtered on. The job's role may \
+             publish to this topic only.",
+        )
+        .attribute(
+            Attribute::string("sns_topic_arn")
+                .required()
+                .description("The topic's ARN."),
+        )
+        .attribute(
+            optional_with_default(Attribute::set("on", Type::String)).description(
+                "The outcomes that send a message: `succeeded`, `failed`, `data_quality_failed`. \
+             Default: `[\"failed\", \"data_quality_failed\"]`.",
+            ),
+        )
 }
 
 fn target_block() -> Block {
@@ -386,8 +416,9 @@ mod tests {
         for name in top.iter().chain(MIRRORED.iter()) {
             assert!(schema.block.find_attribute(name).is_some(), "{name}");
         }
-        let blocks: [(&str, &[&str]); 6] = [
+        let blocks: [(&str, &[&str]); 7] = [
             ("metrics", &["evaluation_context"]),
+            ("notifications", &["sns_topic_arn", "on"]),
             (
                 "source",
                 &[

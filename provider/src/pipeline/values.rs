@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use gluepipe_spec::PipelineSpec;
+use gluepipe_spec::notifications::{DEFAULT_ON, Notifications, RunOutcome};
 use gluepipe_spec::pipeline::{DataQuality, Mapping, Metrics, SPEC_VERSION, Source, Target};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -96,6 +97,15 @@ pub fn decode(value: &Value) -> Decoded {
             metrics.attr("evaluation_context"),
             at("metrics").attr("evaluation_context"),
         ),
+    });
+
+    let n = value.attr("notifications");
+    let notifications = (!n.is_null()).then(|| Notifications {
+        sns_topic_arn: r.str(
+            n.attr("sns_topic_arn"),
+            at("notifications").attr("sns_topic_arn"),
+        ),
+        on: r.outcomes(n.attr("on"), at("notifications").attr("on")),
     });
 
     let target = value.attr("target");
@@ -202,6 +212,7 @@ pub fn decode(value: &Value) -> Decoded {
         target: spec_target,
         max_bad_records,
         metrics,
+        notifications,
     };
     let tags = r.string_map(value.attr("tags"), at("tags"));
     Decoded {
@@ -308,6 +319,35 @@ impl Reader {
             .collect()
     }
 
+    /// The run outcomes of a set; null is the default, an unknown name is reported.
+    fn outcomes(&mut self, v: &Value, path: AttributePath) -> Vec<RunOutcome> {
+        if v.is_null() || !v.is_known() {
+            if !v.is_known() {
+                self.unknown.push(path);
+            }
+            return DEFAULT_ON.to_vec();
+        }
+        let mut outcomes = Vec::new();
+        for word in self.strings(v, path.clone()) {
+            match RunOutcome::parse(&word) {
+                Some(outcome) => outcomes.push(outcome),
+                None if word.is_empty() => {}
+                None => self.diags.push(
+                    Diagnostic::error(
+                        "Unsupported value",
+                        format!(
+                            "'{word}' is not a run outcome: use succeeded, failed or \
+                             data_quality_failed"
+                        ),
+                    )
+                    .at(path.clone()),
+                ),
+            }
+        }
+        outcomes.sort();
+        outcomes
+    }
+
     /// One of a spec enum's lower-case names; anything else is reported and the default used.
     fn option<T: DeserializeOwned + Default>(
         &mut self,
@@ -351,7 +391,7 @@ pub fn apply_defaults(planned: &mut Value, config: &Value) {
 }
 
 /// The attributes and blocks that hold the spec: `name`, `description`, `max_bad_records`,
-/// `source`, `mapping`, `data_quality`, `target`, `metrics`.
+/// `source`, `mapping`, `data_quality`, `target`, `metrics`, `notifications`.
 pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
     let s = &spec.source;
     let source = Value::object([
@@ -388,6 +428,17 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
             Value::from(m.evaluation_context.clone()),
         )])
     });
+    let notifications = spec.notifications.as_ref().map_or(Value::Null, |n| {
+        let mut on = n.on.clone();
+        on.sort();
+        Value::object([
+            ("sns_topic_arn", Value::from(n.sns_topic_arn.clone())),
+            (
+                "on",
+                Value::Set(on.iter().map(|o| Value::from(o.as_str())).collect()),
+            ),
+        ])
+    });
     let t = &spec.target;
     let partition_by = if t.partition_by.is_empty() {
         Value::Null
@@ -417,6 +468,7 @@ pub fn encode_spec(spec: &PipelineSpec) -> BTreeMap<String, Value> {
         ("data_quality".to_string(), data_quality),
         ("target".to_string(), target),
         ("metrics".to_string(), metrics),
+        ("notifications".to_string(), notifications),
     ])
 }
 
@@ -671,6 +723,49 @@ mod tests {
             v.get(&AttributePath::root("source").attr("format")),
             &Value::from("json")
         );
+    }
+
+    #[test]
+    fn notifications_default_their_outcomes_round_trip_and_refuse_a_bad_one() {
+        let mut v = config_value();
+        let topic = "arn:aws:sns:us-east-1:123456789012:alerts";
+        v.set_attr(
+            "notifications",
+            Value::object([("sns_topic_arn", Value::from(topic)), ("on", Value::Null)]),
+        );
+        let d = decode(&v);
+        let n = d.config.spec.notifications.clone().unwrap();
+        assert_eq!(
+            (n.sns_topic_arn.as_str(), n.on.as_slice()),
+            (topic, &DEFAULT_ON[..])
+        );
+        let encoded = Value::object(encode_spec(&d.config.spec));
+        assert_eq!(
+            encoded.get(&AttributePath::root("notifications").attr("on")),
+            &Value::Set(vec![
+                Value::from("failed"),
+                Value::from("data_quality_failed")
+            ])
+        );
+        assert_eq!(decode(&encoded).config.spec.notifications, Some(n));
+
+        v.set_at(
+            &AttributePath::root("notifications").attr("on"),
+            Value::Set(vec![Value::from("succeeded"), Value::from("failure")]),
+        );
+        let d = decode(&v);
+        let diag = d.diags.iter().next().unwrap();
+        assert_eq!(
+            diag.attribute.as_ref().unwrap().to_string(),
+            "notifications.on"
+        );
+        assert!(
+            diag.detail.contains("'failure' is not a run outcome"),
+            "{}",
+            diag.detail
+        );
+        let on = &d.config.spec.notifications.as_ref().unwrap().on;
+        assert_eq!(on, &[RunOutcome::Succeeded]);
     }
 
     #[test]
