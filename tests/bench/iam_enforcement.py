@@ -12,11 +12,13 @@ resource. What moto evaluates, and what this module adds:
   `GetObject` (also for HEAD), `PutObject` (also multipart create/upload/complete),
   `DeleteObject`, `AbortMultipartUpload`). Bulk DeleteObjects: moto checked the bucket only
   and then denied every key; here `s3:DeleteObject` is authorized per key, as on AWS.
-- Glue, CloudWatch Logs, Step Functions (added here): moto checks these against resource `*`,
-  which no scoped statement matches; `RESOURCES` gives the ARNs AWS documents for the actions
-  gluepipe's pipelines call. Glue catalog actions need every one of catalog, database and
+- Glue, CloudWatch Logs, Step Functions, SNS `Publish` (added here): moto checks these against
+  resource `*`, which no scoped statement matches; `resources_for` gives the ARNs AWS documents
+  for the actions gluepipe's pipelines call. Glue catalog actions need every one of catalog, database and
   table, as on AWS. Other actions of these services keep moto's `*`.
-- IAM and STS (moto): their own ARNs. Everything else: resource `*`.
+- IAM and STS (moto): their own ARNs. Everything else: resource `*`. Actions are named with the
+  IAM prefix, not moto's signing name (CloudWatch signs as `monitoring`, authorizes
+  `cloudwatch:*`).
 - Not evaluated at all: `Condition` blocks of identity policies (moto passes no request context,
   so `s3:prefix`, `ecs:cluster`, `iam:PassedToService` conditions are treated as met),
   `NotResource`, resource-based policies, and `iam:PassRole` (no moto service asks for it).
@@ -118,6 +120,9 @@ def _glue_catalog(params: dict[str, Any], action: str) -> list[str] | None:
 
 GLUE_JOB_ACTIONS = {"StartJobRun", "GetJobRun", "GetJobRuns", "BatchStopJobRun", "GetJob",
                     "UpdateJob", "DeleteJob"}
+# Services whose SigV4 signing name is not their IAM action prefix.
+SIGNING_NAME_TO_IAM_PREFIX = {"monitoring": "cloudwatch"}
+
 GLUE_CATALOG_ACTIONS = {"GetDatabase", "GetTable", "CreateTable", "UpdateTable", "DeleteTable",
                         "GetPartition", "GetPartitions", "CreatePartition", "BatchCreatePartition",
                         "UpdatePartition", "DeletePartition", "BatchGetPartition",
@@ -145,6 +150,10 @@ def resources_for(service: str, action: str, params: dict[str, Any]) -> list[str
             return [f"{group_arn}:*"]
         if action in ("PutLogEvents", "GetLogEvents") and params.get("logStreamName"):
             return [f"{group_arn}:log-stream:{params['logStreamName']}"]
+        return None
+    if service == "sns":
+        if action == "Publish" and params.get("TopicArn"):
+            return [params["TopicArn"]]
         return None
     if service == "states":
         if action == "StartExecution" and params.get("stateMachineArn"):
@@ -192,7 +201,8 @@ class IamEnforcement:
         def authorize(this: Any, resource: str = "*") -> None:
             arns = None
             if resource == "*":
-                arns = resources_for(_service_of(this), this._get_action(), _json_params(this))
+                params = _json_params(this) or _query_params(this)
+                arns = resources_for(_service_of(this), this._get_action(), params)
             for arn in arns or [resource]:
                 original(this, arn)
 
@@ -234,6 +244,11 @@ class IamEnforcement:
 
         def check_action_permitted(this: Any, resource: str) -> None:
             this._gluepipe_resource = resource
+            # moto prefixes the action with the signing name; CloudWatch signs as `monitoring`
+            # but its IAM actions are `cloudwatch:*`.
+            service, _, action = this._action.partition(":")
+            if service in SIGNING_NAME_TO_IAM_PREFIX:
+                this._action = f"{SIGNING_NAME_TO_IAM_PREFIX[service]}:{action}"
             try:
                 check(this, resource)
             except (AccessDeniedError, S3AccessDeniedError):
@@ -394,6 +409,12 @@ def _service_of(response: Any) -> str:
     auth = response.headers.get("Authorization") or ""
     scope = auth.partition("Credential=")[2].partition(",")[0].split("/")
     return scope[3] if len(scope) > 3 else ""
+
+
+def _query_params(response: Any) -> dict[str, Any]:
+    """The parameters of a query-protocol request (SNS), first value of each."""
+    query = getattr(response, "querystring", None) or {}
+    return {k: v[0] for k, v in query.items() if isinstance(v, list) and v}
 
 
 def _json_params(response: Any) -> dict[str, Any]:

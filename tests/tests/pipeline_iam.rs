@@ -5,7 +5,8 @@
 //! role. What moto evaluates, and what it does not, is in `tests/bench/iam_enforcement.py` and
 //! `docs/testing.md`.
 //!
-//! - [`every_shape_runs_with_the_generated_policies`]: a path source, a catalog source, a
+//! - [`every_shape_runs_with_the_generated_policies`]: a path source (with CloudWatch metrics
+//!   and SNS notifications, which must arrive), a catalog source, a
 //!   catalog target, a quarantine (with results in a bucket of their own) and a sharded
 //!   (scale-out) pipeline each run end to end with exactly the policies the provider wrote.
 //! - [`removing_any_statement_fails_the_run`]: for each of those pipelines, each statement of
@@ -23,6 +24,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_glue::types::{Column, DatabaseInput, SerDeInfo, StorageDescriptor, TableInput};
+use gluepipe_tests::cloudwatch::sum;
+use gluepipe_tests::sns::Inbox;
 use gluepipe_tests::tf_helpers::{SdkClients, apply, run_execution, timed};
 use gluepipe_tests::{Emulator, Terraform, bins};
 use serde_json::{Value, json};
@@ -54,11 +57,24 @@ const UNEVALUATED: [(&str, &str, &str); 2] = [
 
 /// (statement Sid, why a run without it may still succeed): the calls it allows are
 /// best-effort, so only IAM's denial shows it is needed.
-const BEST_EFFORT: [(&str, &str); 1] = [(
-    "ListStagedUploads",
-    "a single run's commit sweeps abandoned uploads best-effort: a denied listing leaves them \
-     and the run goes on",
-)];
+const BEST_EFFORT: [(&str, &str); 3] = [
+    (
+        "ListStagedUploads",
+        "a single run's commit sweeps abandoned uploads best-effort: a denied listing leaves \
+         them and the run goes on",
+    ),
+    (
+        "PutRunMetrics",
+        "a refused PutMetricData is a warning: the run keeps its outcome",
+    ),
+    (
+        "PublishRunNotifications",
+        "a refused Publish is a warning: the run keeps its outcome",
+    ),
+];
+
+/// The topic the `iam-path` pipeline notifies (created by [`seed`]).
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:iam-runs";
 
 const MAPPINGS: &str = r#"
   mapping {
@@ -108,6 +124,14 @@ fn main_tf(etl: &str) -> String {
   data_quality {
     ruleset = "Rules = [ IsComplete \"order_id\" ]"
   }"#;
+    let alerting = format!(
+        r#"{complete}
+  metrics {{}}
+  notifications {{
+    sns_topic_arn = "{TOPIC}"
+    on            = ["succeeded", "failed", "data_quality_failed"]
+  }}"#
+    );
     let quarantine = r#"
   data_quality {
     ruleset      = "Rules = [ IsComplete \"customer_name\" ]"
@@ -119,7 +143,7 @@ fn main_tf(etl: &str) -> String {
         pipeline(
             "iam-path",
             path,
-            complete,
+            &alerting,
             r#"path = "s3://curated-bucket/path/""#,
             "",
             etl,
@@ -223,17 +247,23 @@ async fn seed(aws: &SdkClients) -> Result<()> {
 }
 
 /// An IAM-enforcing emulator with every shape applied; job runs execute the launcher from S3.
-async fn setup() -> Result<(Emulator, Terraform, SdkClients)> {
+async fn setup() -> Result<(Emulator, Terraform, SdkClients, Inbox)> {
     let emu = Emulator::start_with_iam()?;
     let aws = SdkClients::new(&emu).await;
     seed(&aws).await?;
+    let inbox = Inbox::new(&emu.sdk_config().await, "iam-runs", None).await?;
+    anyhow::ensure!(
+        inbox.topic_arn == TOPIC,
+        "{} is not {TOPIC}",
+        inbox.topic_arn
+    );
     emu.set_job_runner_script(&bins::python()?, &[])?;
     let tf = Terraform::new(&emu)?;
     tf.write("main.tf", &main_tf(&bins::etl()?.display().to_string()))?;
     if let Err(e) = timed("apply of every shape as the admin", || apply(&tf)) {
         bail!("{e:#}\n---- emulator log\n{}", emu.log());
     }
-    Ok((emu, tf, aws))
+    Ok((emu, tf, aws, inbox))
 }
 
 fn state_machine(name: &str) -> String {
@@ -263,7 +293,7 @@ async fn run(emu: &Emulator, aws: &SdkClients, name: &str) -> Result<(String, St
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_shape_runs_with_the_generated_policies() -> Result<()> {
-    let (emu, _tf, aws) = setup().await?;
+    let (emu, _tf, aws, inbox) = setup().await?;
     for name in SHAPES {
         let start = std::time::Instant::now();
         let (status, why) = run(&emu, &aws, name).await?;
@@ -303,6 +333,13 @@ async fn every_shape_runs_with_the_generated_policies() -> Result<()> {
         .send()
         .await?;
     assert!(table.table().is_some());
+    // The job role put the run's metrics and published its notification.
+    let cw = aws_sdk_cloudwatch::Client::new(&emu.sdk_config().await);
+    let succeeded = sum(&cw, "gluepipe", "RunSucceeded", ("Pipeline", "iam-path")).await?;
+    assert_eq!(succeeded, Some(1.0));
+    let notified = inbox.take().await?;
+    assert_eq!(notified.len(), 1, "{notified:#?}");
+    assert_eq!(notified[0]["Subject"], "gluepipe iam-path: succeeded");
     let denied = emu.denials()?;
     assert!(
         denied.is_empty(),
@@ -361,7 +398,7 @@ fn delete_log_groups(emu: &Emulator) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_any_statement_fails_the_run() -> Result<()> {
-    let (emu, _tf, aws) = setup().await?;
+    let (emu, _tf, aws, _inbox) = setup().await?;
     let mut proven = Vec::new();
     let mut skipped = Vec::new();
     for name in SHAPES {

@@ -107,7 +107,26 @@ async fn every_optional_block_and_attribute_can_be_added_and_removed() -> Result
     let (_emu, tf, aws) = setup().await?;
     apply_clean(&tf, "create with required attributes only")?;
     let none = Extra::default();
-    let cases: [(&str, Extra); 23] = [
+    let cases: [(&str, Extra); 25] = [
+        (
+            "notifications (default outcomes)",
+            Extra {
+                blocks: r#"notifications {
+    sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:alerts"
+  }"#,
+                ..none.clone()
+            },
+        ),
+        (
+            "notifications",
+            Extra {
+                blocks: r#"notifications {
+    sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:alerts"
+    on            = ["succeeded", "failed"]
+  }"#,
+                ..none.clone()
+            },
+        ),
         (
             "metrics (empty)",
             Extra {
@@ -515,6 +534,10 @@ fn what_aws_would_reject_fails_at_plan_with_its_attribute() -> Result<()> {
   }
   data_quality {
     ruleset = "Rules = [ IsComplete \"id\" ]"
+  }
+  notifications {
+    sns_topic_arn = "arn:aws:sqs:us-east-1:123456789012:alerts"
+    on = ["failure"]
   }"#,
         target: "partition_by = [\"customer\"]\n    catalog_database = \"Curated DB\"\n    catalog_table = \"orders\"",
         ..Extra::default()
@@ -537,6 +560,8 @@ fn what_aws_would_reject_fails_at_plan_with_its_attribute() -> Result<()> {
             "Rule on a column the mapping does not produce",
             "ruleset = ",
         ),
+        ("Invalid SNS topic ARN", "sns_topic_arn = "),
+        ("'failure' is not a run outcome", "on = [\"failure\"]"),
     ] {
         assert!(out.stderr.contains(summary), "{summary}:\n{}", out.stderr);
         assert!(out.stderr.contains(line), "{line}:\n{}", out.stderr);
