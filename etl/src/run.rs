@@ -333,6 +333,8 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
         ));
         count_as_discarded(&mut record);
     }
+    // A shard's outcome is part of its run's, which the merge (or the discard) records,
+    // measures and notifies.
     if !matches!(settings.mode, RunMode::Shard(_)) {
         if let Err(e) = rt.block_on(keep_in_history(settings, &mut record, &aws)) {
             record.record_path = None;
@@ -340,9 +342,6 @@ pub fn run(settings: &RunSettings) -> Result<RunRecord> {
                 "the run record could not be kept in the target's history: {e:#}"
             ));
         }
-    }
-    // A shard's outcome is part of its run's, which the merge (or the discard) tells.
-    if !matches!(settings.mode, RunMode::Shard(_)) {
         if let Some(context) = settings.spec.evaluation_context() {
             let data = crate::metrics::data(&record, context);
             if let Err(e) = rt.block_on(crate::metrics::put(&aws, &data)) {
